@@ -1,0 +1,247 @@
+//! Schema builder: attributes and blocks with their descriptions, flags, defaults and replacement rules.
+
+use tfplugin::{
+    Attribute, AttributePath, AttributeType, Block, NestedAttributes, NestedBlock, Nesting, Schema, Type, Value,
+};
+
+/// One attribute under construction.
+#[derive(Debug, Clone)]
+pub struct Attr {
+    attribute: Attribute,
+    default: Option<Value>,
+    force_new: bool,
+    nested: Vec<Attr>,
+}
+
+impl Attr {
+    fn new(name: &str, ty: AttributeType) -> Self {
+        Attr {
+            attribute: Attribute {
+                name: name.to_string(),
+                ty,
+                description: String::new(),
+                required: false,
+                optional: true,
+                computed: false,
+                sensitive: false,
+                deprecated: false,
+            },
+            default: None,
+            force_new: false,
+            nested: Vec::new(),
+        }
+    }
+    /// A string attribute (optional until told otherwise).
+    pub fn string(name: &str) -> Self {
+        Self::new(name, AttributeType::Plain(Type::String))
+    }
+    /// A bool attribute.
+    pub fn bool(name: &str) -> Self {
+        Self::new(name, AttributeType::Plain(Type::Bool))
+    }
+    /// A number attribute.
+    pub fn number(name: &str) -> Self {
+        Self::new(name, AttributeType::Plain(Type::Number))
+    }
+    /// A map of strings.
+    pub fn string_map(name: &str) -> Self {
+        Self::new(name, AttributeType::Plain(Type::map(Type::String)))
+    }
+    /// A set of strings.
+    pub fn string_set(name: &str) -> Self {
+        Self::new(name, AttributeType::Plain(Type::set(Type::String)))
+    }
+    /// A list of strings.
+    pub fn string_list(name: &str) -> Self {
+        Self::new(name, AttributeType::Plain(Type::list(Type::String)))
+    }
+    /// Protocol-6 nested attributes: a list of objects with their own attributes.
+    pub fn nested_list(name: &str, attributes: Vec<Attr>) -> Self {
+        let mut a = Self::new(
+            name,
+            AttributeType::Nested(NestedAttributes {
+                attributes: attributes.iter().map(|a| a.attribute.clone()).collect(),
+                nesting: Nesting::List,
+            }),
+        );
+        a.nested = attributes;
+        a
+    }
+
+    /// The markdown description shown in docs and by language servers.
+    pub fn describe(mut self, text: &str) -> Self {
+        self.attribute.description = text.to_string();
+        self
+    }
+    /// Must be set.
+    pub fn required(mut self) -> Self {
+        self.attribute.required = true;
+        self.attribute.optional = false;
+        self.attribute.computed = false;
+        self
+    }
+    /// Set by the provider only (read-only).
+    pub fn computed(mut self) -> Self {
+        self.attribute.computed = true;
+        self.attribute.optional = false;
+        self.attribute.required = false;
+        self
+    }
+    /// May be set; the provider fills it in when not set.
+    pub fn optional_computed(mut self) -> Self {
+        self.attribute.optional = true;
+        self.attribute.computed = true;
+        self.attribute.required = false;
+        self
+    }
+    /// Hidden in plan output and logs.
+    pub fn sensitive(mut self) -> Self {
+        self.attribute.sensitive = true;
+        self
+    }
+    /// When unset in configuration, the value becomes `value` (the attribute becomes optional + computed).
+    pub fn default(mut self, value: Value) -> Self {
+        self.default = Some(value);
+        self.optional_computed()
+    }
+    /// A change of this attribute replaces the resource.
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+
+    /// The attribute's name.
+    pub fn name(&self) -> &str {
+        &self.attribute.name
+    }
+}
+
+/// A block under construction: attributes and nested blocks.
+#[derive(Debug, Clone, Default)]
+pub struct BlockSpec {
+    description: String,
+    attributes: Vec<Attr>,
+    blocks: Vec<(String, BlockSpec, Nesting, i64, i64)>,
+}
+
+impl BlockSpec {
+    /// An empty block described by `description`.
+    pub fn new(description: &str) -> Self {
+        Self { description: description.to_string(), ..Self::default() }
+    }
+    /// Adds an attribute.
+    pub fn attr(mut self, attr: Attr) -> Self {
+        self.attributes.push(attr);
+        self
+    }
+    /// Adds a nested block type that may appear at most once (a list of at most one, as hashicorp/aws does).
+    pub fn single_block(mut self, name: &str, block: BlockSpec) -> Self {
+        self.blocks.push((name.to_string(), block, Nesting::List, 0, 1));
+        self
+    }
+    /// Adds a repeated nested block type with `min..=max` items (`max` 0: unbounded).
+    pub fn list_block(mut self, name: &str, block: BlockSpec, min: i64, max: i64) -> Self {
+        self.blocks.push((name.to_string(), block, Nesting::List, min, max));
+        self
+    }
+
+    /// The protocol block.
+    pub fn to_block(&self) -> Block {
+        Block {
+            attributes: self.attributes.iter().map(|a| a.attribute.clone()).collect(),
+            blocks: self
+                .blocks
+                .iter()
+                .map(|(name, b, nesting, min, max)| NestedBlock {
+                    name: name.clone(),
+                    block: b.to_block(),
+                    nesting: *nesting,
+                    min_items: *min,
+                    max_items: *max,
+                })
+                .collect(),
+            description: self.description.clone(),
+            deprecated: false,
+        }
+    }
+
+    /// Builds the schema at `version`, collecting the plan rules (defaults, replacement) of every attribute.
+    pub fn build(self, version: i64) -> ResourceSchema {
+        let mut rules = PlanRules::default();
+        self.collect(&AttributePath::root(), &mut rules);
+        ResourceSchema { schema: Schema { version, block: self.to_block() }, rules }
+    }
+
+    fn collect(&self, at: &AttributePath, rules: &mut PlanRules) {
+        for a in &self.attributes {
+            let path = at.with_attr(a.name());
+            if a.force_new {
+                rules.force_new.push(path.clone());
+            }
+            if let Some(d) = &a.default {
+                rules.defaults.push((path.clone(), d.clone()));
+            }
+            if a.attribute.computed && a.default.is_none() {
+                rules.computed.push(path.clone());
+            }
+        }
+        for (name, b, ..) in &self.blocks {
+            rules.blocks.push((at.with_attr(name), b.clone().build_rules()));
+        }
+    }
+
+    fn build_rules(self) -> PlanRules {
+        let mut rules = PlanRules::default();
+        self.collect(&AttributePath::root(), &mut rules);
+        rules
+    }
+}
+
+/// What the plan helpers need to know beyond the protocol schema. Paths are relative to their block.
+#[derive(Debug, Clone, Default)]
+pub struct PlanRules {
+    /// Attributes whose change replaces the resource.
+    pub force_new: Vec<AttributePath>,
+    /// Attributes with a default for when configuration leaves them null.
+    pub defaults: Vec<(AttributePath, Value)>,
+    /// Attributes the provider computes (read-only, or optional without a default): unknown on create when
+    /// configuration leaves them null.
+    pub computed: Vec<AttributePath>,
+    /// Rules of each nested block type (each block instance follows them).
+    pub blocks: Vec<(AttributePath, PlanRules)>,
+}
+
+/// A resource's protocol schema plus its plan rules.
+#[derive(Debug, Clone)]
+pub struct ResourceSchema {
+    /// The schema sent to the engine.
+    pub schema: Schema,
+    /// The rules the default plan applies.
+    pub rules: PlanRules,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_sets_flags_and_rules() {
+        let s = BlockSpec::new("A thing.")
+            .attr(Attr::string("bucket").required().force_new().describe("The bucket."))
+            .attr(Attr::bool("enable_versioning").default(Value::Bool(true)))
+            .attr(Attr::string("id").computed())
+            .list_block("destination", BlockSpec::new("").attr(Attr::number("priority").optional_computed()), 1, 0)
+            .build(1);
+        let b = &s.schema.block;
+        let bucket = b.attribute("bucket").unwrap();
+        assert!(bucket.required && !bucket.optional && !bucket.computed);
+        let ev = b.attribute("enable_versioning").unwrap();
+        assert!(ev.optional && ev.computed);
+        assert_eq!(s.rules.force_new, vec![AttributePath::attr("bucket")]);
+        assert_eq!(s.rules.defaults, vec![(AttributePath::attr("enable_versioning"), Value::Bool(true))]);
+        assert_eq!(s.rules.computed, vec![AttributePath::attr("id")]);
+        assert_eq!(s.rules.blocks[0].1.computed, vec![AttributePath::attr("priority")]);
+        assert_eq!(b.block("destination").unwrap().min_items, 1);
+        assert_eq!(s.schema.version, 1);
+    }
+}

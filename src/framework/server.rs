@@ -1,0 +1,175 @@
+//! Drives a [`Provider`] and its [`Resource`]s through the protocol layer's [`ProviderServer`] trait.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use tfplugin::{
+    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, ImportResponse, ImportedResource,
+    PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, Schema, StopToken,
+    UpgradeRequest, Value,
+};
+
+use super::resource::{Ctx, Resource};
+
+/// A provider: its configuration schema, how it builds its client, and its resources.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// What resources get once the provider is configured (AWS clients, account id cache, ...).
+    type Client: Send + Sync + 'static;
+
+    /// The schema of the `provider` block.
+    fn schema(&self) -> Schema;
+
+    /// Validates the provider block without side effects; values may be unknown.
+    fn validate(&self, config: &Value) -> Diagnostics;
+
+    /// Builds the client from the provider block.
+    async fn configure(&self, config: &Value, stop: StopToken) -> Result<Self::Client, Diagnostics>;
+
+    /// The managed resource types.
+    fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
+}
+
+/// Serves a [`Provider`] over the protocol layer.
+pub struct FrameworkServer<P: Provider> {
+    provider: P,
+    resources: BTreeMap<&'static str, Arc<dyn Resource<P::Client>>>,
+    client: OnceLock<Arc<P::Client>>,
+}
+
+impl<P: Provider> FrameworkServer<P> {
+    /// Wraps `provider`.
+    pub fn new(provider: P) -> Self {
+        let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
+        Self { provider, resources, client: OnceLock::new() }
+    }
+
+    fn resource(&self, type_name: &str) -> Result<&Arc<dyn Resource<P::Client>>, Diagnostics> {
+        self.resources.get(type_name).ok_or_else(|| {
+            Diagnostic::error(format!("Unknown resource type {type_name:?}"), "This provider does not manage it.")
+                .into()
+        })
+    }
+
+    fn ctx(&self, stop: StopToken) -> Result<Ctx<P::Client>, Diagnostics> {
+        let client = self.client.get().cloned().ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error(
+                "Provider not configured",
+                "The crossrepl provider was used before it was configured. This is a bug in the engine or provider.",
+            ))
+        })?;
+        Ok(Ctx { client, stop })
+    }
+}
+
+#[async_trait::async_trait]
+impl<P: Provider> ProviderServer for FrameworkServer<P> {
+    fn schemas(&self) -> ProviderSchemas {
+        ProviderSchemas {
+            provider: self.provider.schema(),
+            resources: self.resources.iter().map(|(n, r)| (n.to_string(), r.schema().schema)).collect(),
+        }
+    }
+
+    async fn validate_provider_config(&self, config: Value) -> Diagnostics {
+        self.provider.validate(&config)
+    }
+
+    async fn configure_provider(&self, request: ConfigureRequest, stop: StopToken) -> Diagnostics {
+        match self.provider.configure(&request.config, stop).await {
+            Ok(client) => {
+                if self.client.set(Arc::new(client)).is_err() {
+                    tracing::warn!("provider configured twice; keeping the first configuration");
+                }
+                Diagnostics::new()
+            }
+            Err(d) => d,
+        }
+    }
+
+    async fn validate_resource_config(&self, type_name: &str, config: Value) -> Diagnostics {
+        match self.resource(type_name) {
+            Ok(r) => r.validate(&config),
+            Err(d) => d,
+        }
+    }
+
+    async fn upgrade_resource_state(&self, request: UpgradeRequest) -> (Value, Diagnostics) {
+        match self.resource(&request.type_name).and_then(|r| r.upgrade_state(request.version, &request.raw_json)) {
+            Ok(v) => (v, Diagnostics::new()),
+            Err(d) => (Value::Null, d),
+        }
+    }
+
+    async fn read_resource(&self, request: ReadRequest, stop: StopToken) -> ReadResponse {
+        let prepared = self.resource(&request.type_name).and_then(|r| Ok((r, self.ctx(stop)?)));
+        let (resource, ctx) = match prepared {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                return ReadResponse { new_state: request.current_state, private: request.private, diagnostics };
+            }
+        };
+        let out = resource.read(&ctx, &request.current_state, &request.private).await;
+        ReadResponse { new_state: out.state, private: out.private, diagnostics: out.diagnostics }
+    }
+
+    async fn plan_resource_change(&self, request: PlanRequest, stop: StopToken) -> PlanResponse {
+        let resource = match self.resource(&request.type_name) {
+            Ok(r) => r,
+            Err(diagnostics) => return PlanResponse { diagnostics, ..Default::default() },
+        };
+        let mut diagnostics = Diagnostics::new();
+        if !request.config.is_null() {
+            diagnostics.extend(resource.validate(&request.config));
+            if diagnostics.has_errors() {
+                return PlanResponse { diagnostics, ..Default::default() };
+            }
+        }
+        // Planning works unconfigured too (the engine may plan before the provider's own inputs are known).
+        let ctx = self.ctx(stop).ok();
+        let out = resource.plan(ctx.as_ref(), &request.prior_state, &request.proposed_new_state, &request.config).await;
+        diagnostics.extend(out.diagnostics);
+        PlanResponse {
+            planned_state: out.planned,
+            requires_replace: out.requires_replace,
+            planned_private: request.prior_private,
+            diagnostics,
+        }
+    }
+
+    async fn apply_resource_change(&self, request: ApplyRequest, stop: StopToken) -> ApplyResponse {
+        let prepared = self.resource(&request.type_name).and_then(|r| Ok((r, self.ctx(stop)?)));
+        let (resource, ctx) = match prepared {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                return ApplyResponse { new_state: request.prior_state, private: request.planned_private, diagnostics };
+            }
+        };
+        let out = if request.planned_state.is_null() {
+            let diagnostics = resource.delete(&ctx, &request.prior_state).await;
+            // A failed delete keeps the prior state so the engine still tracks what exists.
+            let state = if diagnostics.has_errors() { request.prior_state } else { Value::Null };
+            return ApplyResponse { new_state: state, private: request.planned_private, diagnostics };
+        } else if request.prior_state.is_null() {
+            resource.create(&ctx, &request.planned_state, &request.config).await
+        } else {
+            resource.update(&ctx, &request.prior_state, &request.planned_state, &request.config).await
+        };
+        ApplyResponse { new_state: out.state, private: out.private, diagnostics: out.diagnostics }
+    }
+
+    async fn import_resource_state(&self, type_name: &str, id: &str, stop: StopToken) -> ImportResponse {
+        let prepared = self.resource(type_name).and_then(|r| Ok((r, self.ctx(stop)?)));
+        let (resource, ctx) = match prepared {
+            Ok(v) => v,
+            Err(diagnostics) => return ImportResponse { diagnostics, ..Default::default() },
+        };
+        match resource.import(&ctx, id).await {
+            Ok(state) => ImportResponse {
+                resources: vec![ImportedResource { type_name: type_name.to_string(), state, private: Vec::new() }],
+                diagnostics: Diagnostics::new(),
+            },
+            Err(diagnostics) => ImportResponse { diagnostics, ..Default::default() },
+        }
+    }
+}

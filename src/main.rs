@@ -1,0 +1,44 @@
+//! The `terraform-provider-crossrepl` plugin binary.
+
+use std::process::ExitCode;
+
+use crossrepl::framework::FrameworkServer;
+use crossrepl::provider::Crossrepl;
+use tfplugin::{ServeConfig, ServeError};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!("terraform-provider-crossrepl {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(other) = args.iter().find(|a| a.as_str() != "--debug") {
+        eprintln!("unknown argument {other:?}; usage: terraform-provider-crossrepl [--debug | --version]");
+        return ExitCode::from(2);
+    }
+    let debug = !args.is_empty();
+
+    // One TLS backend for the whole process (the plugin server and the AWS SDK): aws-lc-rs.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tfplugin::log::HclogSubscriber::install("crossrepl", "crossrepl");
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("crossrepl: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = ServeConfig { provider_address: crossrepl::PROVIDER_ADDRESS.to_string(), debug };
+    match runtime.block_on(tfplugin::serve(FrameworkServer::new(Crossrepl), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ ServeError::NotLaunchedByEngine) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("crossrepl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
