@@ -1,6 +1,11 @@
 //! AWS clients for the configured provider, one small module per service.
 
+pub mod error;
+pub mod iam;
+pub mod s3;
 pub mod sts;
+
+pub use error::{AwsError, ErrorKind};
 
 use std::sync::Arc;
 
@@ -44,7 +49,7 @@ impl AwsClients {
     }
 
     /// The account these credentials belong to, asked of STS once and cached.
-    pub async fn account_id(&self) -> Result<Arc<str>, sts::StsError> {
+    pub async fn account_id(&self) -> Result<Arc<str>, AwsError> {
         self.account_id.get_or_try_init(|| async { sts::caller_account(&self.sts).await.map(Arc::from) }).await.cloned()
     }
 }

@@ -1,0 +1,144 @@
+//! One error type for every AWS call: which service, operation and resource, what AWS said, and what to do.
+
+use std::fmt;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+/// How a failed AWS call is classified, to decide retries and advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The resource does not exist.
+    NotFound,
+    /// The credentials lack a permission.
+    AccessDenied,
+    /// Throttled or a transient server error (already retried by the SDK).
+    Transient,
+    /// A conflict with concurrent changes or the resource's current state.
+    Conflict,
+    /// Anything else (invalid input, misconfiguration, network).
+    Other,
+}
+
+/// A failed AWS call with its context.
+#[derive(Debug, Clone)]
+pub struct AwsError {
+    /// `s3`, `iam`, `sts`.
+    pub service: &'static str,
+    /// The API operation, e.g. `PutBucketReplication`.
+    pub operation: &'static str,
+    /// What the call was about (bucket, role or policy), for the message.
+    pub resource: String,
+    /// The AWS error code, when AWS sent one.
+    pub code: Option<String>,
+    /// AWS's message, or the transport error chain.
+    pub message: String,
+    /// The classification.
+    pub kind: ErrorKind,
+}
+
+impl AwsError {
+    /// Builds the error of a failed SDK call.
+    pub fn from_sdk<E>(service: &'static str, operation: &'static str, resource: impl Into<String>, err: E) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let code = err.code().map(str::to_string);
+        let message = err.message().map(str::to_string).unwrap_or_else(|| crate::error_chain(&err));
+        let kind = classify(code.as_deref());
+        AwsError { service, operation, resource: resource.into(), code, message, kind }
+    }
+
+    /// Whether AWS reported `code`.
+    pub fn is_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    /// What the user should do next.
+    pub fn advice(&self) -> String {
+        match self.kind {
+            ErrorKind::AccessDenied => format!(
+                "The credentials of this provider block lack the permission {}:{} on {}. Grant it (or use a profile \
+                 or assume_role with it) and apply again.",
+                self.service, self.operation, self.resource
+            ),
+            ErrorKind::NotFound => {
+                format!("Check that {} exists in this provider block's account and region.", self.resource)
+            }
+            ErrorKind::Transient => {
+                "AWS is throttling or failing transiently; apply again, or raise max_retries.".into()
+            }
+            ErrorKind::Conflict => "Another change to the same resource raced this one; apply again.".into(),
+            ErrorKind::Other => {
+                "Check the values in the configuration and the provider's endpoints and credentials.".into()
+            }
+        }
+    }
+}
+
+fn classify(code: Option<&str>) -> ErrorKind {
+    match code.unwrap_or_default() {
+        "NoSuchBucket"
+        | "NoSuchEntity"
+        | "NoSuchBucketPolicy"
+        | "ReplicationConfigurationNotFoundError"
+        | "NotFound"
+        | "404" => ErrorKind::NotFound,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken" => ErrorKind::AccessDenied,
+        "Throttling"
+        | "ThrottlingException"
+        | "SlowDown"
+        | "RequestLimitExceeded"
+        | "InternalError"
+        | "ServiceUnavailable"
+        | "ServiceFailure" => ErrorKind::Transient,
+        "OperationAborted" | "ConcurrentModification" | "EntityTemporarilyUnmodifiable" => ErrorKind::Conflict,
+        _ => ErrorKind::Other,
+    }
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{} on {} failed", self.service, self.operation, self.resource)?;
+        if let Some(code) = &self.code {
+            write!(f, " ({code})")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: Option<&str>) -> AwsError {
+        AwsError {
+            service: "s3",
+            operation: "PutBucketPolicy",
+            resource: "bucket acme-dr".into(),
+            code: code.map(str::to_string),
+            message: "nope".into(),
+            kind: classify(code),
+        }
+    }
+
+    #[test]
+    fn messages_name_service_operation_resource_and_advice() {
+        let e = err(Some("AccessDenied"));
+        assert_eq!(e.to_string(), "s3:PutBucketPolicy on bucket acme-dr failed (AccessDenied): nope");
+        assert_eq!(e.kind, ErrorKind::AccessDenied);
+        assert!(e.advice().contains("s3:PutBucketPolicy on bucket acme-dr"));
+        assert_eq!(err(Some("NoSuchBucket")).kind, ErrorKind::NotFound);
+        assert_eq!(err(Some("SlowDown")).kind, ErrorKind::Transient);
+        assert_eq!(err(None).kind, ErrorKind::Other);
+    }
+}

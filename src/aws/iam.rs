@@ -1,0 +1,259 @@
+//! AWS IAM calls crossrepl makes: the replication role, its managed policy and the attachment.
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::types::Tag;
+
+use super::error::AwsError;
+
+/// IAM keeps at most five versions of a managed policy.
+pub const MAX_POLICY_VERSIONS: usize = 5;
+
+/// A role as IAM reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    /// Its ARN.
+    pub arn: String,
+    /// Its path.
+    pub path: String,
+    /// The trust policy, as IAM returned it (possibly URL-encoded).
+    pub trust_policy: String,
+    /// The permissions boundary policy ARN, if any.
+    pub permissions_boundary: Option<String>,
+    /// Its tags.
+    pub tags: Vec<(String, String)>,
+}
+
+fn role_res(name: &str) -> String {
+    format!("role {name}")
+}
+
+fn policy_res(arn: &str) -> String {
+    format!("policy {arn}")
+}
+
+/// The role named `name`, or `None` (iam:GetRole).
+pub async fn role(client: &Client, name: &str) -> Result<Option<Role>, AwsError> {
+    match client.get_role().role_name(name).send().await {
+        Ok(out) => Ok(out.role().map(|r| Role {
+            arn: r.arn().to_string(),
+            path: r.path().to_string(),
+            trust_policy: r.assume_role_policy_document().unwrap_or_default().to_string(),
+            permissions_boundary: r
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            tags: r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+        })),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "GetRole", role_res(name), e);
+            if err.is_code("NoSuchEntity") { Ok(None) } else { Err(err) }
+        }
+    }
+}
+
+/// What a new role gets.
+#[derive(Debug, Clone)]
+pub struct NewRole<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Path (`/` by default).
+    pub path: &'a str,
+    /// Trust policy JSON.
+    pub trust_policy: &'a str,
+    /// Permissions boundary ARN.
+    pub permissions_boundary: Option<&'a str>,
+    /// Tags.
+    pub tags: &'a [(String, String)],
+    /// Description.
+    pub description: &'a str,
+}
+
+fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
+    pairs.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect()
+}
+
+/// Creates a role (iam:CreateRole) and returns its ARN.
+pub async fn create_role(client: &Client, role: &NewRole<'_>) -> Result<String, AwsError> {
+    let out = client
+        .create_role()
+        .role_name(role.name)
+        .path(role.path)
+        .assume_role_policy_document(role.trust_policy)
+        .set_permissions_boundary(role.permissions_boundary.map(str::to_string))
+        .set_tags(Some(tags(role.tags)).filter(|t| !t.is_empty()))
+        .description(role.description)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "CreateRole", role_res(role.name), e))?;
+    Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default())
+}
+
+/// Replaces a role's trust policy (iam:UpdateAssumeRolePolicy).
+pub async fn update_trust_policy(client: &Client, name: &str, doc: &str) -> Result<(), AwsError> {
+    client
+        .update_assume_role_policy()
+        .role_name(name)
+        .policy_document(doc)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "UpdateAssumeRolePolicy", role_res(name), e))?;
+    Ok(())
+}
+
+/// Deletes a role (iam:DeleteRole); a role that is already gone is not an error.
+pub async fn delete_role(client: &Client, name: &str) -> Result<(), AwsError> {
+    match client.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "DeleteRole", role_res(name), e);
+            if err.is_code("NoSuchEntity") { Ok(()) } else { Err(err) }
+        }
+    }
+}
+
+/// A managed policy's default version id, or `None` when the policy does not exist (iam:GetPolicy).
+pub async fn policy_default_version(client: &Client, arn: &str) -> Result<Option<String>, AwsError> {
+    match client.get_policy().policy_arn(arn).send().await {
+        Ok(out) => Ok(out.policy().and_then(|p| p.default_version_id()).map(str::to_string)),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "GetPolicy", policy_res(arn), e);
+            if err.is_code("NoSuchEntity") { Ok(None) } else { Err(err) }
+        }
+    }
+}
+
+/// The document of one policy version, as IAM returned it (possibly URL-encoded) (iam:GetPolicyVersion).
+pub async fn policy_document(client: &Client, arn: &str, version: &str) -> Result<String, AwsError> {
+    let out = client
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "GetPolicyVersion", policy_res(arn), e))?;
+    Ok(out.policy_version().and_then(|v| v.document()).unwrap_or_default().to_string())
+}
+
+/// Creates a managed policy (iam:CreatePolicy) and returns its ARN.
+pub async fn create_policy(
+    client: &Client,
+    name: &str,
+    path: &str,
+    doc: &str,
+    tag_pairs: &[(String, String)],
+) -> Result<String, AwsError> {
+    let out = client
+        .create_policy()
+        .policy_name(name)
+        .path(path)
+        .policy_document(doc)
+        .description("S3 replication permissions managed by crossrepl")
+        .set_tags(Some(tags(tag_pairs)).filter(|t| !t.is_empty()))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "CreatePolicy", format!("policy {name}"), e))?;
+    Ok(out.policy().and_then(|p| p.arn()).unwrap_or_default().to_string())
+}
+
+/// Makes `doc` the policy's default version, first deleting the oldest non-default versions so IAM's limit of
+/// five is never hit (iam:ListPolicyVersions, iam:DeletePolicyVersion, iam:CreatePolicyVersion).
+pub async fn set_policy_document(client: &Client, arn: &str, doc: &str) -> Result<(), AwsError> {
+    let mut old = non_default_versions(client, arn).await?;
+    // Keep room for the new version: at most MAX - 1 versions may exist before creating one.
+    while old.len() + 1 >= MAX_POLICY_VERSIONS {
+        let oldest = old.remove(0);
+        delete_policy_version(client, arn, &oldest).await?;
+    }
+    client
+        .create_policy_version()
+        .policy_arn(arn)
+        .policy_document(doc)
+        .set_as_default(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "CreatePolicyVersion", policy_res(arn), e))?;
+    Ok(())
+}
+
+/// Non-default version ids, oldest first.
+async fn non_default_versions(client: &Client, arn: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_policy_versions()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "ListPolicyVersions", policy_res(arn), e))?;
+    let mut versions: Vec<_> = out
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+        .map(|v| (v.create_date().map(|d| d.secs()).unwrap_or(0), v.version_id().unwrap_or_default().to_string()))
+        .collect();
+    versions.sort();
+    Ok(versions.into_iter().map(|(_, id)| id).collect())
+}
+
+async fn delete_policy_version(client: &Client, arn: &str, version: &str) -> Result<(), AwsError> {
+    client
+        .delete_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "DeletePolicyVersion", policy_res(arn), e))?;
+    Ok(())
+}
+
+/// Deletes a managed policy with all its versions (IAM refuses to delete a policy that has non-default
+/// versions); a policy already gone is not an error.
+pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
+    let old = match non_default_versions(client, arn).await {
+        Ok(v) => v,
+        Err(e) if e.is_code("NoSuchEntity") => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for v in old {
+        delete_policy_version(client, arn, &v).await?;
+    }
+    match client.delete_policy().policy_arn(arn).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "DeletePolicy", policy_res(arn), e);
+            if err.is_code("NoSuchEntity") { Ok(()) } else { Err(err) }
+        }
+    }
+}
+
+/// ARNs of the managed policies attached to a role (iam:ListAttachedRolePolicies).
+pub async fn attached_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "ListAttachedRolePolicies", role_res(role), e))?;
+    Ok(out.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_string).collect())
+}
+
+/// Attaches a managed policy to a role (iam:AttachRolePolicy).
+pub async fn attach(client: &Client, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+    client
+        .attach_role_policy()
+        .role_name(role)
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "AttachRolePolicy", role_res(role), e))?;
+    Ok(())
+}
+
+/// Detaches a managed policy from a role (iam:DetachRolePolicy); not attached is not an error.
+pub async fn detach(client: &Client, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+    match client.detach_role_policy().role_name(role).policy_arn(policy_arn).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "DetachRolePolicy", role_res(role), e);
+            if err.is_code("NoSuchEntity") { Ok(()) } else { Err(err) }
+        }
+    }
+}
