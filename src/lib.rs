@@ -6,6 +6,8 @@
 pub mod aws;
 pub mod framework;
 pub mod provider;
+pub mod retry;
+pub mod validate;
 
 /// The provider's fully qualified source address, as documented for users.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/crossrepl/crossrepl";
