@@ -5,7 +5,10 @@
 
 pub mod aws;
 pub mod framework;
+pub mod policy;
 pub mod provider;
+pub mod replication;
+pub mod resources;
 pub mod retry;
 pub mod validate;
 

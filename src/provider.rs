@@ -346,7 +346,7 @@ impl Provider for Crossrepl {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<AwsClients>>> {
-        Vec::new()
+        vec![Arc::new(crate::resources::destination::DestinationResource)]
     }
 }
 

@@ -1,0 +1,471 @@
+//! `crossrepl_destination`: in the destination account, versioning on the bucket and the bucket-policy
+//! statements that let the source account's replication role write replicas, merged with whatever else the
+//! policy holds.
+
+use tfplugin::{AttributePath, Diagnostic, Diagnostics, Value};
+
+use super::{aws_diag, bucket_arn, lock_bucket, partition, role_arn, str_attr};
+use crate::aws::{AwsClients, AwsError, s3};
+use crate::framework::resource::PlanOutcome;
+use crate::framework::schema::{Attr, BlockSpec, ResourceSchema};
+use crate::framework::{ApplyOutcome, Ctx, ReadOutcome, Resource};
+use crate::policy::{self, DestinationGrantInput, PolicyDocument, Statement};
+use crate::{replication, validate};
+
+/// The `crossrepl_destination` resource type.
+pub struct DestinationResource;
+
+const TYPE_NAME: &str = "crossrepl_destination";
+/// Attempts at a bucket-policy write that another writer outside this process keeps overwriting.
+const POLICY_WRITE_ATTEMPTS: u32 = 5;
+
+/// Everything the resource derives from its configuration.
+struct Desired {
+    bucket: String,
+    source_account_id: String,
+    source_role_arn: String,
+    statements: Vec<Statement>,
+    sids: Vec<String>,
+    sid: String,
+}
+
+impl Desired {
+    fn from(v: &Value, partition: &str) -> Option<Desired> {
+        let bucket = str_attr(v, "bucket")?.to_string();
+        let source_account_id = str_attr(v, "source_account_id")?.to_string();
+        let name = str_attr(v, "source_role_name")?;
+        let path = str_attr(v, "source_role_path").unwrap_or("/");
+        let source_role_arn = role_arn(partition, &source_account_id, path, name);
+        let input = DestinationGrantInput {
+            partition: partition.to_string(),
+            destination_bucket: bucket.clone(),
+            source_account_id: source_account_id.clone(),
+            source_role_arn: source_role_arn.clone(),
+        };
+        let statements = policy::destination_statements(&input);
+        let sids = statements.iter().filter_map(|s| s.sid.clone()).collect();
+        let sid = policy::destination_sid_prefix(&input);
+        Some(Desired { bucket, source_account_id, source_role_arn, statements, sids, sid })
+    }
+}
+
+fn label(v: &Value) -> String {
+    format!("{TYPE_NAME} {:?}", str_attr(v, "bucket").unwrap_or("?"))
+}
+
+fn schema() -> ResourceSchema {
+    BlockSpec::new(
+        "Lets a source account's replication role replicate into an existing bucket of this account: turns \
+         versioning on and merges two statements into the bucket policy, leaving every other statement alone. \
+         The principal is the source account root restricted to the role by an `aws:PrincipalArn` condition, so \
+         this can be applied before the role exists and keeps working if the role is re-created.",
+    )
+    .attr(Attr::string("id").computed().describe("`<bucket>,<source_account_id>`, also the import id."))
+    .attr(Attr::string("bucket").required().force_new().describe("Name of the destination bucket. It must already exist in this provider's account. Changing it replaces the resource."))
+    .attr(Attr::string("source_account_id").required().describe("12-digit id of the account that owns the source bucket and the replication role."))
+    .attr(Attr::string("source_bucket").required().describe("Name of the source bucket; the replication role's name is derived from it exactly as `crossrepl_source` derives it."))
+    .attr(Attr::string("source_role_name").optional_computed().describe("Name of the replication role, when `crossrepl_source` sets `role_name`. Default: derived from `source_bucket`."))
+    .attr(Attr::string("source_role_path").default(Value::from("/")).describe("Path of the replication role, when `crossrepl_source` sets `role_path`. Default `/`."))
+    .attr(Attr::bool("enable_versioning").default(Value::Bool(true)).describe("Turn versioning on when it is off (default). With `false`, apply fails unless versioning is already enabled. Versioning is never turned off again: S3 cannot, once replication used it."))
+    .attr(Attr::string("bucket_arn").computed().describe("ARN of the destination bucket, for `crossrepl_source`'s `destination.bucket_arn`."))
+    .attr(Attr::string("account_id").computed().describe("Id of the destination account, for `crossrepl_source`'s `destination.account_id`."))
+    .attr(Attr::string("source_role_arn").computed().describe("ARN of the replication role the statements admit."))
+    .attr(Attr::string("statement_sid").computed().describe("Sid of the replication statement in the bucket policy (the second statement adds `Bucket`). Empty after a refresh that found the statements missing or changed; the next apply restores them."))
+    .build(0)
+}
+
+fn validate_config(config: &Value) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    let mut check = |name: &str, f: &dyn Fn(&str) -> Result<(), String>, summary: &str| {
+        if let Some(v) = config.get(name).as_str()
+            && let Err(msg) = f(v)
+        {
+            ds.push(Diagnostic::error(summary, msg).at(AttributePath::attr(name)));
+        }
+    };
+    check("bucket", &replication::validate_bucket_name, "Invalid bucket name");
+    check("source_bucket", &replication::validate_bucket_name, "Invalid source bucket name");
+    check("source_account_id", &validate::account_id, "Invalid source account id");
+    check("source_role_name", &validate::iam_name, "Invalid role name");
+    check("source_role_path", &validate::iam_path, "Invalid role path");
+    ds
+}
+
+/// Reads the bucket policy under the caller's lock, or an error if it exists but cannot be parsed (never clobber
+/// what we cannot read).
+async fn read_policy(client: &AwsClients, bucket: &str) -> Result<Option<PolicyDocument>, String> {
+    let text = s3::policy(&client.s3, bucket).await.map_err(|e| format!("{e}.\n\n{}", e.advice()))?;
+    match text {
+        None => Ok(None),
+        Some(t) => PolicyDocument::parse(&t).map(Some).map_err(|e| {
+            format!("The bucket policy of {bucket} could not be parsed ({e}); crossrepl will not overwrite it. Fix it by hand.")
+        }),
+    }
+}
+
+/// Merges `ours` into the bucket policy, replacing `stale` Sids, and verifies by reading back.
+async fn write_statements(
+    client: &AwsClients,
+    bucket: &str,
+    ours: &[Statement],
+    stale: &[String],
+) -> Result<(), String> {
+    let _guard = lock_bucket(bucket).await;
+    for attempt in 1..=POLICY_WRITE_ATTEMPTS {
+        let existing = read_policy(client, bucket).await?;
+        if let Some(doc) = &existing
+            && policy::statements_match(doc, ours)
+            && policy::find_statements(doc, stale).is_empty()
+        {
+            return Ok(());
+        }
+        let cleaned = existing.and_then(|doc| policy::remove_statements(doc, stale));
+        let merged = policy::merge_statements(cleaned, ours);
+        s3::put_policy(&client.s3, bucket, &merged.to_json()).await.map_err(|e| format!("{e}.\n\n{}", e.advice()))?;
+        // S3 is last-writer-wins: a writer outside this process may have raced us. Check, and try again if so.
+        if let Some(doc) = read_policy(client, bucket).await?
+            && policy::statements_match(&doc, ours)
+        {
+            return Ok(());
+        }
+        tracing::warn!(bucket, attempt, "bucket policy changed under us; merging again");
+    }
+    Err(format!(
+        "The bucket policy of {bucket} kept changing while crossrepl merged its statements ({POLICY_WRITE_ATTEMPTS} \
+         attempts). Another tool is rewriting it; stop it or let it own the statements, then apply again."
+    ))
+}
+
+/// Removes our statements (deleting the policy if nothing else is left).
+async fn remove_statements(client: &AwsClients, bucket: &str, sids: &[String]) -> Result<(), String> {
+    let _guard = lock_bucket(bucket).await;
+    let Some(doc) = read_policy(client, bucket).await? else { return Ok(()) };
+    if policy::find_statements(&doc, sids).is_empty() {
+        return Ok(());
+    }
+    let result = match policy::remove_statements(doc, sids) {
+        Some(rest) => s3::put_policy(&client.s3, bucket, &rest.to_json()).await,
+        None => s3::delete_policy(&client.s3, bucket).await,
+    };
+    result.map_err(|e| format!("{e}.\n\n{}", e.advice()))
+}
+
+async fn ensure_versioning(client: &AwsClients, bucket: &str, enable: bool) -> Result<(), AwsError> {
+    if s3::versioning(&client.s3, bucket).await? == s3::Versioning::Enabled {
+        return Ok(());
+    }
+    if !enable {
+        return Err(AwsError {
+            service: "s3",
+            operation: "GetBucketVersioning",
+            resource: format!("bucket {bucket}"),
+            code: None,
+            message: "versioning is not enabled and enable_versioning = false; replication needs it. Enable \
+                      versioning on the bucket or set enable_versioning = true"
+                .into(),
+            kind: crate::aws::ErrorKind::Other,
+        });
+    }
+    s3::enable_versioning(&client.s3, bucket).await
+}
+
+impl DestinationResource {
+    /// Makes the bucket match `planned`; `stale` are Sids of a previous source role to remove.
+    async fn apply(&self, ctx: &Ctx<AwsClients>, planned: &Value, stale: Vec<String>, prior: Value) -> ApplyOutcome {
+        let client = &ctx.client;
+        let part = partition(&client.region);
+        let label = label(planned);
+        let fail = |d: Diagnostic, state: Value| ApplyOutcome { state, diagnostics: d.into(), ..Default::default() };
+        let Some(want) = Desired::from(planned, part) else {
+            return fail(
+                Diagnostic::error(format!("{label}: incomplete plan"), "Required values are unknown at apply."),
+                prior,
+            );
+        };
+        match s3::bucket_exists(&client.s3, &want.bucket).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return fail(
+                    Diagnostic::error(
+                        format!("{label}: bucket not found"),
+                        format!(
+                            "Bucket {} does not exist or is not visible to this provider block's account. Create it \
+                             first (crossrepl never creates or deletes buckets), or check the provider's credentials.",
+                            want.bucket
+                        ),
+                    )
+                    .at(AttributePath::attr("bucket")),
+                    prior,
+                );
+            }
+            Err(e) => return fail(aws_diag(&label, "checking the bucket", &e), prior),
+        }
+        let enable = planned.get("enable_versioning").as_bool().unwrap_or(true);
+        let (versioning, account) = tokio::join!(ensure_versioning(client, &want.bucket, enable), client.account_id());
+        if let Err(e) = versioning {
+            return fail(
+                aws_diag(&label, "enabling versioning", &e).at(AttributePath::attr("enable_versioning")),
+                prior,
+            );
+        }
+        let account = match account {
+            Ok(a) => a.to_string(),
+            Err(e) => return fail(aws_diag(&label, "identifying the account", &e), prior),
+        };
+        if let Err(msg) = write_statements(client, &want.bucket, &want.statements, &stale).await {
+            return fail(Diagnostic::error(format!("{label}: writing the bucket policy failed"), msg), prior);
+        }
+        ApplyOutcome { state: self.state(planned, &want, part, &account, true), ..Default::default() }
+    }
+
+    fn state(&self, base: &Value, want: &Desired, part: &str, account: &str, statements_ok: bool) -> Value {
+        let mut state = base.clone();
+        crate::framework::plan::set_attrs(
+            &mut state,
+            [
+                ("id", Value::from(format!("{},{}", want.bucket, want.source_account_id))),
+                ("bucket_arn", Value::from(bucket_arn(part, &want.bucket))),
+                ("account_id", Value::from(account)),
+                ("source_role_arn", Value::from(want.source_role_arn.clone())),
+                ("statement_sid", if statements_ok { Value::from(want.sid.clone()) } else { Value::Null }),
+            ],
+        );
+        state
+    }
+}
+
+#[async_trait::async_trait]
+impl Resource<AwsClients> for DestinationResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        validate_config(config)
+    }
+
+    async fn plan(
+        &self,
+        ctx: Option<&Ctx<AwsClients>>,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+    ) -> PlanOutcome {
+        let (mut planned, requires_replace) =
+            crate::framework::plan::default_plan(&self.schema().rules, prior, proposed, config);
+        if planned.is_null() {
+            return PlanOutcome { planned, requires_replace, ..Default::default() };
+        }
+        let derived_role = match (config.get("source_role_name"), config.get("source_bucket")) {
+            (Value::Null, Value::String(b)) => Value::from(policy::role_name_for_bucket(b)),
+            (Value::Null, _) => Value::Unknown,
+            (v, _) => v.clone(),
+        };
+        crate::framework::plan::set_attrs(&mut planned, [("source_role_name", derived_role)]);
+        let Some(ctx) = ctx else { return PlanOutcome { planned, requires_replace, ..Default::default() } };
+        let part = partition(&ctx.client.region);
+        let account = match prior.get("account_id") {
+            Value::String(a) if requires_replace.is_empty() => Value::from(a.clone()),
+            _ => ctx.client.account_id().await.map(|a| Value::from(a.to_string())).unwrap_or(Value::Unknown),
+        };
+        match Desired::from(&planned, part) {
+            Some(want) => {
+                let acct = account.as_str().unwrap_or_default().to_string();
+                let mut state = self.state(&planned, &want, part, &acct, true);
+                if account.is_unknown() {
+                    crate::framework::plan::set_attrs(&mut state, [("account_id", Value::Unknown)]);
+                }
+                planned = state;
+            }
+            None => crate::framework::plan::set_attrs(
+                &mut planned,
+                ["id", "bucket_arn", "source_role_arn", "statement_sid"].map(|k| (k, Value::Unknown)),
+            ),
+        }
+        PlanOutcome { planned, requires_replace, ..Default::default() }
+    }
+
+    async fn create(&self, ctx: &Ctx<AwsClients>, planned: &Value, _config: &Value) -> ApplyOutcome {
+        self.apply(ctx, planned, Vec::new(), Value::Null).await
+    }
+
+    async fn read(&self, ctx: &Ctx<AwsClients>, state: &Value, private: &[u8]) -> ReadOutcome {
+        let client = &ctx.client;
+        let part = partition(&client.region);
+        let label = label(state);
+        let Some(want) = Desired::from(state, part) else {
+            return ReadOutcome { state: state.clone(), private: private.to_vec(), ..Default::default() };
+        };
+        let fail =
+            |d: Diagnostic| ReadOutcome { state: state.clone(), private: private.to_vec(), diagnostics: d.into() };
+        match s3::bucket_exists(&client.s3, &want.bucket).await {
+            Ok(true) => {}
+            Ok(false) => return ReadOutcome::default(),
+            Err(e) => return fail(aws_diag(&label, "checking the bucket", &e)),
+        }
+        let (versioning, doc) =
+            tokio::join!(s3::versioning(&client.s3, &want.bucket), read_policy(client, &want.bucket));
+        let versioning = match versioning {
+            Ok(v) => v,
+            Err(e) => return fail(aws_diag(&label, "reading versioning", &e)),
+        };
+        let statements_ok = match doc {
+            Ok(Some(doc)) => policy::statements_match(&doc, &want.statements),
+            Ok(None) => false,
+            Err(msg) => return fail(Diagnostic::error(format!("{label}: reading the bucket policy failed"), msg)),
+        };
+        let account = state.get("account_id").as_str().unwrap_or_default().to_string();
+        let mut new_state = self.state(state, &want, part, &account, statements_ok);
+        // Versioning drift shows as `enable_versioning` turning false; the plan then turns it back on.
+        if state.get("enable_versioning").as_bool() == Some(true) && versioning != s3::Versioning::Enabled {
+            crate::framework::plan::set_attrs(&mut new_state, [("enable_versioning", Value::Bool(false))]);
+        }
+        ReadOutcome { state: new_state, private: private.to_vec(), diagnostics: Diagnostics::new() }
+    }
+
+    async fn update(&self, ctx: &Ctx<AwsClients>, prior: &Value, planned: &Value, _config: &Value) -> ApplyOutcome {
+        let part = partition(&ctx.client.region);
+        let old = Desired::from(prior, part).map(|d| d.sids).unwrap_or_default();
+        let new = Desired::from(planned, part).map(|d| d.sids).unwrap_or_default();
+        let stale = old.into_iter().filter(|s| !new.contains(s)).collect();
+        self.apply(ctx, planned, stale, prior.clone()).await
+    }
+
+    async fn delete(&self, ctx: &Ctx<AwsClients>, prior: &Value) -> Diagnostics {
+        let part = partition(&ctx.client.region);
+        let Some(want) = Desired::from(prior, part) else { return Diagnostics::new() };
+        match s3::bucket_exists(&ctx.client.s3, &want.bucket).await {
+            Ok(false) => return Diagnostics::new(),
+            Ok(true) => {}
+            Err(e) => return aws_diag(&label(prior), "checking the bucket", &e).into(),
+        }
+        match remove_statements(&ctx.client, &want.bucket, &want.sids).await {
+            Ok(()) => Diagnostics::new(),
+            Err(msg) => {
+                Diagnostic::error(format!("{}: removing the bucket-policy statements failed", label(prior)), msg).into()
+            }
+        }
+    }
+
+    async fn import(&self, ctx: &Ctx<AwsClients>, id: &str) -> Result<Value, Diagnostics> {
+        let parts: Vec<&str> = id.split(',').map(str::trim).collect();
+        let usage = || {
+            Diagnostics::from(Diagnostic::error(
+                "Invalid import id",
+                format!(
+                    "Import {TYPE_NAME} as `<bucket>,<source_account_id>` (or `<bucket>,<source_account_id>,<source_bucket>` \
+                     when the role name cannot tell the source bucket); got {id:?}."
+                ),
+            ))
+        };
+        let (bucket, account, source_bucket) = match parts.as_slice() {
+            [b, a] => (*b, *a, None),
+            [b, a, s] => (*b, *a, Some(s.to_string())),
+            _ => return Err(usage()),
+        };
+        if replication::validate_bucket_name(bucket).is_err() || validate::account_id(account).is_err() {
+            return Err(usage());
+        }
+        let doc = read_policy(&ctx.client, bucket)
+            .await
+            .map_err(|m| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {id:?} failed"), m)))?;
+        let roles = doc.as_ref().map(|d| policy::destination_role_arns(d, account)).unwrap_or_default();
+        let [role] = roles.as_slice() else {
+            return Err(Diagnostic::error(
+                format!("Importing {TYPE_NAME} {id:?} failed"),
+                format!(
+                    "The policy of bucket {bucket} has {} crossrepl statement set(s) for account {account}; import needs exactly one.",
+                    roles.len()
+                ),
+            )
+            .into());
+        };
+        let after_role = role.split_once(":role").map(|(_, r)| r).unwrap_or("/");
+        let (path, name) = after_role
+            .rsplit_once('/')
+            .map(|(p, n)| (format!("{p}/"), n.to_string()))
+            .unwrap_or(("/".into(), after_role.into()));
+        let source_bucket = source_bucket
+            .or_else(|| name.strip_prefix("crossrepl-").filter(|b| policy::role_name_for_bucket(b) == name).map(str::to_string))
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    format!("Importing {TYPE_NAME} {id:?} needs the source bucket"),
+                    format!("The role {role} does not tell the source bucket; import as `{bucket},{account},<source_bucket>`."),
+                ))
+            })?;
+        Ok(Value::object([
+            ("id", Value::from(format!("{bucket},{account}"))),
+            ("bucket", Value::from(bucket)),
+            ("source_account_id", Value::from(account)),
+            ("source_bucket", Value::from(source_bucket)),
+            ("source_role_name", Value::from(name)),
+            ("source_role_path", Value::from(path)),
+            ("enable_versioning", Value::Bool(true)),
+            ("bucket_arn", Value::Null),
+            ("account_id", ctx.client.account_id().await.map(|a| Value::from(a.to_string())).unwrap_or(Value::Null)),
+            ("source_role_arn", Value::from(role.clone())),
+            ("statement_sid", Value::Null),
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: Vec<(&str, Value)>) -> Value {
+        let tfplugin::Type::Object(attrs) = schema().schema.block.value_type() else { unreachable!() };
+        let mut v: std::collections::BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+        for (k, x) in pairs {
+            v.insert(k.into(), x);
+        }
+        Value::Object(v)
+    }
+
+    #[test]
+    fn validation_names_attributes() {
+        let c = config(vec![
+            ("bucket", "Bad_Bucket".into()),
+            ("source_account_id", "123".into()),
+            ("source_bucket", "ok-bucket".into()),
+            ("source_role_path", "nope".into()),
+        ]);
+        let paths: Vec<String> =
+            validate_config(&c).0.iter().map(|d| d.attribute.as_ref().unwrap().to_string()).collect();
+        assert_eq!(paths, vec!["bucket", "source_account_id", "source_role_path"]);
+        let unknown = config(vec![("bucket", Value::Unknown), ("source_account_id", Value::Unknown)]);
+        assert!(validate_config(&unknown).is_empty());
+    }
+
+    #[tokio::test]
+    async fn plan_without_client_derives_role_name_and_keeps_the_rest_unknown() {
+        let c = config(vec![
+            ("bucket", "dst".into()),
+            ("source_account_id", "111111111111".into()),
+            ("source_bucket", "src".into()),
+        ]);
+        let out = DestinationResource.plan(None, &Value::Null, &c, &c).await;
+        assert_eq!(out.planned.get("source_role_name").as_str(), Some("crossrepl-src"));
+        assert_eq!(out.planned.get("source_role_path").as_str(), Some("/"));
+        assert_eq!(out.planned.get("enable_versioning"), &Value::Bool(true));
+        assert!(out.planned.get("statement_sid").is_unknown());
+    }
+
+    #[test]
+    fn desired_statements_follow_the_role() {
+        let c = config(vec![
+            ("bucket", "dst".into()),
+            ("source_account_id", "111111111111".into()),
+            ("source_role_name", "crossrepl-src".into()),
+            ("source_role_path", "/".into()),
+        ]);
+        let d = Desired::from(&c, "aws").unwrap();
+        assert_eq!(d.source_role_arn, "arn:aws:iam::111111111111:role/crossrepl-src");
+        assert_eq!(d.sids.len(), 2);
+        assert!(d.sids.contains(&d.sid));
+    }
+}
