@@ -346,7 +346,10 @@ impl Provider for Crossrepl {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<AwsClients>>> {
-        vec![Arc::new(crate::resources::destination::DestinationResource)]
+        vec![
+            Arc::new(crate::resources::destination::DestinationResource),
+            Arc::new(crate::resources::source::SourceResource),
+        ]
     }
 }
 

@@ -257,3 +257,55 @@ pub async fn detach(client: &Client, role: &str, policy_arn: &str) -> Result<(),
         }
     }
 }
+
+/// Sets or removes a role's permissions boundary (iam:PutRolePermissionsBoundary, iam:DeleteRolePermissionsBoundary).
+pub async fn set_permissions_boundary(client: &Client, role: &str, boundary: Option<&str>) -> Result<(), AwsError> {
+    match boundary {
+        Some(arn) => client
+            .put_role_permissions_boundary()
+            .role_name(role)
+            .permissions_boundary(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("iam", "PutRolePermissionsBoundary", role_res(role), e)),
+        None => match client.delete_role_permissions_boundary().role_name(role).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = AwsError::from_sdk("iam", "DeleteRolePermissionsBoundary", role_res(role), e);
+                if err.is_code("NoSuchEntity") { Ok(()) } else { Err(err) }
+            }
+        },
+    }
+}
+
+/// Makes a role's tags exactly `want` (iam:TagRole, iam:UntagRole).
+pub async fn set_role_tags(
+    client: &Client,
+    role: &str,
+    have: &[(String, String)],
+    want: &[(String, String)],
+) -> Result<(), AwsError> {
+    let stale: Vec<String> =
+        have.iter().filter(|(k, _)| !want.iter().any(|(w, _)| w == k)).map(|(k, _)| k.clone()).collect();
+    if !stale.is_empty() {
+        client
+            .untag_role()
+            .role_name(role)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam", "UntagRole", role_res(role), e))?;
+    }
+    let changed: Vec<(String, String)> = want.iter().filter(|t| !have.contains(t)).cloned().collect();
+    if !changed.is_empty() {
+        client
+            .tag_role()
+            .role_name(role)
+            .set_tags(Some(tags(&changed)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam", "TagRole", role_res(role), e))?;
+    }
+    Ok(())
+}

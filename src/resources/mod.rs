@@ -1,6 +1,7 @@
 //! The managed resource types, one file each, and what they share: per-bucket locks, ARNs and error reporting.
 
 pub mod destination;
+pub mod source;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
