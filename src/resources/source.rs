@@ -345,11 +345,13 @@ impl SourceResource {
         let role_ok = role.map_err(|d| ds.push(d)).is_ok();
         let mut policy_ok = permissions.map_err(|d| ds.push(d)).is_ok();
         let versioning_ok = versioning.map_err(|d| ds.push(d)).is_ok();
-        if role_ok && policy_ok && !seen.attached {
-            if let Err(e) = iam::attach(&client.iam, &want.role_name, &want.policy_arn).await {
-                ds.push(aws_diag(&label, "attaching the policy to the role", &e));
-                policy_ok = false;
-            }
+        if role_ok
+            && policy_ok
+            && !seen.attached
+            && let Err(e) = iam::attach(&client.iam, &want.role_name, &want.policy_arn).await
+        {
+            ds.push(aws_diag(&label, "attaching the policy to the role", &e));
+            policy_ok = false;
         }
         let partial = |ds: Diagnostics, rules: &[bool]| ApplyOutcome {
             state: state_of(planned, &want, part, role_ok, policy_ok, rules),
