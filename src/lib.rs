@@ -4,6 +4,7 @@
 //! resource trait), [`provider`] (the `crossrepl` provider block), and [`aws`] (typed AWS calls).
 
 pub mod aws;
+pub mod docs;
 pub mod framework;
 pub mod policy;
 pub mod provider;

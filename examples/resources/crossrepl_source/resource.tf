@@ -1,0 +1,16 @@
+resource "crossrepl_source" "data" {
+  provider = crossrepl.source
+  bucket   = "acme-data"
+
+  destination {
+    bucket_arn = crossrepl_destination.dr.bucket_arn
+    account_id = crossrepl_destination.dr.account_id
+  }
+
+  # A second rule: keys under logs/ also go to a same-account archive, in Glacier.
+  destination {
+    bucket_arn    = "arn:aws:s3:::acme-archive"
+    prefix        = "logs/"
+    storage_class = "GLACIER"
+  }
+}

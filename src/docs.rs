@@ -1,0 +1,135 @@
+//! Registry-layout documentation rendered from the schemas, so the docs cannot drift from the code
+//! (`tests/docs.rs` fails when the files in `docs/` are stale; `make docs` rewrites them).
+
+use std::fmt::Write as _;
+
+use tfplugin::{Attribute, AttributeType, Block, Nesting, Schema};
+
+use crate::framework::Provider;
+use crate::provider::Crossrepl;
+
+/// Every generated file: path relative to the repository root, and content.
+pub fn files() -> Vec<(String, String)> {
+    let mut out = vec![(
+        "docs/index.md".to_string(),
+        page("crossrepl Provider", "", &Crossrepl.schema(), "provider", &example("provider")),
+    )];
+    for r in Crossrepl.resources() {
+        let name = r.type_name();
+        let short = name.trim_start_matches("crossrepl_");
+        let schema = r.schema().schema;
+        out.push((format!("docs/resources/{short}.md"), page(name, "", &schema, "resource", &example(short))));
+    }
+    out
+}
+
+fn example(which: &str) -> String {
+    match which {
+        "provider" => include_str!("../examples/provider/provider.tf").to_string(),
+        "destination" => include_str!("../examples/resources/crossrepl_destination/resource.tf").to_string(),
+        "source" => include_str!("../examples/resources/crossrepl_source/resource.tf").to_string(),
+        _ => String::new(),
+    }
+}
+
+fn first_sentence(text: &str) -> &str {
+    text.split_once(". ").map_or(text, |(s, _)| s).trim_end_matches('.')
+}
+
+fn page(title: &str, subcategory: &str, schema: &Schema, kind: &str, example: &str) -> String {
+    let mut s = String::new();
+    let desc = &schema.block.description;
+    let _ = writeln!(
+        s,
+        "---\npage_title: \"{title} {kind} - crossrepl\"\nsubcategory: \"{subcategory}\"\ndescription: |-\n  {}.\n---\n",
+        first_sentence(desc)
+    );
+    let heading = if kind == "provider" { title.to_string() } else { format!("{title} ({kind})") };
+    let _ = writeln!(s, "# {heading}\n\n{desc}\n");
+    if !example.trim().is_empty() {
+        let _ = writeln!(s, "## Example Usage\n\n```terraform\n{}\n```\n", example.trim_end());
+    }
+    let _ = writeln!(s, "<!-- generated from the schema by `make docs`; do not edit -->\n## Schema\n");
+    render_block(&mut s, &schema.block, "");
+    if kind == "resource" {
+        let short = title.trim_start_matches("crossrepl_");
+        let id = if short == "destination" { "<bucket>,<source_account_id>" } else { "<bucket>" };
+        let _ = writeln!(
+            s,
+            "## Import\n\n```shell\ntofu import {title}.example '{id}'\n```\n\nor with an `import` block:\n\n```terraform\nimport {{\n  to = {title}.example\n  id = \"{id}\"\n}}\n```"
+        );
+    }
+    s
+}
+
+fn render_block(s: &mut String, block: &Block, anchor: &str) {
+    let groups: [(&str, fn(&Attribute) -> bool); 3] =
+        [("Required", |a| a.required), ("Optional", |a| a.optional), ("Read-Only", |a| a.computed && !a.optional)];
+    for (heading, pick) in groups {
+        let attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pick(a)).collect();
+        let blocks: Vec<_> = block
+            .blocks
+            .iter()
+            .filter(|b| match heading {
+                "Required" => b.min_items > 0,
+                "Optional" => b.min_items == 0,
+                _ => false,
+            })
+            .collect();
+        if attrs.is_empty() && blocks.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "### {heading}\n");
+        for a in attrs {
+            let sensitive = if a.sensitive { ", Sensitive" } else { "" };
+            let _ = writeln!(s, "- `{}` ({}{sensitive}) {}", a.name, type_name(a), a.description);
+        }
+        for b in blocks {
+            let limits = match (b.min_items, b.max_items) {
+                (0, 1) => "Block List, Max: 1".to_string(),
+                (min, 0) => format!("Block List, Min: {min}"),
+                (min, max) => format!("Block List, Min: {min}, Max: {max}"),
+            };
+            let _ = writeln!(
+                s,
+                "- `{}` ({limits}) {} (see [below for nested schema](#nestedblock--{anchor}{}))",
+                b.name, b.block.description, b.name
+            );
+        }
+        s.push('\n');
+    }
+    for b in &block.blocks {
+        let _ =
+            writeln!(s, "<a id=\"nestedblock--{anchor}{}\"></a>\n### Nested Schema for `{anchor}{}`\n", b.name, b.name);
+        render_block(s, &b.block, &format!("{anchor}{}--", b.name));
+    }
+}
+
+fn type_name(a: &Attribute) -> String {
+    match &a.ty {
+        AttributeType::Plain(t) => match t {
+            tfplugin::Type::String => "String".into(),
+            tfplugin::Type::Bool => "Boolean".into(),
+            tfplugin::Type::Number => "Number".into(),
+            tfplugin::Type::Map(e) => format!("Map of {}", prim(e)),
+            tfplugin::Type::Set(e) => format!("Set of {}", prim(e)),
+            tfplugin::Type::List(e) => format!("List of {}", prim(e)),
+            other => other.to_string(),
+        },
+        AttributeType::Nested(n) => match n.nesting {
+            Nesting::List => "Attributes List".into(),
+            Nesting::Set => "Attributes Set".into(),
+            Nesting::Map => "Attributes Map".into(),
+            _ => "Attributes".into(),
+        },
+    }
+}
+
+fn prim(t: &tfplugin::Type) -> String {
+    match t {
+        tfplugin::Type::String => "String".into(),
+        tfplugin::Type::Number => "Number".into(),
+        tfplugin::Type::Bool => "Boolean".into(),
+        other => other.to_string(),
+    }
+}
