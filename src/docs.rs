@@ -62,8 +62,11 @@ fn page(title: &str, subcategory: &str, schema: &Schema, kind: &str, example: &s
     s
 }
 
+/// Picks the attributes listed under one heading.
+type Group = (&'static str, fn(&Attribute) -> bool);
+
 fn render_block(s: &mut String, block: &Block, anchor: &str) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] =
+    let groups: [Group; 3] =
         [("Required", |a| a.required), ("Optional", |a| a.optional), ("Read-Only", |a| a.computed && !a.optional)];
     for (heading, pick) in groups {
         let attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pick(a)).collect();

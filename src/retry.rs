@@ -47,6 +47,9 @@ impl Backoff {
     /// For IAM propagation and S3 versioning propagation: seconds to about two minutes in all.
     pub const PROPAGATION: Backoff =
         Backoff { first: Duration::from_millis(500), max: Duration::from_secs(8), budget: Duration::from_secs(120) };
+    /// For a write to become readable (S3 replication configuration): up to about half a minute.
+    pub const VISIBILITY: Backoff =
+        Backoff { first: Duration::from_millis(200), max: Duration::from_secs(4), budget: Duration::from_secs(30) };
 }
 
 /// Runs `call` until it succeeds, `retryable` says an error is final, the budget is spent, or `stop` fires.

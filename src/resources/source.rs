@@ -196,7 +196,8 @@ async fn observe(client: &AwsClients, want: &Desired) -> Result<Observed, (Strin
     let policy_doc = async {
         let Some(version) = iam::policy_default_version(&client.iam, &want.policy_arn).await? else { return Ok(None) };
         let text = iam::policy_document(&client.iam, &want.policy_arn, &version).await?;
-        Ok::<_, AwsError>(PolicyDocument::parse(&text).ok())
+        // A document we cannot parse still exists: it is drift to overwrite, never a policy to create.
+        Ok::<_, AwsError>(Some(PolicyDocument::parse(&text).unwrap_or_else(|_| PolicyDocument::new(Vec::new()))))
     };
     let attached = async {
         match iam::attached_policies(&client.iam, &want.role_name).await {
@@ -372,6 +373,32 @@ impl SourceResource {
                 let hint = "S3 could not use the new role or versioning yet, or the credentials lack \
                             s3:PutReplicationConfiguration or iam:PassRole on the role.";
                 ds.push(retry_diag(&label, "writing the replication configuration", &e, hint));
+                return partial(ds, &nothing);
+            }
+            // S3 is eventually consistent: wait until the configuration reads back, so the next refresh sees it.
+            let visible = retry(
+                &ctx.stop,
+                Backoff::VISIBILITY,
+                |e| e.kind == ErrorKind::Transient,
+                || async {
+                    let seen = s3::replication(&client.s3, &want.bucket).await?;
+                    if matching_rules(&want, seen.as_ref()).iter().all(|ok| *ok) {
+                        Ok(())
+                    } else {
+                        Err(AwsError {
+                            service: "s3",
+                            operation: "GetBucketReplication",
+                            resource: format!("bucket {}", want.bucket),
+                            code: None,
+                            message: "the new replication configuration is not visible yet".into(),
+                            kind: ErrorKind::Transient,
+                        })
+                    }
+                },
+            )
+            .await;
+            if let Err(e) = visible {
+                ds.push(retry_diag(&label, "confirming the replication configuration", &e, "Apply again to check."));
                 return partial(ds, &nothing);
             }
         }
@@ -551,16 +578,15 @@ impl Resource<AwsClients> for SourceResource {
             for (i, d) in dests.iter_mut().enumerate() {
                 let known = d.get("bucket_arn").as_str().is_some();
                 let spec = DestinationSpec::from_value(d);
-                let priority = match d.get("priority") {
-                    Value::Number(_)
-                        if !config
-                            .get("destination")
-                            .as_elements()
-                            .is_some_and(|c| c.get(i).is_some_and(|c| c.get("priority").is_null())) =>
-                    {
-                        d.get("priority").clone()
-                    }
-                    _ => Value::int(replication::effective_priority(i, &spec) as i64),
+                let configured = config
+                    .get("destination")
+                    .as_elements()
+                    .and_then(|c| c.get(i))
+                    .map_or(Value::Null, |c| c.get("priority").clone());
+                let priority = if configured.is_null() {
+                    Value::int(replication::effective_priority(i, &spec) as i64)
+                } else {
+                    configured
                 };
                 let rule_id = if known { Value::from(replication::rule_id(i, &spec)) } else { Value::Unknown };
                 set_attrs(d, [("rule_id", rule_id), ("priority", priority)]);
