@@ -3,7 +3,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{BucketVersioningStatus, ReplicationConfiguration, VersioningConfiguration};
 
-use super::error::{AwsError, ErrorKind};
+use super::error::AwsError;
 
 fn bucket_res(bucket: &str) -> String {
     format!("bucket {bucket}")
@@ -20,31 +20,21 @@ pub enum Versioning {
     Suspended,
 }
 
-/// Whether the bucket exists and the caller can see it (s3:HeadBucket).
-pub async fn bucket_exists(client: &Client, bucket: &str) -> Result<bool, AwsError> {
-    match client.head_bucket().bucket(bucket).send().await {
-        Ok(_) => Ok(true),
+/// The bucket's versioning state, or `None` when the bucket does not exist (s3:GetBucketVersioning). This one
+/// call serves as the existence check too, which saves a round trip on every create and refresh.
+pub async fn versioning(client: &Client, bucket: &str) -> Result<Option<Versioning>, AwsError> {
+    let out = match client.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(out) => out,
         Err(e) => {
-            let err = AwsError::from_sdk("s3", "HeadBucket", bucket_res(bucket), e);
-            // HeadBucket has no body, so a missing bucket shows only as the status code.
-            if err.kind == ErrorKind::NotFound || err.is_code("NotFound") { Ok(false) } else { Err(err) }
+            let err = AwsError::from_sdk("s3", "GetBucketVersioning", bucket_res(bucket), e);
+            return if err.is_code("NoSuchBucket") { Ok(None) } else { Err(err) };
         }
-    }
-}
-
-/// The bucket's versioning state (s3:GetBucketVersioning).
-pub async fn versioning(client: &Client, bucket: &str) -> Result<Versioning, AwsError> {
-    let out = client
-        .get_bucket_versioning()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("s3", "GetBucketVersioning", bucket_res(bucket), e))?;
-    Ok(match out.status() {
+    };
+    Ok(Some(match out.status() {
         Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
         Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
         _ => Versioning::Off,
-    })
+    }))
 }
 
 /// Turns versioning on (s3:PutBucketVersioning).
@@ -60,13 +50,13 @@ pub async fn enable_versioning(client: &Client, bucket: &str) -> Result<(), AwsE
     Ok(())
 }
 
-/// The bucket policy as text, or `None` when the bucket has none (s3:GetBucketPolicy).
+/// The bucket policy as text, or `None` when the bucket has none, or no longer exists (s3:GetBucketPolicy).
 pub async fn policy(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
     match client.get_bucket_policy().bucket(bucket).send().await {
         Ok(out) => Ok(out.policy().map(str::to_string).filter(|p| !p.trim().is_empty())),
         Err(e) => {
             let err = AwsError::from_sdk("s3", "GetBucketPolicy", bucket_res(bucket), e);
-            if err.is_code("NoSuchBucketPolicy") { Ok(None) } else { Err(err) }
+            if err.is_code("NoSuchBucketPolicy") || err.is_code("NoSuchBucket") { Ok(None) } else { Err(err) }
         }
     }
 }

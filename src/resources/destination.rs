@@ -150,23 +150,55 @@ async fn remove_statements(client: &AwsClients, bucket: &str, sids: &[String]) -
     result.map_err(|e| format!("{e}.\n\n{}", e.advice()))
 }
 
-async fn ensure_versioning(client: &AwsClients, bucket: &str, enable: bool) -> Result<(), AwsError> {
-    if s3::versioning(&client.s3, bucket).await? == s3::Versioning::Enabled {
-        return Ok(());
+/// What versioning looked like before [`ensure_versioning`] acted.
+enum BucketCheck {
+    /// The bucket does not exist (or is not visible to these credentials).
+    Missing,
+    /// Versioning is (now) enabled.
+    Versioned,
+}
+
+/// Turns versioning on unless it is on already (or refuses when `enable` is false). One GetBucketVersioning
+/// doubles as the existence check.
+async fn ensure_versioning(client: &AwsClients, bucket: &str, enable: bool) -> Result<BucketCheck, AwsError> {
+    match s3::versioning(&client.s3, bucket).await? {
+        None => return Ok(BucketCheck::Missing),
+        Some(s3::Versioning::Enabled) => return Ok(BucketCheck::Versioned),
+        Some(_) if !enable => {
+            return Err(AwsError {
+                service: "s3",
+                operation: "GetBucketVersioning",
+                resource: format!("bucket {bucket}"),
+                code: None,
+                message: "versioning is not enabled and enable_versioning = false; replication needs it. Enable \
+                          versioning on the bucket or set enable_versioning = true"
+                    .into(),
+                kind: crate::aws::ErrorKind::Other,
+            });
+        }
+        Some(_) => {}
     }
-    if !enable {
-        return Err(AwsError {
-            service: "s3",
-            operation: "GetBucketVersioning",
-            resource: format!("bucket {bucket}"),
-            code: None,
-            message: "versioning is not enabled and enable_versioning = false; replication needs it. Enable \
-                      versioning on the bucket or set enable_versioning = true"
-                .into(),
-            kind: crate::aws::ErrorKind::Other,
-        });
+    s3::enable_versioning(&client.s3, bucket).await.map(|()| BucketCheck::Versioned)
+}
+
+/// The account id: from the plan when it is known there (no call), else asked of STS once per process.
+async fn account_of(client: &AwsClients, planned: &Value) -> Result<String, AwsError> {
+    match planned.get("account_id").as_str() {
+        Some(a) if validate::account_id(a).is_ok() => Ok(a.to_string()),
+        _ => client.account_id().await.map(|a| a.to_string()),
     }
-    s3::enable_versioning(&client.s3, bucket).await
+}
+
+/// The error for a bucket that does not exist.
+fn missing_bucket(label: &str, bucket: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("{label}: bucket not found"),
+        format!(
+            "Bucket {bucket} does not exist or is not visible to this provider block's account. Create it first \
+             (crossrepl never creates or deletes buckets), or check the provider's credentials."
+        ),
+    )
+    .at(AttributePath::attr("bucket"))
 }
 
 impl DestinationResource {
@@ -182,34 +214,21 @@ impl DestinationResource {
                 prior,
             );
         };
-        match s3::bucket_exists(&client.s3, &want.bucket).await {
-            Ok(true) => {}
-            Ok(false) => {
+        let enable = planned.get("enable_versioning").as_bool().unwrap_or(true);
+        let (versioning, account) =
+            tokio::join!(ensure_versioning(client, &want.bucket, enable), account_of(client, planned));
+        match versioning {
+            Ok(BucketCheck::Versioned) => {}
+            Ok(BucketCheck::Missing) => return fail(missing_bucket(&label, &want.bucket), prior),
+            Err(e) => {
                 return fail(
-                    Diagnostic::error(
-                        format!("{label}: bucket not found"),
-                        format!(
-                            "Bucket {} does not exist or is not visible to this provider block's account. Create it \
-                             first (crossrepl never creates or deletes buckets), or check the provider's credentials.",
-                            want.bucket
-                        ),
-                    )
-                    .at(AttributePath::attr("bucket")),
+                    aws_diag(&label, "enabling versioning", &e).at(AttributePath::attr("enable_versioning")),
                     prior,
                 );
             }
-            Err(e) => return fail(aws_diag(&label, "checking the bucket", &e), prior),
-        }
-        let enable = planned.get("enable_versioning").as_bool().unwrap_or(true);
-        let (versioning, account) = tokio::join!(ensure_versioning(client, &want.bucket, enable), client.account_id());
-        if let Err(e) = versioning {
-            return fail(
-                aws_diag(&label, "enabling versioning", &e).at(AttributePath::attr("enable_versioning")),
-                prior,
-            );
         }
         let account = match account {
-            Ok(a) => a.to_string(),
+            Ok(a) => a,
             Err(e) => return fail(aws_diag(&label, "identifying the account", &e), prior),
         };
         if let Err(msg) = write_statements(client, &want.bucket, &want.statements, &stale).await {
@@ -302,15 +321,12 @@ impl Resource<AwsClients> for DestinationResource {
         };
         let fail =
             |d: Diagnostic| ReadOutcome { state: state.clone(), private: private.to_vec(), diagnostics: d.into() };
-        match s3::bucket_exists(&client.s3, &want.bucket).await {
-            Ok(true) => {}
-            Ok(false) => return ReadOutcome::default(),
-            Err(e) => return fail(aws_diag(&label, "checking the bucket", &e)),
-        }
         let (versioning, doc) =
             tokio::join!(s3::versioning(&client.s3, &want.bucket), read_policy(client, &want.bucket));
         let versioning = match versioning {
-            Ok(v) => v,
+            Ok(Some(v)) => v,
+            // The bucket is gone, and with it everything this resource managed.
+            Ok(None) => return ReadOutcome::default(),
             Err(e) => return fail(aws_diag(&label, "reading versioning", &e)),
         };
         let statements_ok = match doc {
@@ -338,11 +354,7 @@ impl Resource<AwsClients> for DestinationResource {
     async fn delete(&self, ctx: &Ctx<AwsClients>, prior: &Value) -> Diagnostics {
         let part = partition(&ctx.client.region);
         let Some(want) = Desired::from(prior, part) else { return Diagnostics::new() };
-        match s3::bucket_exists(&ctx.client.s3, &want.bucket).await {
-            Ok(false) => return Diagnostics::new(),
-            Ok(true) => {}
-            Err(e) => return aws_diag(&label(prior), "checking the bucket", &e).into(),
-        }
+        // A bucket that is gone reads as having no policy: nothing left to remove.
         match remove_statements(&ctx.client, &want.bucket, &want.sids).await {
             Ok(()) => Diagnostics::new(),
             Err(msg) => {

@@ -182,17 +182,7 @@ struct Observed {
 
 async fn observe(client: &AwsClients, want: &Desired) -> Result<Observed, (String, AwsError)> {
     let step = |s: &'static str| move |e: AwsError| (s.to_string(), e);
-    let exists = s3::bucket_exists(&client.s3, &want.bucket).await.map_err(step("checking the bucket"))?;
-    if !exists {
-        return Ok(Observed {
-            bucket_exists: false,
-            versioning: s3::Versioning::Off,
-            role: None,
-            policy_document: None,
-            attached: false,
-            configuration: None,
-        });
-    }
+    // Every part is read concurrently; GetBucketVersioning doubles as the existence check of the bucket.
     let policy_doc = async {
         let Some(version) = iam::policy_default_version(&client.iam, &want.policy_arn).await? else { return Ok(None) };
         let text = iam::policy_document(&client.iam, &want.policy_arn, &version).await?;
@@ -213,9 +203,19 @@ async fn observe(client: &AwsClients, want: &Desired) -> Result<Observed, (Strin
         attached,
         s3::replication(&client.s3, &want.bucket),
     );
+    let Some(versioning) = versioning.map_err(step("reading versioning"))? else {
+        return Ok(Observed {
+            bucket_exists: false,
+            versioning: s3::Versioning::Off,
+            role: None,
+            policy_document: None,
+            attached: false,
+            configuration: None,
+        });
+    };
     Ok(Observed {
         bucket_exists: true,
-        versioning: versioning.map_err(step("reading versioning"))?,
+        versioning,
         role: role.map_err(step("reading the role"))?,
         policy_document: policy_document.map_err(step("reading the role policy"))?,
         attached: attached.map_err(step("reading the role's policies"))?,
@@ -270,9 +270,18 @@ fn state_of(base: &Value, want: &Desired, part: &str, role_ok: bool, policy_ok: 
 }
 
 impl SourceResource {
-    async fn context(ctx: &Ctx<AwsClients>) -> Result<(String, &'static str), AwsError> {
-        let account = ctx.client.account_id().await?;
-        Ok((account.to_string(), partition(&ctx.client.region)))
+    /// The account id and partition: the account from the role or policy ARN in `v` when known (no call),
+    /// else asked of STS once per process.
+    async fn context(ctx: &Ctx<AwsClients>, v: &Value) -> Result<(String, &'static str), AwsError> {
+        let part = partition(&ctx.client.region);
+        let from_arn = ["role_arn", "policy_arn"].iter().find_map(|k| {
+            let account = v.get(k).as_str()?.split(':').nth(4)?;
+            validate::account_id(account).is_ok().then(|| account.to_string())
+        });
+        match from_arn {
+            Some(account) => Ok((account, part)),
+            None => Ok((ctx.client.account_id().await?.to_string(), part)),
+        }
     }
 
     /// Makes AWS match `planned`. With `adopt_nothing` (create), refuses to touch a role, policy or replication
@@ -287,7 +296,7 @@ impl SourceResource {
     ) -> ApplyOutcome {
         let client = &ctx.client;
         let label = label(planned);
-        let (account, part) = match Self::context(ctx).await {
+        let (account, part) = match Self::context(ctx, planned).await {
             Ok(v) => v,
             Err(e) => return fail(Value::Null, aws_diag(&label, "identifying the account", &e)),
         };
@@ -596,7 +605,7 @@ impl Resource<AwsClients> for SourceResource {
             set_attrs(&mut planned, ["id", "bucket_arn", "role_arn", "policy_arn"].map(|k| (k, Value::Unknown)));
             return PlanOutcome { planned, requires_replace, ..Default::default() };
         };
-        let (account, part) = match Self::context(ctx).await {
+        let (account, part) = match Self::context(ctx, prior).await {
             Ok(v) => v,
             Err(_) => {
                 set_attrs(&mut planned, ["role_arn", "policy_arn"].map(|k| (k, Value::Unknown)));
@@ -634,7 +643,7 @@ impl Resource<AwsClients> for SourceResource {
         let label = label(state);
         let keep =
             |d: Diagnostic| ReadOutcome { state: state.clone(), private: private.to_vec(), diagnostics: d.into() };
-        let (account, part) = match Self::context(ctx).await {
+        let (account, part) = match Self::context(ctx, state).await {
             Ok(v) => v,
             Err(e) => return keep(aws_diag(&label, "identifying the account", &e)),
         };
@@ -671,7 +680,7 @@ impl Resource<AwsClients> for SourceResource {
     }
 
     async fn update(&self, ctx: &Ctx<AwsClients>, prior: &Value, planned: &Value, _config: &Value) -> ApplyOutcome {
-        let old = match Self::context(ctx).await {
+        let old = match Self::context(ctx, prior).await {
             Ok((account, part)) => Desired::from(prior, part, &account, &ctx.client.region).ok(),
             Err(_) => None,
         };
@@ -681,7 +690,7 @@ impl Resource<AwsClients> for SourceResource {
     async fn delete(&self, ctx: &Ctx<AwsClients>, prior: &Value) -> Diagnostics {
         let client = &ctx.client;
         let label = label(prior);
-        let (account, part) = match Self::context(ctx).await {
+        let (account, part) = match Self::context(ctx, prior).await {
             Ok(v) => v,
             Err(e) => return aws_diag(&label, "identifying the account", &e).into(),
         };
