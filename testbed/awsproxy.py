@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""An HTTP proxy between the provider and LocalStack that counts AWS calls and can inject faults.
+
+    awsproxy.py --upstream http://127.0.0.1:4566 [--port N] [--fault-rate 0.2] [--seed 1] [--stats FILE]
+
+Point the provider's `endpoints { s3 = iam = sts = <proxy url> }` at it. Every request is classified as
+`<service>:<Operation>` (from the SigV4 credential scope and the IAM/STS `Action` or the S3 method and
+sub-resource) and timed, so a benchmark can report calls per operation and the critical-path depth (the longest
+chain of calls each starting after the previous one ended). With a fault rate, that share of requests gets one
+of: HTTP 500 InternalError, 503 SlowDown, 400 Throttling, a connection reset before forwarding, a reset after
+forwarding (the call took effect but the answer was lost), or 0.3-1.5 s of extra latency.
+
+Used as a library by the benchmarks and the reliability tests: `start(upstream, fault_rate, seed)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import http.server
+import json
+import random
+import re
+import socket
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+
+S3_SUBRESOURCES = {
+    "versioning": "BucketVersioning", "policy": "BucketPolicy", "replication": "BucketReplication",
+    "tagging": "BucketTagging", "location": "BucketLocation", "acl": "BucketAcl", "encryption": "BucketEncryption",
+    "ownershipControls": "BucketOwnershipControls", "object-lock": "ObjectLockConfiguration",
+}
+METHOD_VERB = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}
+FAULTS = ("500", "503", "throttle", "reset-before", "reset-after", "latency")
+
+
+@dataclass
+class Call:
+    operation: str
+    account: str
+    start: float
+    end: float
+    status: int
+    fault: str | None
+
+    @property
+    def reached_upstream(self) -> bool:
+        return self.fault in (None, "latency", "reset-after")
+
+
+@dataclass
+class Stats:
+    calls: list[Call] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, call: Call) -> None:
+        with self.lock:
+            self.calls.append(call)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def counts(self) -> Counter:
+        """Calls that reached the upstream (and so took effect), by operation."""
+        with self.lock:
+            return Counter(c.operation for c in self.calls if c.reached_upstream)
+
+    def total(self) -> int:
+        return sum(self.counts().values())
+
+    def faults(self) -> Counter:
+        with self.lock:
+            return Counter(c.fault for c in self.calls if c.fault)
+
+    def critical_path(self) -> int:
+        """Length of the longest chain of calls where each starts after the previous one ended."""
+        with self.lock:
+            calls = sorted((c for c in self.calls if c.reached_upstream), key=lambda c: c.start)
+        depth: list[int] = []
+        for i, c in enumerate(calls):
+            best = max((depth[j] for j in range(i) if calls[j].end <= c.start), default=0)
+            depth.append(best + 1)
+        return max(depth, default=0)
+
+    def summary(self) -> dict:
+        return {"total": self.total(), "critical_path": self.critical_path(),
+                "by_operation": dict(sorted(self.counts().items())), "faults": dict(self.faults())}
+
+
+def classify(method: str, path: str, query: str, headers, body: bytes) -> tuple[str, str]:
+    auth = headers.get("Authorization", "")
+    m = re.search(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/", auth)
+    account, service = (m.group(1), m.group(2)) if m else ("?", "?")
+    if target := headers.get("X-Amz-Target"):
+        return f"{service}:{target.rsplit('.', 1)[-1]}", account
+    if service in ("iam", "sts") or body.startswith(b"Action="):
+        action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
+        return f"{service}:{action}", account
+    keys = [k.split("=", 1)[0] for k in query.split("&") if k]
+    sub = next((S3_SUBRESOURCES[k] for k in keys if k in S3_SUBRESOURCES), None)
+    verb = METHOD_VERB.get(method, method)
+    parts = [p for p in path.split("/") if p]
+    if sub:
+        return f"s3:{verb}{sub}", account
+    if len(parts) <= 1:
+        return f"s3:{verb}{'Bucket' if parts else 'Buckets'}", account
+    return f"s3:{verb}Object", account
+
+
+def error_body(service: str, code: str, message: str) -> bytes:
+    if service == "s3":
+        return f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+    return (f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>fault-injected</RequestId></ErrorResponse>").encode()
+
+
+def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Random, rng_lock: threading.Lock):
+    up = urllib.parse.urlsplit(upstream)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path, _, query = self.path.partition("?")
+            operation, account = classify(self.command, path, query, self.headers, body)
+            service = operation.split(":", 1)[0]
+            with rng_lock:
+                fault = rng.choice(FAULTS) if rng.random() < fault_rate else None
+            start = time.monotonic()
+            if fault in ("500", "503", "throttle"):
+                status, code, msg = {"500": (500, "InternalError", "injected"),
+                                     "503": (503, "SlowDown", "Please reduce your request rate."),
+                                     "throttle": (400, "Throttling", "Rate exceeded")}[fault]
+                payload = error_body(service, code, msg)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                stats.add(Call(operation, account, start, time.monotonic(), status, fault))
+                return
+            if fault == "reset-before":
+                self._reset()
+                stats.add(Call(operation, account, start, time.monotonic(), 0, fault))
+                return
+            if fault == "latency":
+                time.sleep(0.3 + rng.random() * 1.2)
+            conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+            if fault == "reset-after":
+                self._reset()
+                stats.add(Call(operation, account, start, time.monotonic(), 0, fault))
+                return
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            stats.add(Call(operation, account, start, time.monotonic(), resp.status, fault))
+
+        def _reset(self) -> None:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+            self.close_connection = True
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+    return Handler
+
+
+class Proxy:
+    def __init__(self, upstream: str, fault_rate: float = 0.0, seed: int | None = None, port: int = 0):
+        self.stats = Stats()
+        self.rng = random.Random(seed)
+        handler = make_handler(upstream, self.stats, fault_rate, self.rng, threading.Lock())
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "Proxy":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start(upstream: str, fault_rate: float = 0.0, seed: int | None = None) -> Proxy:
+    return Proxy(upstream, fault_rate, seed).start()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--stats", help="write the call summary as JSON here on Ctrl-C")
+    args = ap.parse_args()
+    proxy = Proxy(args.upstream, args.fault_rate, args.seed, args.port)
+    print(proxy.url, flush=True)
+    try:
+        proxy.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    if args.stats:
+        with open(args.stats, "w") as f:
+            json.dump(proxy.stats.summary(), f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
