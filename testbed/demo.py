@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""`make demo`: the cross-account example end to end against a local LocalStack.
+
+Starts its own LocalStack instance (stopped at the end), creates the source bucket in account 111111111111 and the
+destination bucket in account 222222222222 (versioning off: enabling it is the provider's job), serves the
+provider mirror over HTTPS, runs `tofu init` from it in a copy of examples/cross-account/, applies, prints the
+resulting replication configuration and destination bucket policy, plans again (no changes), and destroys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
+sys.path.insert(0, str(ROOT / "testbed"))
+import mirror  # noqa: E402
+
+SOURCE_ACCOUNT, DEST_ACCOUNT = "111111111111", "222222222222"
+
+
+def say(msg: str) -> None:
+    print(f"demo: {msg}", flush=True)
+
+
+def launcher(*args: str) -> str:
+    p = subprocess.run([sys.executable, str(ROOT / "testbed" / "localstack.py"), *args], text=True,
+                       stdout=subprocess.PIPE, check=True)
+    return p.stdout.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mirror", default=str(CACHE_DIR / "mirror-demo"), help="a `mirror.py build --out` dir")
+    a = ap.parse_args()
+    import boto3
+    from botocore.config import Config
+
+    port = subprocess.run([sys.executable, "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); "
+                           "print(s.getsockname()[1])"], text=True, capture_output=True, check=True).stdout.strip()
+    endpoint = launcher("start", "--port", port)
+    say(f"LocalStack running at {endpoint} (launcher instance on port {port})")
+    server = None
+    try:
+        buckets = {SOURCE_ACCOUNT: "acme-data", DEST_ACCOUNT: "acme-dr-copy"}  # as in terraform.tfvars
+        clients = {}
+        for account, bucket in buckets.items():
+            s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=account,
+                              aws_secret_access_key="test", config=Config(s3={"addressing_style": "path"}))
+            s3.create_bucket(Bucket=bucket)
+            clients[account] = s3
+            status = s3.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
+            say(f"account {account}: created bucket {bucket} (versioning: {status})")
+
+        server, url, ca = mirror.start_server(Path(a.mirror) / "network-mirror")
+        say(f"serving the provider mirror {a.mirror}/network-mirror at {url}")
+        work = CACHE_DIR / "demo-work"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(ROOT / "examples" / "cross-account", work)
+        say(f"configuration: a copy of examples/cross-account/ in {work}")
+        (work / "cli.tfrc").write_text(mirror.cli_config(network_url=url))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
+        env.update(TF_CLI_CONFIG_FILE=str(work / "cli.tfrc"), SSL_CERT_FILE=str(ca), CHECKPOINT_DISABLE="1",
+                   TF_IN_AUTOMATION="1")
+        tofu = str(CACHE_DIR / "bin" / "tofu")
+
+        def run(*args: str, ok: tuple[int, ...] = (0,)) -> int:
+            say("$ tofu " + " ".join(args))
+            code = subprocess.run([tofu, *args, "-no-color"], cwd=work, env=env).returncode
+            if code not in ok:
+                raise SystemExit(f"demo: tofu {args[0]} failed (exit {code})")
+            return code
+
+        var = f"-var=endpoint={endpoint}"
+        run("init", "-input=false")
+        run("apply", "-input=false", "-auto-approve", var)
+
+        replication = clients[SOURCE_ACCOUNT].get_bucket_replication(Bucket="acme-data")["ReplicationConfiguration"]
+        say("replication configuration of acme-data (account 111111111111), as S3 reports it:")
+        print(json.dumps(replication, indent=2, default=str))
+        policy = json.loads(clients[DEST_ACCOUNT].get_bucket_policy(Bucket="acme-dr-copy")["Policy"])
+        say("bucket policy of acme-dr-copy (account 222222222222), as S3 reports it:")
+        print(json.dumps(policy, indent=2))
+        for account, bucket in buckets.items():
+            say(f"versioning of {bucket}: {clients[account].get_bucket_versioning(Bucket=bucket).get('Status')}")
+
+        code = run("plan", "-input=false", "-detailed-exitcode", var, ok=(0, 2))
+        if code != 0:
+            raise SystemExit("demo: the plan after apply is not empty")
+        say("plan after apply: no changes")
+        run("destroy", "-input=false", "-auto-approve", var)
+        left = clients[SOURCE_ACCOUNT].list_buckets()["Buckets"] + clients[DEST_ACCOUNT].list_buckets()["Buckets"]
+        say(f"after destroy: buckets untouched ({', '.join(b['Name'] for b in left)}); role, policy, replication "
+            "configuration and bucket-policy statements removed")
+        say("done: two accounts set up with one apply, converged, and cleaned up")
+    finally:
+        if server:
+            server.shutdown()
+        launcher("stop", "--port", port)
+        say("LocalStack stopped")
+
+
+if __name__ == "__main__":
+    main()
