@@ -386,16 +386,12 @@ impl Resource<AwsClients> for DestinationResource {
             .await
             .map_err(|m| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {id:?} failed"), m)))?;
         let roles = doc.as_ref().map(|d| policy::destination_role_arns(d, account)).unwrap_or_default();
-        let [role] = roles.as_slice() else {
-            return Err(Diagnostic::error(
+        let role = pick_role(&roles, source_bucket.as_deref()).map_err(|msg| {
+            Diagnostics::from(Diagnostic::error(
                 format!("Importing {TYPE_NAME} {id:?} failed"),
-                format!(
-                    "The policy of bucket {bucket} has {} crossrepl statement set(s) for account {account}; import needs exactly one.",
-                    roles.len()
-                ),
-            )
-            .into());
-        };
+                format!("The policy of bucket {bucket}: {msg}"),
+            ))
+        })?;
         let after_role = role.split_once(":role").map(|(_, r)| r).unwrap_or("/");
         let (path, name) = after_role
             .rsplit_once('/')
@@ -425,9 +421,50 @@ impl Resource<AwsClients> for DestinationResource {
     }
 }
 
+/// The role an import is about: the only one of `account` in the policy, or, with a source bucket, the one named
+/// after it (`crossrepl-<source bucket>`).
+fn pick_role<'a>(roles: &'a [String], source_bucket: Option<&str>) -> Result<&'a String, String> {
+    let name_of = |arn: &str| arn.rsplit('/').next().unwrap_or_default().to_string();
+    match (roles, source_bucket) {
+        ([], _) => Err("it holds no crossrepl statements for this source account.".into()),
+        ([only], None) => Ok(only),
+        (_, Some(b)) => {
+            let want = policy::role_name_for_bucket(b);
+            match roles.iter().find(|r| name_of(r) == want) {
+                Some(r) => Ok(r),
+                None if roles.len() == 1 => Ok(&roles[0]),
+                None => Err(format!(
+                    "none of its crossrepl statements names the role {want} of source bucket {b} (roles: {}).",
+                    roles.iter().map(|r| name_of(r)).collect::<Vec<_>>().join(", ")
+                )),
+            }
+        }
+        (_, None) => Err(format!(
+            "it holds crossrepl statements for {} roles of this source account; say which with \
+             `<bucket>,<source_account_id>,<source_bucket>`.",
+            roles.len()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn import_picks_the_role_of_the_source_bucket() {
+        let roles = vec![
+            "arn:aws:iam::111111111111:role/crossrepl-one".to_string(),
+            "arn:aws:iam::111111111111:role/crossrepl-two".to_string(),
+        ];
+        assert_eq!(pick_role(&roles, Some("two")).unwrap(), &roles[1]);
+        assert!(pick_role(&roles, None).unwrap_err().contains("<source_bucket>"));
+        assert!(pick_role(&roles, Some("three")).is_err());
+        assert_eq!(pick_role(&roles[..1], None).unwrap(), &roles[0]);
+        // A custom role name: the only role of the account is the one, whatever its name.
+        assert_eq!(pick_role(&roles[..1], Some("other")).unwrap(), &roles[0]);
+        assert!(pick_role(&[], None).is_err());
+    }
 
     fn config(pairs: Vec<(&str, Value)>) -> Value {
         let tfplugin::Type::Object(attrs) = schema().schema.block.value_type() else { unreachable!() };
