@@ -1,0 +1,72 @@
+"""Scenario 7: crossrepl_source never adopts what it did not create. A pre-existing role, policy or replication
+configuration makes create fail with an error naming it and explaining import; nothing is changed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import LocalStack
+from harness import Workspace
+from scenarios import Aws, Names, arn, counts, errors, policy_arn, providers, role_name, source_resource
+
+OTHER_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+OTHER_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+
+
+def test_refuses_to_clobber(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """Three sources in one account, one apply: each meets one pre-existing thing under its derived name."""
+    n = Names(request.node.nodeid)
+    acct = n.account(0)
+    has_role, has_policy, has_config, target = (n.bucket("role"), n.bucket("policy"), n.bucket("config"),
+                                                n.bucket("target"))
+    aws = Aws(ls)
+    aws.create_bucket(acct, target, versioning=True)
+    for bucket in (has_role, has_policy):
+        aws.create_bucket(acct, bucket)  # versioning off: a refused create must not turn it on either
+    aws.create_bucket(acct, has_config, versioning=True)
+    iam = aws.iam(acct)
+    iam.create_role(RoleName=role_name(has_role), AssumeRolePolicyDocument=json.dumps(OTHER_TRUST))
+    iam.create_policy(PolicyName=f"crossrepl-policy-{has_policy}", PolicyDocument=json.dumps(OTHER_POLICY))
+    foreign_role = f"arn:aws:iam::{acct}:role/someone-elses-replication"
+    aws.s3(acct).put_bucket_replication(Bucket=has_config, ReplicationConfiguration={
+        "Role": foreign_role,
+        "Rules": [{"ID": "theirs", "Priority": 7, "Status": "Enabled", "Filter": {"Prefix": "x/"},
+                   "DeleteMarkerReplication": {"Status": "Disabled"},
+                   "Destination": {"Bucket": arn(target)}}]})
+    before = {b: aws.snapshot(acct, b) for b in (has_role, has_policy, has_config)}
+    policies_before = {p: aws.policy_document(acct, p) for p in aws.local_policies(acct)}
+
+    ws.write(providers(ls.endpoint, main=acct)
+             + "".join(source_resource(name, "main", bucket, [{"bucket_arn": arn(target)}])
+                       for name, bucket in (("has_role", has_role), ("has_policy", has_policy),
+                                            ("has_config", has_config))))
+    ws.init()
+    plan = ws.plan()
+    assert counts(plan) == (3, 0, 0), plan.change_summary()
+    r = ws.run("apply", "-input=false", "tfplan")
+    assert not r.ok, f"apply over pre-existing role/policy/configuration succeeded:\n{r.stdout[-3000:]}"
+    by_address = {d.get("address"): f"{d.get('summary')}\n{d.get('detail')}" for d in r.diagnostics("error")}
+    text = errors(r)
+    for name, what in (("has_role", role_name(has_role)), ("has_policy", f"crossrepl-policy-{has_policy}"),
+                       ("has_config", has_config)):
+        msg = by_address.get(f"crossrepl_source.{name}")
+        assert msg is not None, f"no error for crossrepl_source.{name}; errors were:\n{text}"
+        assert what in msg, f"crossrepl_source.{name}: the error should name {what!r}:\n{msg}"
+        assert "import" in msg.lower(), f"crossrepl_source.{name}: the error should explain import:\n{msg}"
+    assert "replication configuration" in by_address["crossrepl_source.has_config"], text
+
+    after = {b: aws.snapshot(acct, b) for b in (has_role, has_policy, has_config)}
+    for bucket in before:
+        assert after[bucket] == before[bucket], f"refused create changed AWS for {bucket}:\n" \
+                                                f"before {before[bucket]}\nafter  {after[bucket]}"
+    assert {p: aws.policy_document(acct, p) for p in aws.local_policies(acct)} == policies_before, \
+        "policies were created or changed"
+    assert aws.attached(acct, role_name(has_role)) == [], "a policy was attached to the pre-existing role"
+    assert aws.replication(acct, has_config)["Role"] == foreign_role
+    assert policy_arn(acct, has_role) not in aws.local_policies(acct)
+
+    state = ws.run("state", "list", json_out=False)
+    assert state.stdout.strip() == "", f"refused creates must leave nothing in state: {state.stdout}"

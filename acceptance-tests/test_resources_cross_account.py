@@ -1,0 +1,75 @@
+"""Scenario 1: examples/cross-account/ applied as a user would, checked in both accounts with boto3."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import LocalStack
+from harness import Workspace
+from scenarios import (Aws, Names, arn, check_destination_grant, check_nothing_left, check_role, copy_example,
+                       counts, destination_sid, role_arn, role_name, rule_id)
+
+
+def test_cross_account_example(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    n = Names(request.node.nodeid)
+    src_acct, dst_acct = n.account(0), n.account(1)
+    src, dst = n.bucket("src"), n.bucket("dst")
+    aws = Aws(ls)
+    aws.create_bucket(src_acct, src)  # versioning off: crossrepl turns it on
+    aws.create_bucket(dst_acct, dst)
+    copy_example(ws, source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
+                 source_access_key=src_acct, source_secret_key="test",
+                 destination_access_key=dst_acct, destination_secret_key="test", endpoint=ls.endpoint)
+
+    ws.init()
+    plan = ws.plan()
+    assert counts(plan) == (2, 0, 0), f"first plan: {plan.change_summary()}"
+    ws.apply()
+    role = role_arn(src_acct, src)
+
+    # versioning, both accounts
+    assert aws.versioning(src_acct, src) == "Enabled", "source bucket versioning"
+    assert aws.versioning(dst_acct, dst) == "Enabled", "destination bucket versioning"
+
+    # the role and its policy, in the source account only
+    check_role(aws, src_acct, src, [dst])
+    assert aws.local_roles(dst_acct) == [] and aws.local_policies(dst_acct) == [], \
+        "crossrepl created IAM entities in the destination account"
+
+    # the replication configuration
+    cfg = aws.replication(src_acct, src)
+    assert cfg is not None, f"no replication configuration on {src}"
+    assert cfg["Role"] == role, cfg
+    assert len(cfg["Rules"]) == 1, cfg
+    rule = cfg["Rules"][0]
+    assert rule.get("ID") == rule_id(dst), rule
+    assert rule.get("Status") == "Enabled", rule
+    assert rule.get("Priority") == 1, rule
+    assert "Filter" in rule, f"V2 rule needs a Filter: {rule}"
+    assert rule.get("DeleteMarkerReplication", {}).get("Status") == "Enabled", rule
+    assert rule["Destination"].get("Bucket") == arn(dst), rule
+    assert rule["Destination"].get("Account") == dst_acct, rule
+    assert "AccessControlTranslation" not in rule["Destination"], f"owner override not asked for: {rule}"
+    assert "ExistingObjectReplication" not in rule, rule
+
+    # the destination bucket policy
+    statements = aws.statements(dst_acct, dst)
+    check_destination_grant(statements, dst, src_acct, role)
+    assert len(statements) == 2, f"only crossrepl's statements expected: {statements}"
+
+    # outputs of the example
+    outputs = ws.must("output", "-json", json_out=False).document()
+    assert outputs["replication_role_arn"]["value"] == role, outputs
+    assert outputs["destination_statement_sid"]["value"] == destination_sid(src_acct, role_name(src)), outputs
+
+    again = ws.plan()
+    assert counts(again) == (0, 0, 0), f"plan after apply not empty: {again.change_summary()}"
+
+    destroy = ws.destroy()
+    assert counts(destroy) == (0, 0, 2), f"destroy: {destroy.change_summary()}"
+    check_nothing_left(aws, src_acct, src)
+    assert aws.bucket_policy(dst_acct, dst) is None, \
+        f"bucket policy left on {dst} (it had only crossrepl's statements): {aws.bucket_policy(dst_acct, dst)}"
+    assert aws.bucket_exists(dst_acct, dst), f"destination bucket {dst} was deleted"
+    assert aws.versioning(src_acct, src) == "Enabled" and aws.versioning(dst_acct, dst) == "Enabled", \
+        "versioning must stay enabled after destroy"
