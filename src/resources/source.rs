@@ -470,10 +470,19 @@ async fn ensure_role(
             tags: &want.tags,
             description: &format!("S3 replication role of bucket {}, managed by crossrepl", want.bucket),
         };
-        return iam::create_role(&client.iam, &new)
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_diag(label, "creating the role", &e));
+        return match iam::create_role(&client.iam, &new).await {
+            Ok(_) => Ok(()),
+            // The role was absent when observed a moment ago: this is our own create, retried by the SDK after
+            // its answer was lost (a reset connection), not someone else's role.
+            Err(e) if e.is_code("EntityAlreadyExists") => {
+                tracing::warn!(
+                    role = want.role_name,
+                    "CreateRole answered EntityAlreadyExists after a retry; continuing"
+                );
+                Ok(())
+            }
+            Err(e) => Err(aws_diag(label, "creating the role", &e)),
+        };
     };
     if have.path != want.path {
         return Err(Diagnostic::error(
@@ -511,10 +520,20 @@ async fn ensure_policy(
     label: &str,
 ) -> Result<(), Diagnostic> {
     match have {
-        None => iam::create_policy(&client.iam, &want.policy_name, &want.path, &want.permissions.to_json(), &want.tags)
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_diag(label, "creating the role policy", &e)),
+        None => {
+            let doc = want.permissions.to_json();
+            match iam::create_policy(&client.iam, &want.policy_name, &want.path, &doc, &want.tags).await {
+                Ok(_) => Ok(()),
+                // Absent when observed: our own create, retried by the SDK after a lost answer. Make sure the
+                // document is ours.
+                Err(e) if e.is_code("EntityAlreadyExists") => {
+                    iam::set_policy_document(&client.iam, &want.policy_arn, &doc)
+                        .await
+                        .map_err(|e| aws_diag(label, "updating the role policy", &e))
+                }
+                Err(e) => Err(aws_diag(label, "creating the role policy", &e)),
+            }
+        }
         Some(doc) if doc.semantically_equal(&want.permissions) => Ok(()),
         Some(_) => iam::set_policy_document(&client.iam, &want.policy_arn, &want.permissions.to_json())
             .await
