@@ -51,10 +51,6 @@ impl Attr {
     pub fn string_set(name: &str) -> Self {
         Self::new(name, AttributeType::Plain(Type::set(Type::String)))
     }
-    /// A list of strings.
-    pub fn string_list(name: &str) -> Self {
-        Self::new(name, AttributeType::Plain(Type::list(Type::String)))
-    }
     /// Protocol-6 nested attributes: a list of objects with their own attributes.
     pub fn nested_list(name: &str, attributes: Vec<Attr>) -> Self {
         let mut a = Self::new(
@@ -243,5 +239,23 @@ mod tests {
         assert_eq!(s.rules.blocks[0].1.computed, vec![AttributePath::attr("priority")]);
         assert_eq!(b.block("destination").unwrap().min_items, 1);
         assert_eq!(s.schema.version, 1);
+    }
+
+    #[test]
+    fn nested_attributes_keep_their_own_flags() {
+        let s = BlockSpec::new("")
+            .attr(Attr::nested_list("rules", vec![Attr::string("id").required(), Attr::string("arn").computed()]))
+            .build(0);
+        let rules = s.schema.block.attribute("rules").unwrap();
+        let tfplugin::AttributeType::Nested(n) = &rules.ty else { panic!("not nested") };
+        assert_eq!(n.nesting, tfplugin::Nesting::List);
+        assert!(n.attributes[0].required && n.attributes[1].computed && !n.attributes[1].optional);
+        assert_eq!(
+            rules.value_type(),
+            tfplugin::Type::list(tfplugin::Type::object([
+                ("arn", tfplugin::Type::String),
+                ("id", tfplugin::Type::String)
+            ]))
+        );
     }
 }
