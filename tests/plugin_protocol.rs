@@ -381,3 +381,20 @@ async fn debug_mode_prints_a_reattach_line() {
     assert_eq!(p["ProtocolVersion"], 6);
     assert_eq!(p["Pid"], child.id().unwrap());
 }
+
+#[tokio::test]
+async fn accepts_messages_beyond_tonics_default_4_mib() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let me = identity();
+    let plugin = launch(&me, &[]).await;
+    let channel = connect(&plugin, Some(&me)).await.expect("mTLS connect");
+    // A 6 MiB configuration: tonic's default limit (4 MiB) would refuse it with ResourceExhausted.
+    let big = provider_config(vec![("profile", Value::from("p".repeat(6 << 20)))]);
+    assert!(big.msgpack.len() > 6 << 20);
+    let resp = ProviderClient::new(channel)
+        .validate_provider_config(pb::validate_provider_config::Request { config: Some(big) })
+        .await
+        .expect("a 6 MiB request is accepted")
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+}
