@@ -20,7 +20,28 @@ pub fn files() -> Vec<(String, String)> {
         let schema = r.schema().schema;
         out.push((format!("docs/resources/{short}.md"), page(name, "", &schema, "resource", &example(short))));
     }
+    for f in Crossrepl.functions() {
+        out.push((format!("docs/functions/{}.md", f.name()), function_page(f.name(), &f.definition())));
+    }
     out
+}
+
+fn function_page(name: &str, f: &tfplugin::Function) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "---\npage_title: \"{name} function - crossrepl\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n",
+        f.summary
+    );
+    let _ = writeln!(s, "# function: {name}\n\n{}\n\n{}\n", f.summary, f.description);
+    let _ = writeln!(s, "<!-- generated from the function definition by `make docs`; do not edit -->\n## Signature\n");
+    let params: Vec<String> = f.parameters.iter().map(|p| format!("{} {}", p.name, p.ty)).collect();
+    let _ = writeln!(s, "```text\nprovider::crossrepl::{name}({}) string\n```\n", params.join(", "));
+    let _ = writeln!(s, "## Arguments\n");
+    for (i, p) in f.parameters.iter().enumerate() {
+        let _ = writeln!(s, "{}. `{}` ({}) {}", i + 1, p.name, p.ty, p.description);
+    }
+    s
 }
 
 fn example(which: &str) -> String {

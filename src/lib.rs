@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod docs;
 pub mod framework;
+pub mod functions;
 pub mod policy;
 pub mod provider;
 pub mod replication;

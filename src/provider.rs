@@ -351,6 +351,10 @@ impl Provider for Crossrepl {
             Arc::new(crate::resources::source::SourceResource),
         ]
     }
+
+    fn functions(&self) -> Vec<Arc<dyn crate::framework::ProviderFunction>> {
+        crate::functions::all()
+    }
 }
 
 #[cfg(test)]

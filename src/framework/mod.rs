@@ -8,5 +8,5 @@ pub mod server;
 
 pub use resource::{ApplyOutcome, Ctx, ReadOutcome, Resource};
 pub use schema::{Attr, BlockSpec, ResourceSchema};
-pub use server::{FrameworkServer, Provider};
-pub use tfplugin::{AttributePath, Diagnostic, Diagnostics, StopToken, Type, Value};
+pub use server::{FrameworkServer, Provider, ProviderFunction};
+pub use tfplugin::{AttributePath, Diagnostic, Diagnostics, FunctionError, StopToken, Type, Value};

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use tfplugin::{
-    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, ImportResponse, ImportedResource,
-    PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, Schema, StopToken,
-    UpgradeRequest, Value,
+    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, FunctionError, ImportResponse,
+    ImportedResource, PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, Schema,
+    StopToken, UpgradeRequest, Value,
 };
 
 use super::resource::{Ctx, Resource};
@@ -28,12 +28,28 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The managed resource types.
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
+
+    /// Provider-defined functions; none by default.
+    fn functions(&self) -> Vec<Arc<dyn ProviderFunction>> {
+        Vec::new()
+    }
+}
+
+/// A provider-defined function: pure, callable before the provider is configured.
+pub trait ProviderFunction: Send + Sync + 'static {
+    /// Its name in `provider::<provider>::<name>(...)`.
+    fn name(&self) -> &'static str;
+    /// Its signature and documentation.
+    fn definition(&self) -> tfplugin::Function;
+    /// Computes the result from arguments already checked against the signature.
+    fn call(&self, arguments: &[Value]) -> Result<Value, FunctionError>;
 }
 
 /// Serves a [`Provider`] over the protocol layer.
 pub struct FrameworkServer<P: Provider> {
     provider: P,
     resources: BTreeMap<&'static str, Arc<dyn Resource<P::Client>>>,
+    functions: BTreeMap<&'static str, Arc<dyn ProviderFunction>>,
     client: OnceLock<Arc<P::Client>>,
 }
 
@@ -41,7 +57,8 @@ impl<P: Provider> FrameworkServer<P> {
     /// Wraps `provider`.
     pub fn new(provider: P) -> Self {
         let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
-        Self { provider, resources, client: OnceLock::new() }
+        let functions = provider.functions().into_iter().map(|f| (f.name(), f)).collect();
+        Self { provider, resources, functions, client: OnceLock::new() }
     }
 
     fn resource(&self, type_name: &str) -> Result<&Arc<dyn Resource<P::Client>>, Diagnostics> {
@@ -68,6 +85,7 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
         ProviderSchemas {
             provider: self.provider.schema(),
             resources: self.resources.iter().map(|(n, r)| (n.to_string(), r.schema().schema)).collect(),
+            functions: self.functions.iter().map(|(n, f)| (n.to_string(), f.definition())).collect(),
         }
     }
 
@@ -170,6 +188,13 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
                 diagnostics: Diagnostics::new(),
             },
             Err(diagnostics) => ImportResponse { diagnostics, ..Default::default() },
+        }
+    }
+
+    async fn call_function(&self, name: &str, arguments: Vec<Value>) -> Result<Value, FunctionError> {
+        match self.functions.get(name) {
+            Some(f) => f.call(&arguments),
+            None => Err(FunctionError { text: format!("crossrepl has no function named {name:?}"), argument: None }),
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::codec;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::path::{AttributePath, PathStep};
 use crate::proto::tfplugin6 as pb;
-use crate::schema::{Attribute, AttributeType, Block, NestedBlock, Nesting, Schema};
+use crate::schema::{Attribute, AttributeType, Block, Function, NestedBlock, Nesting, Schema};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -47,6 +47,30 @@ pub fn attribute_path(p: AttributePath) -> pb::AttributePath {
 /// A protobuf schema from a native one. Descriptions are always markdown.
 pub fn schema(s: &Schema) -> pb::Schema {
     pb::Schema { version: s.version, block: Some(block(&s.block)) }
+}
+
+/// A protobuf function signature from a native one. Descriptions are markdown.
+pub fn function(f: &Function) -> pb::Function {
+    pb::Function {
+        parameters: f
+            .parameters
+            .iter()
+            .map(|p| pb::function::Parameter {
+                name: p.name.clone(),
+                r#type: p.ty.to_json_bytes(),
+                allow_null_value: p.allow_null,
+                allow_unknown_values: false,
+                description: p.description.clone(),
+                description_kind: pb::StringKind::Markdown as i32,
+            })
+            .collect(),
+        variadic_parameter: None,
+        r#return: Some(pb::function::Return { r#type: f.return_type.to_json_bytes() }),
+        summary: f.summary.clone(),
+        description: f.description.clone(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
+    }
 }
 
 fn block(b: &Block) -> pb::schema::Block {

@@ -28,6 +28,7 @@ pub struct ProviderService<P> {
     schema_response: pb::get_provider_schema::Response,
     provider_type: Type,
     resource_types: BTreeMap<String, Type>,
+    functions: BTreeMap<String, crate::schema::Function>,
     stopper: Mutex<Stopper>,
 }
 
@@ -38,6 +39,7 @@ impl<P: ProviderServer> ProviderService<P> {
         let schema_response = pb::get_provider_schema::Response {
             provider: Some(convert::schema(&schemas.provider)),
             resource_schemas: schemas.resources.iter().map(|(n, s)| (n.clone(), convert::schema(s))).collect(),
+            functions: schemas.functions.iter().map(|(n, f)| (n.clone(), convert::function(f))).collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         };
@@ -46,6 +48,7 @@ impl<P: ProviderServer> ProviderService<P> {
             schema_response,
             provider_type: schemas.provider.block.value_type(),
             resource_types: schemas.resources.iter().map(|(n, s)| (n.clone(), s.block.value_type())).collect(),
+            functions: schemas.functions,
             stopper: Mutex::new(Stopper::new()),
         }
     }
@@ -110,6 +113,7 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
                 .keys()
                 .map(|n| pb::get_metadata::ResourceMetadata { type_name: n.clone() })
                 .collect(),
+            functions: self.functions.keys().map(|n| pb::get_metadata::FunctionMetadata { name: n.clone() }).collect(),
             ..Default::default()
         }))
     }
@@ -435,18 +439,44 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
     }
 
     async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> Rpc<pb::get_functions::Response> {
-        Ok(Response::new(pb::get_functions::Response::default()))
+        Ok(Response::new(pb::get_functions::Response {
+            functions: self.schema_response.functions.clone(),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn call_function(&self, request: Request<pb::call_function::Request>) -> Rpc<pb::call_function::Response> {
-        let name = request.into_inner().name;
-        Ok(Response::new(pb::call_function::Response {
-            result: None,
-            error: Some(pb::FunctionError {
-                text: format!("crossrepl has no function named {name:?}"),
-                function_argument: None,
-            }),
-        }))
+        let req = request.into_inner();
+        let fail = |text: String, argument: Option<usize>| {
+            Ok(Response::new(pb::call_function::Response {
+                result: None,
+                error: Some(pb::FunctionError { text, function_argument: argument.map(|a| a as i64) }),
+            }))
+        };
+        let Some(function) = self.functions.get(&req.name) else {
+            return fail(format!("crossrepl has no function named {:?}", req.name), None);
+        };
+        if req.arguments.len() != function.parameters.len() {
+            return fail(
+                format!("{} takes {} arguments, got {}", req.name, function.parameters.len(), req.arguments.len()),
+                None,
+            );
+        }
+        let mut args = Vec::with_capacity(req.arguments.len());
+        for (i, (dv, p)) in req.arguments.iter().zip(&function.parameters).enumerate() {
+            match decode(Some(dv), &p.ty, &format!("argument {}", p.name)) {
+                Ok(v) if v.is_null() && !p.allow_null => return fail(format!("{} must not be null", p.name), Some(i)),
+                Ok(v) => args.push(v),
+                Err(d) => return fail(d.detail, Some(i)),
+            }
+        }
+        match self.provider.call_function(&req.name, args).await {
+            Ok(value) => match encode(&value, &function.return_type, "function result") {
+                Ok(dv) => Ok(Response::new(pb::call_function::Response { result: Some(dv), error: None })),
+                Err(d) => fail(d.detail, None),
+            },
+            Err(e) => fail(e.text, e.argument),
+        }
     }
 
     async fn validate_state_store_config(
@@ -553,7 +583,11 @@ mod tests {
     #[tonic::async_trait]
     impl ProviderServer for Waiting {
         fn schemas(&self) -> ProviderSchemas {
-            ProviderSchemas { provider: schema(), resources: [("test_wait".to_string(), schema())].into() }
+            ProviderSchemas {
+                provider: schema(),
+                resources: [("test_wait".to_string(), schema())].into(),
+                functions: BTreeMap::new(),
+            }
         }
         async fn validate_provider_config(&self, _: Value) -> Diagnostics {
             Diagnostics::new()

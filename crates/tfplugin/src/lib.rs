@@ -23,10 +23,12 @@ pub mod value;
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use path::{AttributePath, PathStep};
 pub use plugin::{ServeConfig, ServeError, serve};
-pub use schema::{Attribute, AttributeType, Block, NestedAttributes, NestedBlock, Nesting, Schema};
+pub use schema::{
+    Attribute, AttributeType, Block, Function, NestedAttributes, NestedBlock, Nesting, Parameter, Schema,
+};
 pub use server::{
-    ApplyRequest, ApplyResponse, ConfigureRequest, ImportResponse, ImportedResource, PlanRequest, PlanResponse,
-    ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, StopToken, Stopper, UpgradeRequest,
+    ApplyRequest, ApplyResponse, ConfigureRequest, FunctionError, ImportResponse, ImportedResource, PlanRequest,
+    PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, StopToken, Stopper, UpgradeRequest,
 };
 pub use types::Type;
 pub use value::{Number, Value};

@@ -190,3 +190,29 @@ mod tests {
         );
     }
 }
+
+/// A provider-defined function (`provider::<name>::<function>(...)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    /// Positional parameters.
+    pub parameters: Vec<Parameter>,
+    /// The type of the result.
+    pub return_type: Type,
+    /// One line on what it returns.
+    pub summary: String,
+    /// Markdown description.
+    pub description: String,
+}
+
+/// One parameter of a [`Function`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    /// Its name, for documentation and error messages.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// Whether null may be passed.
+    pub allow_null: bool,
+    /// Markdown description.
+    pub description: String,
+}

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::diag::Diagnostics;
 use crate::path::AttributePath;
-use crate::schema::Schema;
+use crate::schema::{Function, Schema};
 use crate::value::Value;
 
 /// Everything the provider declares up front: its configuration schema and its resource types.
@@ -19,6 +19,17 @@ pub struct ProviderSchemas {
     pub provider: Schema,
     /// Managed resource types by type name (`crossrepl_source`, ...).
     pub resources: BTreeMap<String, Schema>,
+    /// Provider-defined functions by name.
+    pub functions: BTreeMap<String, Function>,
+}
+
+/// Why a function call failed: a message for the user, and which argument (0-based) was at fault, if one was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionError {
+    /// What went wrong.
+    pub text: String,
+    /// The argument at fault.
+    pub argument: Option<usize>,
 }
 
 /// Signals that the engine asked the provider to stop (`StopProvider`, on Ctrl-C): long waits must end.
@@ -215,4 +226,10 @@ pub trait ProviderServer: Send + Sync + 'static {
 
     /// Imports an existing object by its import id.
     async fn import_resource_state(&self, type_name: &str, id: &str, stop: StopToken) -> ImportResponse;
+
+    /// Calls a provider-defined function with arguments decoded against its parameter types. Engines may call
+    /// functions before (or without) configuring the provider.
+    async fn call_function(&self, name: &str, _arguments: Vec<Value>) -> Result<Value, FunctionError> {
+        Err(FunctionError { text: format!("no function named {name:?}"), argument: None })
+    }
 }

@@ -1,0 +1,236 @@
+//! Provider-defined functions for teams whose IAM is managed elsewhere: they return the exact JSON documents the
+//! resources would write, built by the same code (`provider::crossrepl::<name>(...)`).
+
+use std::sync::Arc;
+
+use tfplugin::{Function, Parameter, Type, Value};
+
+use crate::framework::{FunctionError, ProviderFunction};
+use crate::policy::{self, DestinationGrant, DestinationGrantInput, PolicyDocument, RolePolicyInput};
+use crate::{replication, validate};
+
+/// Every function of the provider.
+pub fn all() -> Vec<Arc<dyn ProviderFunction>> {
+    vec![Arc::new(TrustPolicy), Arc::new(RolePolicy), Arc::new(DestinationStatement)]
+}
+
+fn param(name: &str, ty: Type, description: &str) -> Parameter {
+    Parameter { name: name.into(), ty, allow_null: false, description: description.into() }
+}
+
+fn arg_error(argument: usize, text: impl Into<String>) -> FunctionError {
+    FunctionError { text: text.into(), argument: Some(argument) }
+}
+
+fn string_arg(args: &[Value], i: usize) -> Result<&str, FunctionError> {
+    args.get(i).and_then(Value::as_str).ok_or_else(|| arg_error(i, "expected a known string"))
+}
+
+/// `(partition, bucket)` of an S3 bucket ARN argument, validated.
+fn bucket_arn_arg(args: &[Value], i: usize) -> Result<(String, String), FunctionError> {
+    let arn = string_arg(args, i)?;
+    let rest = arn.strip_prefix("arn:").ok_or_else(|| arg_error(i, format!("{arn:?} is not an ARN")))?;
+    let (partition, bucket) =
+        rest.split_once(":s3:::").ok_or_else(|| arg_error(i, format!("{arn:?} is not an S3 bucket ARN")))?;
+    replication::validate_bucket_name(bucket).map_err(|m| arg_error(i, m))?;
+    Ok((partition.to_string(), bucket.to_string()))
+}
+
+fn document(doc: PolicyDocument) -> Value {
+    Value::String(doc.to_json())
+}
+
+/// `replication_trust_policy(source_account_id, source_bucket_arn)`
+struct TrustPolicy;
+
+impl ProviderFunction for TrustPolicy {
+    fn name(&self) -> &'static str {
+        "replication_trust_policy"
+    }
+    fn definition(&self) -> Function {
+        Function {
+            parameters: vec![
+                param("source_account_id", Type::String, "Account owning the source bucket and the role."),
+                param("source_bucket_arn", Type::String, "ARN of the source bucket."),
+            ],
+            return_type: Type::String,
+            summary: "The replication role's trust policy, as crossrepl_source writes it".into(),
+            description: "JSON trust policy letting `s3.amazonaws.com` assume the replication role, restricted \
+                          by `aws:SourceAccount` and `aws:SourceArn` to the source bucket."
+                .into(),
+        }
+    }
+    fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
+        let account = string_arg(args, 0)?;
+        validate::account_id(account).map_err(|m| arg_error(0, m))?;
+        let (partition, bucket) = bucket_arn_arg(args, 1)?;
+        Ok(document(policy::replication_trust_policy(&partition, account, &bucket)))
+    }
+}
+
+/// `replication_role_policy(source_bucket_arn, region, destinations, source_kms_key_arns)`
+struct RolePolicy;
+
+fn destinations_type() -> Type {
+    Type::list(Type::object([
+        ("bucket_arn", Type::String),
+        ("owner_override", Type::Bool),
+        ("replica_kms_key_arn", Type::String),
+    ]))
+}
+
+impl ProviderFunction for RolePolicy {
+    fn name(&self) -> &'static str {
+        "replication_role_policy"
+    }
+    fn definition(&self) -> Function {
+        Function {
+            parameters: vec![
+                param("source_bucket_arn", Type::String, "ARN of the source bucket."),
+                param("region", Type::String, "Region of the source bucket (scopes `kms:ViaService`)."),
+                param(
+                    "destinations",
+                    destinations_type(),
+                    "One object per destination: `bucket_arn`, `owner_override` and `replica_kms_key_arn` (null \
+                     when replicas are not KMS-encrypted).",
+                ),
+                param(
+                    "source_kms_key_arns",
+                    Type::list(Type::String),
+                    "KMS keys of SSE-KMS source objects; `[]` for none.",
+                ),
+            ],
+            return_type: Type::String,
+            summary: "The replication role's least-privilege policy, as crossrepl_source writes it".into(),
+            description: "JSON permissions policy of the replication role, scoped to the exact bucket and key ARNs."
+                .into(),
+        }
+    }
+    fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
+        let (partition, bucket) = bucket_arn_arg(args, 0)?;
+        let region = string_arg(args, 1)?;
+        if !crate::provider::is_region(region) {
+            return Err(arg_error(1, format!("{region:?} is not an AWS region")));
+        }
+        let mut destinations = Vec::new();
+        for d in args[2].as_elements().unwrap_or(&[]) {
+            destinations.push(DestinationGrant {
+                bucket_arn: d.get("bucket_arn").as_str().unwrap_or_default().to_string(),
+                owner_override: d.get("owner_override").as_bool().unwrap_or(false),
+                replica_kms_key_arn: d.get("replica_kms_key_arn").as_str().map(str::to_string),
+            });
+        }
+        if destinations.is_empty() {
+            return Err(arg_error(2, "at least one destination is needed"));
+        }
+        let source_kms_key_arns =
+            args[3].as_elements().unwrap_or(&[]).iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let input = RolePolicyInput {
+            partition,
+            source_bucket: bucket,
+            region: region.into(),
+            destinations,
+            source_kms_key_arns,
+        };
+        policy::replication_role_policy(&input).map(document).map_err(|e| arg_error(2, e.to_string()))
+    }
+}
+
+/// `destination_bucket_statement(destination_bucket_arn, source_account_id, source_role_arn)`
+struct DestinationStatement;
+
+impl ProviderFunction for DestinationStatement {
+    fn name(&self) -> &'static str {
+        "destination_bucket_statement"
+    }
+    fn definition(&self) -> Function {
+        Function {
+            parameters: vec![
+                param("destination_bucket_arn", Type::String, "ARN of the destination bucket."),
+                param("source_account_id", Type::String, "Account owning the replication role."),
+                param("source_role_arn", Type::String, "ARN of the replication role (it need not exist yet)."),
+            ],
+            return_type: Type::String,
+            summary: "The destination bucket-policy statements, as crossrepl_destination merges them".into(),
+            description: "JSON policy document holding the two statements crossrepl_destination merges into the \
+                          destination bucket policy: the source account root, restricted to the role by \
+                          `aws:PrincipalArn`, may replicate into the bucket."
+                .into(),
+        }
+    }
+    fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
+        let (partition, bucket) = bucket_arn_arg(args, 0)?;
+        let account = string_arg(args, 1)?;
+        validate::account_id(account).map_err(|m| arg_error(1, m))?;
+        let role = string_arg(args, 2)?;
+        if !crate::provider::is_role_arn(role) {
+            return Err(arg_error(2, format!("{role:?} is not an IAM role ARN")));
+        }
+        let input = DestinationGrantInput {
+            partition,
+            destination_bucket: bucket,
+            source_account_id: account.into(),
+            source_role_arn: role.into(),
+        };
+        Ok(document(PolicyDocument::new(policy::destination_statements(&input))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: Vec<Value>) -> Result<String, FunctionError> {
+        let f = all().into_iter().find(|f| f.name() == name).unwrap();
+        assert_eq!(f.definition().parameters.len(), args.len());
+        f.call(&args).map(|v| v.as_str().unwrap().to_string())
+    }
+
+    #[test]
+    fn documents_are_the_resources_documents() {
+        let trust =
+            call("replication_trust_policy", vec!["111111111111".into(), "arn:aws:s3:::acme-data".into()]).unwrap();
+        assert_eq!(trust, policy::replication_trust_policy("aws", "111111111111", "acme-data").to_json());
+
+        let dests = Value::List(vec![Value::object([
+            ("bucket_arn", Value::from("arn:aws:s3:::acme-dr")),
+            ("owner_override", Value::Bool(true)),
+            ("replica_kms_key_arn", Value::Null),
+        ])]);
+        let role = call(
+            "replication_role_policy",
+            vec!["arn:aws:s3:::acme-data".into(), "us-east-1".into(), dests, Value::List(vec![])],
+        )
+        .unwrap();
+        assert!(
+            role.contains("arn:aws:s3:::acme-dr/*") && role.contains("s3:ObjectOwnerOverrideToBucketOwner"),
+            "{role}"
+        );
+
+        let stmt = call(
+            "destination_bucket_statement",
+            vec![
+                "arn:aws:s3:::acme-dr".into(),
+                "111111111111".into(),
+                "arn:aws:iam::111111111111:role/crossrepl-acme-data".into(),
+            ],
+        )
+        .unwrap();
+        let doc = PolicyDocument::parse(&stmt).unwrap();
+        assert_eq!(doc.statements.len(), 2);
+    }
+
+    #[test]
+    fn bad_arguments_name_the_argument() {
+        let e = call("replication_trust_policy", vec!["123".into(), "arn:aws:s3:::acme-data".into()]).unwrap_err();
+        assert_eq!(e.argument, Some(0));
+        let e = call("replication_trust_policy", vec!["111111111111".into(), "acme-data".into()]).unwrap_err();
+        assert_eq!(e.argument, Some(1));
+        let e = call(
+            "destination_bucket_statement",
+            vec!["arn:aws:s3:::acme-dr".into(), "111111111111".into(), "arn:aws:iam::1:user/x".into()],
+        )
+        .unwrap_err();
+        assert_eq!(e.argument, Some(2));
+    }
+}
