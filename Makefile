@@ -19,7 +19,7 @@ ENGINES := $(if $(filter all both,$(ENGINE)),tofu terraform,$(subst $(comma), ,$
 step = @echo "==> [$$(date +%T)] $(1)"
 
 .PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack build build-release test test-unit \
-        testacc mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs
+        testacc mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs fuzz
 
 help:
 	@echo "make setup                       install OpenTofu, Terraform, LocalStack, the test venv (cached in .cache/)"
@@ -33,6 +33,7 @@ help:
 	@echo "make demo                        the cross-account example end to end against a local LocalStack"
 	@echo "make bench                       release build; size, start time, RSS, AWS calls, scale (figures only)"
 	@echo "make docs                        regenerate docs/index.md and docs/resources/*.md from the schemas"
+	@echo "make fuzz [FUZZ_SECONDS=600]     coverage-guided fuzzing of the wire decoder (libFuzzer, stable Rust)"
 
 setup: setup-venv setup-tofu setup-terraform setup-localstack
 	$(call step,setup done: $(CACHE_DIR)/bin has tofu and terraform; LocalStack in $(CACHE_DIR)/localstack-venv)
@@ -67,6 +68,8 @@ test: test-unit
 test-unit: setup-venv
 	$(call step,unit, property and integration tests (and the parliament policy lint): cargo test --workspace --locked)
 	@PARLIAMENT=$(CACHE_DIR)/venv/bin/parliament cargo test --workspace --locked
+	$(call step,short coverage-guided fuzzing of the wire decoder (make fuzz runs long))
+	@fuzz/run.sh 20
 
 testacc: setup-venv setup-localstack $(addprefix setup-,$(ENGINES)) build
 	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(MIRROR_TEST_DIR))
@@ -108,3 +111,7 @@ bench: setup-venv setup-tofu setup-localstack build-release
 docs:
 	$(call step,regenerating docs/ from the schemas)
 	@UPDATE_DOCS=1 cargo test --locked --test docs
+
+fuzz:
+	$(call step,fuzzing the wire decoder for $(or $(FUZZ_SECONDS),600) s per target)
+	@fuzz/run.sh $(or $(FUZZ_SECONDS),600)

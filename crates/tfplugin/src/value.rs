@@ -93,6 +93,9 @@ fn format_float(f: f64) -> String {
     format!("{f}")
 }
 
+/// Largest decimal exponent accepted (`1e1000000`); beyond it a number is refused as invalid, not misread.
+pub const MAX_DECIMAL_EXPONENT: u64 = 1_000_000;
+
 /// A decimal in canonical form: `digits × 10^exponent`, no leading or trailing zeros in `digits`, so equal
 /// numbers have equal representations (`1.0`, `1e0` and `1` are the same).
 #[derive(Debug, PartialEq, Eq)]
@@ -123,6 +126,10 @@ impl Decimal {
         }
         if digits.is_empty() {
             return Some(Decimal { negative: false, digits: "0".into(), exponent: 0 });
+        }
+        // Far beyond any number a configuration holds, and it keeps all exponent arithmetic in range.
+        if exponent.unsigned_abs() > MAX_DECIMAL_EXPONENT {
+            return None;
         }
         Some(Decimal { negative, digits, exponent })
     }
@@ -438,6 +445,11 @@ mod tests {
         assert_eq!(Number::parse("-0.0"), Some(Number::Int(0)));
         assert_eq!(Number::parse("0.10"), Some(Number::Float(0.1)));
         assert_eq!(Number::parse("1e400"), Some(Number::Big("1e400".into())));
+        // Exponents found by the fuzzer to overflow: refused, never a panic or a misread.
+        for extreme in ["1e-9223372036854775808", "9e-9223372036854775808", "12e9223372036854775807", "1e1000001"] {
+            assert_eq!(Number::parse(extreme), None, "{extreme}");
+        }
+        assert_eq!(Number::parse("1e1000000"), Some(Number::Big("1e1000000".into())));
         assert_eq!(Number::parse("1.50e400"), Some(Number::Big("1.5e400".into())));
         assert_eq!(Number::parse("12345678901234567890.500"), Some(Number::Big("12345678901234567890.5".into())));
         for bad in ["", "1.", ".5", "1e", "abc", "NaN", "inf", "--1"] {
