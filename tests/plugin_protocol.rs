@@ -398,3 +398,36 @@ async fn accepts_messages_beyond_tonics_default_4_mib() {
         .into_inner();
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
 }
+
+#[tokio::test]
+async fn exits_when_its_engine_is_killed() {
+    // A shell plays the engine: it launches the plugin in the background, prints the plugin's pid, and is killed.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let me = identity();
+    let script = format!("{} >/dev/null 2>&1 & echo $!; wait", env!("CARGO_BIN_EXE_terraform-provider-crossrepl"));
+    let mut engine = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
+        .env("PLUGIN_CLIENT_CERT", &me.cert_pem)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(engine.stdout.take().unwrap()).read_line(&mut line).await.unwrap();
+    let pid: u32 = line.trim().parse().unwrap();
+    let alive = |pid: u32| {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(alive(pid), "plugin started");
+    engine.kill().await.unwrap();
+    let gone = async {
+        while alive(pid) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), gone).await.expect("the orphaned plugin exits");
+}

@@ -120,6 +120,9 @@ pub async fn serve<P: ProviderServer>(provider: P, config: ServeConfig) -> Resul
     drop(out);
 
     spawn_signal_handler(config.debug, shutdown.clone());
+    if !config.debug {
+        spawn_orphan_watch(shutdown.clone());
+    }
     let incoming = accept_loop(listener, tls.map(|t| TlsAcceptor::from(t.config)));
 
     let provider = ProviderGrpcServer::new(ProviderService::new(Arc::new(provider)))
@@ -179,6 +182,26 @@ fn spawn_signal_handler(debug: bool, shutdown: ShutdownSignal) {
         }
     });
 }
+
+/// An engine killed outright (SIGKILL, OOM) never sends `Shutdown`; its orphaned plugin must not run on. When
+/// the parent process changes (the plugin was reparented), shut down, and exit for good shortly after.
+fn spawn_orphan_watch(shutdown: ShutdownSignal) {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(ORPHAN_CHECK_INTERVAL).await;
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!(parent, "the engine that launched this provider is gone; shutting down");
+                shutdown.fire();
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                std::process::exit(1);
+            }
+        }
+    });
+}
+
+/// How often the plugin checks that its engine is still alive.
+const ORPHAN_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Where the plugin listens: a unix socket by default (as go-plugin does), TCP on loopback when the engine
 /// sets `PLUGIN_MIN_PORT`/`PLUGIN_MAX_PORT`.
