@@ -122,6 +122,17 @@ pub async fn policy_default_version(client: &Client, arn: &str) -> Result<Option
     }
 }
 
+/// The tags of a managed policy (iam:ListPolicyTags).
+pub async fn policy_tags(client: &Client, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
+    let out = client
+        .list_policy_tags()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "ListPolicyTags", policy_res(arn), e))?;
+    Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+}
+
 /// The document of one policy version, as IAM returned it (possibly URL-encoded) (iam:GetPolicyVersion).
 pub async fn policy_document(client: &Client, arn: &str, version: &str) -> Result<String, AwsError> {
     let out = client

@@ -22,6 +22,11 @@ pub struct SourceResource;
 
 const TYPE_NAME: &str = "crossrepl_source";
 
+/// Tag crossrepl puts on the role and the policy it creates, naming the source bucket. It is how a re-run after
+/// an interrupted create (a killed provider or engine, a lost answer) recognises its own role and policy instead
+/// of refusing them as foreign. It never shows in the `tags` attribute.
+const OWNER_TAG: &str = "crossrepl:source-bucket";
+
 fn schema() -> ResourceSchema {
     let destination = BlockSpec::new("One replication rule: where replicas of (part of) the bucket go.")
         .attr(Attr::string("bucket_arn").required().describe("ARN of the destination bucket, e.g. `crossrepl_destination.dr.bucket_arn`."))
@@ -77,6 +82,19 @@ struct Desired {
 }
 
 impl Desired {
+    /// The user's tags plus the ownership tag: what the role and the policy carry in AWS.
+    fn aws_tags(&self) -> Vec<(String, String)> {
+        let mut tags = self.tags.clone();
+        tags.push((OWNER_TAG.to_string(), self.bucket.clone()));
+        tags.sort();
+        tags
+    }
+
+    /// Whether `tags` carry this resource's ownership tag.
+    fn owns(&self, tags: &[(String, String)]) -> bool {
+        tags.iter().any(|(k, v)| k == OWNER_TAG && *v == self.bucket)
+    }
+
     fn from(v: &Value, part: &str, account: &str, region: &str) -> Result<Desired, String> {
         let need = |name: &str| str_attr(v, name).map(str::to_string).ok_or_else(|| format!("`{name}` is not known"));
         let bucket = need("bucket")?;
@@ -324,7 +342,7 @@ impl SourceResource {
                 .at(AttributePath::attr("bucket")),
             );
         }
-        if create && let Some(d) = refuse_foreign(&label, &want, &seen) {
+        if create && let Some(d) = refuse_foreign(client, &label, &want, &seen).await {
             return fail(Value::Null, d);
         }
 
@@ -422,27 +440,35 @@ fn fail(state: Value, d: Diagnostic) -> ApplyOutcome {
     ApplyOutcome { state, private: Vec::new(), diagnostics: d.into() }
 }
 
-/// On create, anything of ours that already exists was made by someone else: refuse rather than adopt.
-fn refuse_foreign(label: &str, want: &Desired, seen: &Observed) -> Option<Diagnostic> {
+/// On create, a role, policy or replication configuration that already exists is refused unless it carries this
+/// resource's ownership tag (left by an interrupted create of this same resource): crossrepl never adopts what it
+/// did not create.
+async fn refuse_foreign(client: &AwsClients, label: &str, want: &Desired, seen: &Observed) -> Option<Diagnostic> {
     let import = format!(
-        "crossrepl does not adopt what it did not create. Import the existing setup with \
-         `tofu import {TYPE_NAME}.<name> {}` (or an `import` block), or choose other names with `role_name` / \
-         `policy_name`.",
+        "crossrepl does not adopt what it did not create. Import the existing setup with `tofu import` (or \
+         `terraform import`) `{TYPE_NAME}.<name> {}`, or an `import` block; or choose other names with \
+         `role_name` / `policy_name`.",
         want.bucket
     );
-    if seen.role.is_some() {
+    let role_ours = seen.role.as_ref().map(|r| want.owns(&r.tags));
+    if role_ours == Some(false) {
         return Some(
             Diagnostic::error(format!("{label}: role {} already exists", want.role_name), import)
                 .at(AttributePath::attr("role_name")),
         );
     }
     if seen.policy_document.is_some() {
-        return Some(
-            Diagnostic::error(format!("{label}: policy {} already exists", want.policy_arn), import)
-                .at(AttributePath::attr("policy_name")),
-        );
+        let ours = iam::policy_tags(&client.iam, &want.policy_arn).await.is_ok_and(|tags| want.owns(&tags));
+        if !ours {
+            return Some(
+                Diagnostic::error(format!("{label}: policy {} already exists", want.policy_arn), import)
+                    .at(AttributePath::attr("policy_name")),
+            );
+        }
     }
-    if seen.configuration.is_some() {
+    if let Some(cfg) = &seen.configuration
+        && !(role_ours == Some(true) && cfg.role() == want.role_arn)
+    {
         return Some(
             Diagnostic::error(
                 format!("{label}: bucket {} already has a replication configuration", want.bucket),
@@ -467,7 +493,7 @@ async fn ensure_role(
             path: &want.path,
             trust_policy: &trust,
             permissions_boundary: want.boundary.as_deref(),
-            tags: &want.tags,
+            tags: &want.aws_tags(),
             description: &format!("S3 replication role of bucket {}, managed by crossrepl", want.bucket),
         };
         return match iam::create_role(&client.iam, &new).await {
@@ -503,8 +529,7 @@ async fn ensure_role(
     }
     let mut have_tags = have.tags.clone();
     have_tags.sort();
-    let mut want_tags = want.tags.clone();
-    want_tags.sort();
+    let want_tags = want.aws_tags();
     if have_tags != want_tags {
         iam::set_role_tags(&client.iam, &want.role_name, &have_tags, &want_tags)
             .await
@@ -522,7 +547,7 @@ async fn ensure_policy(
     match have {
         None => {
             let doc = want.permissions.to_json();
-            match iam::create_policy(&client.iam, &want.policy_name, &want.path, &doc, &want.tags).await {
+            match iam::create_policy(&client.iam, &want.policy_name, &want.path, &doc, &want.aws_tags()).await {
                 Ok(_) => Ok(()),
                 // Absent when observed: our own create, retried by the SDK after a lost answer. Make sure the
                 // document is ours.
@@ -684,8 +709,12 @@ impl Resource<AwsClients> for SourceResource {
         let mut new_state = state_of(state, &want, part, role_ok, policy_ok, &rules_ok);
         // Keep user-facing attributes honest so drift shows as a diff on them.
         if let Some(role) = &seen.role {
-            let tags: BTreeMap<String, Value> =
-                role.tags.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
+            let tags: BTreeMap<String, Value> = role
+                .tags
+                .iter()
+                .filter(|(k, _)| k != OWNER_TAG)
+                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+                .collect();
             let tags = if tags.is_empty() && state.get("tags").is_null() { Value::Null } else { Value::Map(tags) };
             set_attrs(
                 &mut new_state,
@@ -824,14 +853,14 @@ impl Resource<AwsClients> for SourceResource {
                 ])
             })
             .collect();
-        let (tags, boundary) = match &role {
-            Some(r) if !r.tags.is_empty() => (
-                Value::Map(r.tags.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()),
-                Value::opt_string(r.permissions_boundary.clone()),
-            ),
-            Some(r) => (Value::Null, Value::opt_string(r.permissions_boundary.clone())),
-            None => (Value::Null, Value::Null),
-        };
+        let user_tags: BTreeMap<String, Value> = role
+            .iter()
+            .flat_map(|r| r.tags.iter())
+            .filter(|(k, _)| k != OWNER_TAG)
+            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+            .collect();
+        let tags = if user_tags.is_empty() { Value::Null } else { Value::Map(user_tags) };
+        let boundary = Value::opt_string(role.as_ref().and_then(|r| r.permissions_boundary.clone()));
         Ok(Value::object([
             ("id", Value::from(bucket)),
             ("bucket", Value::from(bucket)),
