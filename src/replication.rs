@@ -194,11 +194,6 @@ fn parse_bucket_arn(arn: &str) -> Result<&str, String> {
     validate_bucket_name(name).map(|()| name)
 }
 
-/// Whether `id` is an AWS account id: exactly 12 digits.
-fn is_account_id(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Checks a KMS key ARN, `arn:<partition>:kms:<region>:<account>:key/<key id>`; aliases and bare ids are refused.
 fn check_kms_key_arn(arn: &str) -> Result<(), String> {
     if arn.starts_with("alias/") || (arn.starts_with("arn:") && arn.contains(":alias/")) {
@@ -218,7 +213,7 @@ fn check_kms_key_arn(arn: &str) -> Result<(), String> {
     if !crate::provider::is_region(parts[3]) {
         return Err(format!("{:?} is not an AWS region", parts[3]));
     }
-    if !is_account_id(parts[4]) {
+    if crate::validate::account_id(parts[4]).is_err() {
         return Err(format!("{:?} is not a 12-digit account id", parts[4]));
     }
     match parts[5].strip_prefix("key/") {
@@ -363,7 +358,7 @@ fn check_priority(i: usize, d: &Value, seen: &mut HashMap<i64, usize>, ds: &mut 
 fn check_destination_options(i: usize, d: &Value, ds: &mut Diagnostics) {
     let account = d.get("account_id");
     if let Some(id) = known(account).and_then(Value::as_str)
-        && !is_account_id(id)
+        && crate::validate::account_id(id).is_err()
     {
         ds.push(
             Diagnostic::error(
