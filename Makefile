@@ -19,7 +19,7 @@ ENGINES := $(if $(filter all both,$(ENGINE)),tofu terraform,$(subst $(comma), ,$
 step = @echo "==> [$$(date +%T)] $(1)"
 
 .PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack build build-release test test-unit \
-        testacc mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs fuzz
+        testacc mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs fuzz soak
 
 help:
 	@echo "make setup                       install OpenTofu, Terraform, LocalStack, the test venv (cached in .cache/)"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench                       release build; size, start time, RSS, AWS calls, scale (figures only)"
 	@echo "make docs                        regenerate docs/index.md and docs/resources/*.md from the schemas"
 	@echo "make fuzz [FUZZ_SECONDS=600]     coverage-guided fuzzing of the wire decoder (libFuzzer, stable Rust)"
+	@echo "make soak [ENGINE=...]           long reliability runs: fault rounds, kill -9 rounds, fan-in rounds"
 
 setup: setup-venv setup-tofu setup-terraform setup-localstack
 	$(call step,setup done: $(CACHE_DIR)/bin has tofu and terraform; LocalStack in $(CACHE_DIR)/localstack-venv)
@@ -115,3 +116,7 @@ docs:
 fuzz:
 	$(call step,fuzzing the wire decoder for $(or $(FUZZ_SECONDS),600) s per target)
 	@fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+
+soak:
+	$(call step,reliability soak (fault rounds 20, kill rounds 20, engine-kill 10, fan-in 10))
+	@CROSSREPL_SOAK=1 $(MAKE) --no-print-directory testacc ENGINE=$(ENGINE) PYTEST_ARGS='-k reliability $(PYTEST_ARGS)'
