@@ -123,7 +123,9 @@ def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls
     role = f"arn:aws:iam::{src_acct}:role/replication/crossrepl-{src}"
     r = aws.role(src_acct, f"crossrepl-{src}")
     assert r and r["Arn"] == role, r
-    assert {t["Key"]: t["Value"] for t in r.get("Tags", [])} == {"team": "storage", "env": "test"}, r
+    # The user's tags, plus the ownership tag crossrepl puts on what it creates (hidden from the `tags` attribute).
+    want_tags = {"team": "storage", "env": "test", "crossrepl:source-bucket": src}
+    assert {t["Key"]: t["Value"] for t in r.get("Tags", [])} == want_tags, r
     assert r.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary, r
     cfg = aws.replication(src_acct, src)
     assert cfg and cfg["Role"] == role, cfg
