@@ -1,5 +1,23 @@
 //! Shared validators for resource attributes: each returns a message for a diagnostic, or `Ok`.
 
+use tfplugin::{AttributePath, Diagnostic, Diagnostics, Value};
+
+/// Runs `check` on the top-level string attribute `name` of `config` when it is known, adding an error with
+/// `summary` that names the attribute when it fails.
+pub fn string_attr(
+    ds: &mut Diagnostics,
+    config: &Value,
+    name: &str,
+    check: impl Fn(&str) -> Result<(), String>,
+    summary: &str,
+) {
+    if let Some(v) = config.get(name).as_str()
+        && let Err(msg) = check(v)
+    {
+        ds.push(Diagnostic::error(summary, msg).at(AttributePath::attr(name)));
+    }
+}
+
 /// A 12-digit AWS account id.
 pub fn account_id(v: &str) -> Result<(), String> {
     if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {

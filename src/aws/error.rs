@@ -53,6 +53,11 @@ impl AwsError {
         self.code.as_deref() == Some(code)
     }
 
+    /// The error and what to do next, as one message for a diagnostic's detail.
+    pub fn with_advice(&self) -> String {
+        format!("{self}.\n\n{}", self.advice())
+    }
+
     /// What the user should do next.
     pub fn advice(&self) -> String {
         match self.kind {

@@ -76,25 +76,24 @@ fn schema() -> ResourceSchema {
 
 fn validate_config(config: &Value) -> Diagnostics {
     let mut ds = Diagnostics::new();
-    let mut check = |name: &str, f: &dyn Fn(&str) -> Result<(), String>, summary: &str| {
-        if let Some(v) = config.get(name).as_str()
-            && let Err(msg) = f(v)
-        {
-            ds.push(Diagnostic::error(summary, msg).at(AttributePath::attr(name)));
-        }
-    };
-    check("bucket", &replication::validate_bucket_name, "Invalid bucket name");
-    check("source_bucket", &replication::validate_bucket_name, "Invalid source bucket name");
-    check("source_account_id", &validate::account_id, "Invalid source account id");
-    check("source_role_name", &validate::iam_name, "Invalid role name");
-    check("source_role_path", &validate::iam_path, "Invalid role path");
+    validate::string_attr(&mut ds, config, "bucket", replication::validate_bucket_name, "Invalid bucket name");
+    validate::string_attr(
+        &mut ds,
+        config,
+        "source_bucket",
+        replication::validate_bucket_name,
+        "Invalid source bucket name",
+    );
+    validate::string_attr(&mut ds, config, "source_account_id", validate::account_id, "Invalid source account id");
+    validate::string_attr(&mut ds, config, "source_role_name", validate::iam_name, "Invalid role name");
+    validate::string_attr(&mut ds, config, "source_role_path", validate::iam_path, "Invalid role path");
     ds
 }
 
 /// Reads the bucket policy under the caller's lock, or an error if it exists but cannot be parsed (never clobber
 /// what we cannot read).
 async fn read_policy(client: &AwsClients, bucket: &str) -> Result<Option<PolicyDocument>, String> {
-    let text = s3::policy(&client.s3, bucket).await.map_err(|e| format!("{e}.\n\n{}", e.advice()))?;
+    let text = s3::policy(&client.s3, bucket).await.map_err(|e| e.with_advice())?;
     match text {
         None => Ok(None),
         Some(t) => PolicyDocument::parse(&t).map(Some).map_err(|e| {
@@ -121,7 +120,7 @@ async fn write_statements(
         }
         let cleaned = existing.and_then(|doc| policy::remove_statements(doc, stale));
         let merged = policy::merge_statements(cleaned, ours);
-        s3::put_policy(&client.s3, bucket, &merged.to_json()).await.map_err(|e| format!("{e}.\n\n{}", e.advice()))?;
+        s3::put_policy(&client.s3, bucket, &merged.to_json()).await.map_err(|e| e.with_advice())?;
         // S3 is last-writer-wins: a writer outside this process may have raced us. Check, and try again if so.
         if let Some(doc) = read_policy(client, bucket).await?
             && policy::statements_match(&doc, ours)
@@ -147,7 +146,7 @@ async fn remove_statements(client: &AwsClients, bucket: &str, sids: &[String]) -
         Some(rest) => s3::put_policy(&client.s3, bucket, &rest.to_json()).await,
         None => s3::delete_policy(&client.s3, bucket).await,
     };
-    result.map_err(|e| format!("{e}.\n\n{}", e.advice()))
+    result.map_err(|e| e.with_advice())
 }
 
 /// What versioning looked like before [`ensure_versioning`] acted.

@@ -48,7 +48,7 @@ pub fn policy_arn(partition: &str, account: &str, path: &str, name: &str) -> Str
 
 /// An error diagnostic for a failed AWS call made for `resource` (e.g. `crossrepl_source "acme-data"`).
 pub fn aws_diag(resource: &str, step: &str, e: &AwsError) -> Diagnostic {
-    Diagnostic::error(format!("{resource}: {step} failed"), format!("{e}.\n\n{}", e.advice()))
+    Diagnostic::error(format!("{resource}: {step} failed"), e.with_advice())
 }
 
 /// An error diagnostic for a retried call that gave up or was interrupted.

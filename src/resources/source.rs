@@ -149,18 +149,17 @@ fn label(v: &Value) -> String {
 
 fn validate_config(config: &Value) -> Diagnostics {
     let mut ds = Diagnostics::new();
-    let mut check = |name: &str, f: &dyn Fn(&str) -> Result<(), String>, summary: &str| {
-        if let Some(v) = config.get(name).as_str()
-            && let Err(msg) = f(v)
-        {
-            ds.push(Diagnostic::error(summary, msg).at(AttributePath::attr(name)));
-        }
-    };
-    check("bucket", &replication::validate_bucket_name, "Invalid bucket name");
-    check("role_name", &validate::iam_name, "Invalid role name");
-    check("policy_name", &validate::iam_name, "Invalid policy name");
-    check("role_path", &validate::iam_path, "Invalid role path");
-    check("permissions_boundary", &validate::policy_arn, "Invalid permissions boundary");
+    validate::string_attr(&mut ds, config, "bucket", replication::validate_bucket_name, "Invalid bucket name");
+    validate::string_attr(&mut ds, config, "role_name", validate::iam_name, "Invalid role name");
+    validate::string_attr(&mut ds, config, "policy_name", validate::iam_name, "Invalid policy name");
+    validate::string_attr(&mut ds, config, "role_path", validate::iam_path, "Invalid role path");
+    validate::string_attr(
+        &mut ds,
+        config,
+        "permissions_boundary",
+        validate::policy_arn,
+        "Invalid permissions boundary",
+    );
     if let Some(tags) = config.get("tags").as_entries() {
         for (k, v) in tags {
             let value_ok = v.as_str().is_none_or(|s| s.len() <= 256);
@@ -782,7 +781,7 @@ impl Resource<AwsClients> for SourceResource {
             .map_err(|m| err(format!("The import id is the source bucket name: {m}")))?;
         let cfg = s3::replication(&client.s3, bucket)
             .await
-            .map_err(|e| err(format!("{e}.\n\n{}", e.advice())))?
+            .map_err(|e| err(e.with_advice()))?
             .ok_or_else(|| err(format!("Bucket {bucket} has no replication configuration to import.")))?;
         let role_arn = cfg.role().to_string();
         let after = role_arn.split_once(":role").map(|(_, r)| r).unwrap_or("/");
@@ -790,9 +789,7 @@ impl Resource<AwsClients> for SourceResource {
             .rsplit_once('/')
             .map(|(p, n)| (format!("{p}/"), n.to_string()))
             .ok_or_else(|| err(format!("Unexpected role ARN {role_arn}.")))?;
-        let attached = iam::attached_policies(&client.iam, &role_name)
-            .await
-            .map_err(|e| err(format!("{e}.\n\n{}", e.advice())))?;
+        let attached = iam::attached_policies(&client.iam, &role_name).await.map_err(|e| err(e.with_advice()))?;
         let default_policy = policy::policy_name_for_bucket(bucket);
         let policy_arn = attached
             .iter()
@@ -801,7 +798,7 @@ impl Resource<AwsClients> for SourceResource {
             .cloned()
             .ok_or_else(|| err(format!("Role {role_name} has no customer-managed policy attached.")))?;
         let policy_name = policy_arn.rsplit('/').next().unwrap_or_default().to_string();
-        let role = iam::role(&client.iam, &role_name).await.map_err(|e| err(format!("{e}.\n\n{}", e.advice())))?;
+        let role = iam::role(&client.iam, &role_name).await.map_err(|e| err(e.with_advice()))?;
         // Source KMS keys live only in the role policy.
         let source_keys: Vec<Value> = match iam::policy_default_version(&client.iam, &policy_arn).await {
             Ok(Some(v)) => iam::policy_document(&client.iam, &policy_arn, &v)
