@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "testbed"))
 sys.path.insert(0, str(ROOT / "acceptance-tests"))
 
 import awsproxy  # noqa: E402
+from harness import provider_block  # noqa: E402
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
@@ -145,19 +146,7 @@ class Workdir:
 def pairs_config(endpoint: str, n: int, prefix: str) -> str:
     hcl = [f'terraform {{\n  required_providers {{\n    crossrepl = {{ source = "{SOURCE}" }}\n  }}\n}}\n']
     for alias, account in (("src", SRC_ACCOUNT), ("dst", DST_ACCOUNT)):
-        hcl.append(f'''provider "crossrepl" {{
-  alias = "{alias}"
-  region = "us-east-1"
-  access_key = "{account}"
-  secret_key = "test"
-  s3_use_path_style = true
-  endpoints {{
-    s3 = "{endpoint}"
-    iam = "{endpoint}"
-    sts = "{endpoint}"
-  }}
-}}
-''')
+        hcl.append(provider_block(endpoint, account, alias))
     for i in range(n):
         hcl.append(f'''resource "crossrepl_destination" "d{i}" {{
   provider = crossrepl.dst
