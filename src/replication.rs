@@ -76,6 +76,8 @@ pub struct DestinationSpec {
     pub priority: Option<i64>,
     /// Whether the rule is enabled.
     pub enabled: bool,
+    /// Explicit rule id (e.g. an existing rule's, kept on import); `None` derives it (see [`rule_id`]).
+    pub rule_id: Option<String>,
 }
 
 impl Default for DestinationSpec {
@@ -95,6 +97,7 @@ impl Default for DestinationSpec {
             replica_modifications: false,
             priority: None,
             enabled: true,
+            rule_id: None,
         }
     }
 }
@@ -128,6 +131,7 @@ impl DestinationSpec {
             replica_modifications: flag("replica_modifications", d.replica_modifications),
             priority: v.get("priority").as_number().and_then(Number::as_i64),
             enabled: flag("enabled", d.enabled),
+            rule_id: string("rule_id"),
         }
     }
 
@@ -253,12 +257,14 @@ pub fn validate_destinations(source_bucket: Option<&str>, dests: &[Value]) -> Di
     }
     let mut buckets: HashMap<String, usize> = HashMap::new();
     let mut priorities: HashMap<i64, usize> = HashMap::new();
+    let mut ids: HashMap<String, (usize, bool)> = HashMap::new();
     for (i, d) in dests.iter().enumerate() {
         if known(d).is_none() {
             continue;
         }
         check_bucket(i, d, source_bucket, &mut buckets, &mut ds);
         check_priority(i, d, &mut priorities, &mut ds);
+        check_rule_id(i, d, &mut ids, &mut ds);
         check_destination_options(i, d, &mut ds);
         check_encryption(i, d, &mut ds);
         check_filter(i, d, &mut ds);
@@ -351,6 +357,44 @@ fn check_priority(i: usize, d: &Value, seen: &mut HashMap<i64, usize>, ds: &mut 
         );
     } else {
         seen.insert(priority, i);
+    }
+}
+
+/// `rule_id`: explicit ids have 1 to [`MAX_RULE_ID_LEN`] characters, and no two rules get the same id (explicit or
+/// derived from the destination bucket).
+fn check_rule_id(i: usize, d: &Value, seen: &mut HashMap<String, (usize, bool)>, ds: &mut Diagnostics) {
+    let explicit = d.get("rule_id");
+    if explicit.is_unknown() || (explicit.is_null() && known(d.get("bucket_arn")).is_none()) {
+        return;
+    }
+    let at = path(i, if explicit.is_null() { "bucket_arn" } else { "rule_id" });
+    if let Some(id) = explicit.as_str()
+        && (id.is_empty() || id.chars().count() > MAX_RULE_ID_LEN)
+    {
+        ds.push(
+            Diagnostic::error(
+                "Invalid replication rule id",
+                format!("A rule id has 1 to {MAX_RULE_ID_LEN} characters; this one has {}.", id.chars().count()),
+            )
+            .at(at),
+        );
+        return;
+    }
+    let id = rule_id(i, &DestinationSpec::from_value(d));
+    // Two derived ids collide only for the same bucket, which check_bucket reports already.
+    if let Some((first, first_explicit)) = seen.insert(id.clone(), (i, !explicit.is_null()))
+        && (first_explicit || !explicit.is_null())
+    {
+        ds.push(
+            Diagnostic::error(
+                "Duplicate replication rule id",
+                format!(
+                    "This destination's rule id would be {id:?}, which destination[{first}] already has; S3 needs \
+                     every rule id to be unique. Set a different rule_id on one of them."
+                ),
+            )
+            .at(at),
+        );
     }
 }
 
@@ -494,12 +538,16 @@ fn check_filter(i: usize, d: &Value, ds: &mut Diagnostics) {
     }
 }
 
-/// The rule id for a destination: `crossrepl-<destination bucket name>`, cut to [`MAX_RULE_ID_LEN`] characters.
+/// The rule id for a destination: its explicit `rule_id`, else `crossrepl-<destination bucket name>` cut to
+/// [`MAX_RULE_ID_LEN`] characters.
 ///
-/// It depends only on the destination bucket, so it is stable across reordering, appending and removing blocks,
+/// The derived id depends only on the destination bucket, so it is stable across reordering, appending and removing blocks,
 /// and unique because duplicate destination buckets are rejected. `index` is used only when the bucket ARN has
 /// no name part (invalid input that validation rejects): then the id is `crossrepl_destination_<index + 1>`.
 pub fn rule_id(index: usize, dest: &DestinationSpec) -> String {
+    if let Some(id) = &dest.rule_id {
+        return id.clone();
+    }
     match dest.bucket_name() {
         Some(name) => format!("{RULE_ID_PREFIX}{name}").chars().take(MAX_RULE_ID_LEN).collect(),
         None => format!("crossrepl_destination_{}", index + 1),
@@ -665,6 +713,7 @@ pub fn specs_from_configuration(cfg: &ReplicationConfiguration) -> Vec<ReadRule>
                 replica_modifications: shape.replica_modifications,
                 priority: rule.priority().filter(|p| Some(*p) != default_priority).map(i64::from),
                 enabled: shape.enabled,
+                rule_id: shape.id.clone(),
             };
             ReadRule { id: shape.id.unwrap_or_default(), priority: rule.priority(), spec }
         })
@@ -792,6 +841,7 @@ mod tests {
             "replica_modifications",
             "priority",
             "enabled",
+            "rule_id",
         ];
         let mut attrs: BTreeMap<String, Value> = names.iter().map(|n| (n.to_string(), Value::Null)).collect();
         attrs.insert("bucket_arn".into(), Value::string(arn(bucket)));
@@ -844,6 +894,7 @@ mod tests {
                 ("replica_modifications", true.into()),
                 ("priority", Value::int(7)),
                 ("enabled", false.into()),
+                ("rule_id", "keep-me".into()),
             ],
         );
         let d = DestinationSpec::from_value(&v);
@@ -863,6 +914,7 @@ mod tests {
                 replica_modifications: true,
                 priority: Some(7),
                 enabled: false,
+                rule_id: Some("keep-me".into()),
             }
         );
         let listed = block("dst", vec![("source_kms_key_arns", Value::List(vec![KEY.into(), KEY2.into()]))]);
@@ -1004,6 +1056,29 @@ mod tests {
         let ds = validate_destinations(None, &mixed);
         assert_eq!(errors(&ds)[0].0, "destination[1].priority");
         assert!(ds.0[0].detail.contains("by its position"));
+    }
+
+    #[test]
+    fn checks_rule_ids() {
+        let at = |id: Value| paths_for(block("dst-a", vec![("rule_id", id)]));
+        assert!(at("allfiles".into()).is_empty());
+        assert!(at(Value::Unknown).is_empty());
+        assert_eq!(at("".into()), ["destination[0].rule_id"]);
+        assert_eq!(at("x".repeat(MAX_RULE_ID_LEN + 1).into()), ["destination[0].rule_id"]);
+        let twice = [block("dst-a", vec![("rule_id", "r".into())]), block("dst-b", vec![("rule_id", "r".into())])];
+        let ds = validate_destinations(None, &twice);
+        assert_eq!(errors(&ds), vec![("destination[1].rule_id".into(), "Duplicate replication rule id".into())]);
+        // An explicit id equal to another block's derived id collides too; the derived one is blamed on its ARN.
+        let mixed = [block("dst-a", vec![("rule_id", "crossrepl-dst-b".into())]), block("dst-b", vec![])];
+        assert_eq!(paths_for_all(&mixed), ["destination[1].bucket_arn"]);
+    }
+
+    #[test]
+    fn explicit_rule_ids_are_kept() {
+        let kept = DestinationSpec { rule_id: Some("allfiles".into()), ..spec("acme-dr") };
+        assert_eq!(rule_id(0, &kept), "allfiles");
+        let cfg = build_configuration(ROLE, &[kept]).expect("builds");
+        assert_eq!(cfg.rules()[0].id(), Some("allfiles"));
     }
 
     #[test]
@@ -1324,7 +1399,8 @@ mod tests {
             assert_eq!(r.id, rule_id(i, d));
             assert_eq!(r.priority, Some(effective_priority(i, d)));
             assert_eq!(effective_priority(i, &r.spec), effective_priority(i, d));
-            let expected = DestinationSpec { source_kms_key_arns: Vec::new(), ..d.clone() };
+            let expected =
+                DestinationSpec { source_kms_key_arns: Vec::new(), rule_id: Some(r.id.clone()), ..d.clone() };
             assert_eq!(r.spec, expected, "destination[{i}]");
         }
         // Building from what was read gives equal rules (the SSE-KMS selection aside, which the keys drive).
@@ -1352,7 +1428,7 @@ mod tests {
             vec![ReadRule {
                 id: "legacy".into(),
                 priority: None,
-                spec: DestinationSpec { prefix: "old/".into(), ..spec("dst") }
+                spec: DestinationSpec { prefix: "old/".into(), rule_id: Some("legacy".into()), ..spec("dst") }
             }]
         );
         // A V1 rule is not the V2 rule crossrepl would write for it.

@@ -42,7 +42,7 @@ fn schema() -> ResourceSchema {
         .attr(Attr::bool("replica_modifications").default(Value::Bool(false)).describe("Replicate metadata changes made on replicas (for two-way replication). Default `false`."))
         .attr(Attr::number("priority").optional_computed().describe("Rule priority. Default: the block's position (1, 2, ...), so appending a destination changes no other rule."))
         .attr(Attr::bool("enabled").default(Value::Bool(true)).describe("Whether the rule is enabled. Default `true`."))
-        .attr(Attr::string("rule_id").computed().describe("Id of the replication rule (`crossrepl-<destination bucket>`). Empty after a refresh that found the rule missing or changed; the next apply restores it."));
+        .attr(Attr::string("rule_id").optional_computed().describe("Id of the replication rule. Default: `crossrepl-<destination bucket>`. Set it to keep an existing rule's id when adopting a hand-written setup (see the migration guide). Empty after a refresh that found the rule missing or changed; the next apply restores it."));
     BlockSpec::new(
         "Replicates an existing bucket of this account to one or more destination buckets: creates the \
          replication role and its least-privilege policy, turns versioning on, and writes the replication \
@@ -630,17 +630,24 @@ impl Resource<AwsClients> for SourceResource {
             for (i, d) in dests.iter_mut().enumerate() {
                 let known = d.get("bucket_arn").as_str().is_some();
                 let spec = DestinationSpec::from_value(d);
-                let configured = config
-                    .get("destination")
-                    .as_elements()
-                    .and_then(|c| c.get(i))
-                    .map_or(Value::Null, |c| c.get("priority").clone());
-                let priority = if configured.is_null() {
-                    Value::int(replication::effective_priority(i, &spec) as i64)
-                } else {
-                    configured
+                let configured = |name: &str| {
+                    config
+                        .get("destination")
+                        .as_elements()
+                        .and_then(|c| c.get(i))
+                        .map_or(Value::Null, |c| c.get(name).clone())
                 };
-                let rule_id = if known { Value::from(replication::rule_id(i, &spec)) } else { Value::Unknown };
+                let priority = match configured("priority") {
+                    Value::Null => Value::int(replication::effective_priority(i, &spec) as i64),
+                    p => p,
+                };
+                let rule_id = match configured("rule_id") {
+                    Value::Null if known => {
+                        Value::from(replication::rule_id(i, &DestinationSpec { rule_id: None, ..spec }))
+                    }
+                    Value::Null => Value::Unknown,
+                    id => id,
+                };
                 set_attrs(d, [("rule_id", rule_id), ("priority", priority)]);
             }
         }
