@@ -29,6 +29,20 @@ const POLICY_NAME_PREFIX: &str = "crossrepl-policy-";
 const S3_SERVICE_PRINCIPAL: &str = "s3.amazonaws.com";
 const OBJECT_REPLICATION_ACTIONS: [&str; 3] = ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"];
 const OWNER_OVERRIDE_ACTION: &str = "s3:ObjectOwnerOverrideToBucketOwner";
+/// Actions a hand-written destination grant for a replication role holds (the AWS guide's and the usual
+/// hashicorp/aws setup's). A statement granting only these is what crossrepl's statements supersede.
+const HAND_WRITTEN_GRANT_ACTIONS: [&str; 10] = [
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
+    "s3:Replicate*",
+    "s3:ObjectOwnerOverrideToBucketOwner",
+    "s3:GetBucketVersioning",
+    "s3:PutBucketVersioning",
+    "s3:ListBucket",
+    "s3:List*",
+    "s3:GetObjectVersionTagging",
+];
 
 /// Why a policy document could not be parsed or built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -690,6 +704,68 @@ pub fn destination_role_arns(doc: &PolicyDocument, source_account_id: &str) -> V
         .filter(ours)
         .filter_map(|s| s.condition.as_ref()?.0.get("ArnEquals")?.get("aws:PrincipalArn"))
         .flat_map(|v| v.0.iter().cloned())
+        .collect();
+    arns.into_iter().collect()
+}
+
+/// Whether `s` is a hand-written replication grant for exactly `role_arn` on `bucket` that crossrepl's statements
+/// supersede: `Allow`, principal `{"AWS": <role ARN>}` and nothing else, only replication-related actions
+/// ([`HAND_WRITTEN_GRANT_ACTIONS`]), only the bucket or objects in it as resources, no condition, and not one of
+/// crossrepl's own Sids. Statements with a condition or any other principal, action or resource are left alone.
+pub fn is_superseded_grant(s: &Statement, partition: &str, bucket: &str, role_arn: &str) -> bool {
+    let bucket_arn = s3_arn(partition, bucket);
+    let objects = format!("{bucket_arn}/");
+    let principal_ok = matches!(&s.principal, Some(Principal::Specific(PrincipalMap { aws: Some(aws), service: None, federated: None, canonical_user: None }))
+        if !aws.0.is_empty() && aws.0.iter().all(|a| a == role_arn));
+    let actions_ok = s.action.as_ref().is_some_and(|a| {
+        !a.0.is_empty() && a.0.iter().all(|x| HAND_WRITTEN_GRANT_ACTIONS.iter().any(|h| h.eq_ignore_ascii_case(x)))
+    });
+    let resources_ok = s
+        .resource
+        .as_ref()
+        .is_some_and(|r| !r.0.is_empty() && r.0.iter().all(|x| *x == bucket_arn || x.starts_with(&objects)));
+    let ours = s.sid.as_deref().is_some_and(|sid| sid.starts_with(DESTINATION_SID_BASE));
+    s.effect == Effect::Allow
+        && principal_ok
+        && actions_ok
+        && resources_ok
+        && s.condition.is_none()
+        && s.not_principal.is_none()
+        && s.not_action.is_none()
+        && s.not_resource.is_none()
+        && !ours
+}
+
+/// `doc` without the statements [`is_superseded_grant`] finds; `None` when nothing is left.
+pub fn remove_superseded_grants(
+    mut doc: PolicyDocument,
+    partition: &str,
+    bucket: &str,
+    role_arn: &str,
+) -> Option<PolicyDocument> {
+    doc.statements.retain(|s| !is_superseded_grant(s, partition, bucket, role_arn));
+    (!doc.statements.is_empty()).then_some(doc)
+}
+
+/// Role ARNs of `source_account_id` that hand-written replication grants on `bucket` name as their principal
+/// (sorted; for importing such a setup).
+pub fn hand_written_grant_roles(
+    doc: &PolicyDocument,
+    partition: &str,
+    bucket: &str,
+    source_account_id: &str,
+) -> Vec<String> {
+    let prefix = format!("arn:{partition}:iam::{source_account_id}:role/");
+    let arns: BTreeSet<String> = doc
+        .statements
+        .iter()
+        .filter_map(|s| match &s.principal {
+            Some(Principal::Specific(PrincipalMap { aws: Some(aws), .. })) => aws.0.first(),
+            _ => None,
+        })
+        .filter(|arn| arn.starts_with(&prefix))
+        .filter(|arn| doc.statements.iter().any(|s| is_superseded_grant(s, partition, bucket, arn)))
+        .cloned()
         .collect();
     arns.into_iter().collect()
 }
@@ -1398,6 +1474,59 @@ mod tests {
             condition: Some(Condition::default().with("Bool", "aws:SecureTransport", vec!["false".into()])),
             ..Statement { effect: Effect::Deny, ..allow(sid, &["s3:*"], vec!["arn:aws:s3:::acme-dr-copy/*".into()]) }
         }
+    }
+
+    /// The destination statement of the usual hand-written hashicorp/aws setup.
+    const HAND_WRITTEN: &str = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"ReplicateIn","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/s3-replication-configuration"},
+         "Action":["s3:ReplicateObject","s3:ReplicateDelete","s3:ReplicateTags","s3:ObjectOwnerOverrideToBucketOwner"],
+         "Resource":"arn:aws:s3:::acme-dr-copy/*"},
+        {"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/s3-replication-configuration"]},
+         "Action":["s3:List*","s3:GetBucketVersioning","s3:PutBucketVersioning"],"Resource":"arn:aws:s3:::acme-dr-copy"},
+        {"Sid":"Other","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/s3-replication-configuration"},
+         "Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-dr-copy/*"}]}"#;
+    const OLD_ROLE: &str = "arn:aws:iam::111111111111:role/s3-replication-configuration";
+
+    #[test]
+    fn hand_written_grants_are_recognised_exactly() {
+        let doc = parse(HAND_WRITTEN);
+        let superseded = |s: &Statement| is_superseded_grant(s, "aws", "acme-dr-copy", OLD_ROLE);
+        assert_eq!(doc.statements.iter().map(superseded).collect::<Vec<_>>(), [true, true, false]);
+        assert!(!is_superseded_grant(&doc.statements[0], "aws", "other-bucket", OLD_ROLE));
+        assert!(!is_superseded_grant(&doc.statements[0], "aws", "acme-dr-copy", ROLE));
+        // Anything more or less than a plain grant to that one role is left alone.
+        let base = doc.statements[0].clone();
+        let variants = [
+            Statement {
+                condition: Some(Condition::default().with("Bool", "aws:SecureTransport", vec!["true".into()])),
+                ..base.clone()
+            },
+            Statement { effect: Effect::Deny, ..base.clone() },
+            Statement { principal: Some(Principal::Any), ..base.clone() },
+            Statement { principal: Some(Principal::aws(format!("arn:aws:iam::{ACCOUNT}:root"))), ..base.clone() },
+            Statement { action: Some(OneOrMany(vec!["s3:ReplicateObject".into(), "s3:*".into()])), ..base.clone() },
+            Statement { resource: Some(OneOrMany::one("arn:aws:s3:::acme-dr-copy-2/*".into())), ..base.clone() },
+            Statement { resource: Some(OneOrMany::one("*".into())), ..base.clone() },
+            Statement { sid: Some(format!("CrossreplReplication{ACCOUNT}0123456789abcdef")), ..base.clone() },
+        ];
+        for v in &variants {
+            assert!(!superseded(v), "{}", serde_json::to_string(v).unwrap());
+        }
+        // Action case does not matter to IAM.
+        let lower = Statement { action: Some(OneOrMany::one("S3:replicateobject".into())), ..base };
+        assert!(superseded(&lower));
+    }
+
+    #[test]
+    fn hand_written_grants_name_their_role_and_are_removed_alone() {
+        let doc = parse(HAND_WRITTEN);
+        assert_eq!(hand_written_grant_roles(&doc, "aws", "acme-dr-copy", ACCOUNT), [OLD_ROLE]);
+        assert!(hand_written_grant_roles(&doc, "aws", "acme-dr-copy", "222222222222").is_empty());
+        assert!(hand_written_grant_roles(&doc, "aws", "elsewhere", ACCOUNT).is_empty());
+        let rest = remove_superseded_grants(doc.clone(), "aws", "acme-dr-copy", OLD_ROLE).expect("one statement left");
+        assert_eq!(rest.statements, [doc.statements[2].clone()]);
+        let only = PolicyDocument::new(doc.statements[..2].to_vec());
+        assert_eq!(remove_superseded_grants(only, "aws", "acme-dr-copy", OLD_ROLE), None);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! statements that let the source account's replication role write replicas, merged with whatever else the
 //! policy holds.
 
-use tfplugin::{AttributePath, Diagnostic, Diagnostics, Value};
+use std::time::Duration;
+
+use tfplugin::{AttributePath, Diagnostic, Diagnostics, StopToken, Value};
 
 use super::{aws_diag, bucket_arn, lock_bucket, partition, role_arn, str_attr};
 use crate::aws::{AwsClients, AwsError, s3};
@@ -21,6 +23,7 @@ const POLICY_WRITE_ATTEMPTS: u32 = 5;
 
 /// Everything the resource derives from its configuration.
 struct Desired {
+    partition: String,
     bucket: String,
     source_account_id: String,
     source_role_arn: String,
@@ -45,7 +48,25 @@ impl Desired {
         let statements = policy::destination_statements(&input);
         let sids = statements.iter().filter_map(|s| s.sid.clone()).collect();
         let sid = policy::destination_sid_prefix(&input);
-        Some(Desired { bucket, source_account_id, source_role_arn, statements, sids, sid })
+        Some(Desired {
+            partition: partition.to_string(),
+            bucket,
+            source_account_id,
+            source_role_arn,
+            statements,
+            sids,
+            sid,
+        })
+    }
+
+    /// Whether `doc` holds our statements as we write them and no hand-written grant they supersede.
+    fn in_place(&self, doc: &PolicyDocument) -> bool {
+        policy::statements_match(doc, &self.statements) && !doc.statements.iter().any(|s| self.supersedes(s))
+    }
+
+    /// Whether `s` is a hand-written replication grant for the same role that our statements replace.
+    fn supersedes(&self, s: &Statement) -> bool {
+        policy::is_superseded_grant(s, &self.partition, &self.bucket, &self.source_role_arn)
     }
 }
 
@@ -58,7 +79,9 @@ fn schema() -> ResourceSchema {
         "Lets a source account's replication role replicate into an existing bucket of this account: turns \
          versioning on and merges two statements into the bucket policy, leaving every other statement alone. \
          The principal is the source account root restricted to the role by an `aws:PrincipalArn` condition, so \
-         this can be applied before the role exists and keeps working if the role is re-created.",
+         this can be applied before the role exists and keeps working if the role is re-created. A hand-written \
+         grant to the same role (principal the role ARN, only replication actions on this bucket, no condition), \
+         as an imported hashicorp/aws setup has, is replaced by these statements in the same write.",
     )
     .attr(Attr::string("id").computed().describe("`<bucket>,<source_account_id>`, also the import id."))
     .attr(Attr::string("bucket").required().force_new().describe("Name of the destination bucket. It must already exist in this provider's account. Changing it replaces the resource."))
@@ -102,29 +125,52 @@ async fn read_policy(client: &AwsClients, bucket: &str) -> Result<Option<PolicyD
     }
 }
 
-/// Merges `ours` into the bucket policy, replacing `stale` Sids, and verifies by reading back.
+/// How long after a bucket-policy write crossrepl looks at the policy again (plus up to [`SETTLE_JITTER_MS`]).
+///
+/// The per-bucket lock serialises writers in this process only. A writer in another process (another provider
+/// block or configuration) that read the policy before our write lands its own write within about one round
+/// trip, dropping our change; a second look after that window catches it, and the write is redone.
+const SETTLE: Duration = Duration::from_millis(600);
+/// Random extra wait, so that two processes catching each other do not redo their writes in lockstep.
+const SETTLE_JITTER_MS: u64 = 400;
+
+/// Waits [`SETTLE`] plus jitter; `false` when the engine asked to stop meanwhile.
+async fn settle(stop: &StopToken) -> bool {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let wait = SETTLE + Duration::from_millis(u64::from(nanos) % SETTLE_JITTER_MS);
+    tokio::select! {
+        () = tokio::time::sleep(wait) => true,
+        () = stop.stopped() => false,
+    }
+}
+
+/// Merges our statements into the bucket policy, replacing `stale` Sids and the hand-written grants for the same
+/// role that ours supersede (a migrated setup's); then verifies by reading back, at once and again after
+/// [`settle`], and merges again if another writer dropped them.
 async fn write_statements(
     client: &AwsClients,
-    bucket: &str,
-    ours: &[Statement],
+    stop: &StopToken,
+    want: &Desired,
     stale: &[String],
 ) -> Result<(), String> {
-    let _guard = lock_bucket(bucket).await;
+    let bucket = want.bucket.as_str();
+    let done = |doc: &PolicyDocument| want.in_place(doc) && policy::find_statements(doc, stale).is_empty();
     for attempt in 1..=POLICY_WRITE_ATTEMPTS {
-        let existing = read_policy(client, bucket).await?;
-        if let Some(doc) = &existing
-            && policy::statements_match(doc, ours)
-            && policy::find_statements(doc, stale).is_empty()
         {
-            return Ok(());
+            let _guard = lock_bucket(bucket).await;
+            let existing = read_policy(client, bucket).await?;
+            if existing.as_ref().is_some_and(done) {
+                return Ok(());
+            }
+            let cleaned = existing
+                .and_then(|doc| policy::remove_statements(doc, stale))
+                .and_then(|doc| policy::remove_superseded_grants(doc, &want.partition, bucket, &want.source_role_arn));
+            let merged = policy::merge_statements(cleaned, &want.statements);
+            s3::put_policy(&client.s3, bucket, &merged.to_json()).await.map_err(|e| e.with_advice())?;
         }
-        let cleaned = existing.and_then(|doc| policy::remove_statements(doc, stale));
-        let merged = policy::merge_statements(cleaned, ours);
-        s3::put_policy(&client.s3, bucket, &merged.to_json()).await.map_err(|e| e.with_advice())?;
-        // S3 is last-writer-wins: a writer outside this process may have raced us. Check, and try again if so.
-        if let Some(doc) = read_policy(client, bucket).await?
-            && policy::statements_match(&doc, ours)
-        {
+        // S3 is last-writer-wins: a writer outside this process may race us. Look again after it would have
+        // landed (outside the lock, so writers in this process are not held up), and merge again if so.
+        if !settle(stop).await || read_policy(client, bucket).await?.as_ref().is_some_and(done) {
             return Ok(());
         }
         tracing::warn!(bucket, attempt, "bucket policy changed under us; merging again");
@@ -135,18 +181,32 @@ async fn write_statements(
     ))
 }
 
-/// Removes our statements (deleting the policy if nothing else is left).
-async fn remove_statements(client: &AwsClients, bucket: &str, sids: &[String]) -> Result<(), String> {
-    let _guard = lock_bucket(bucket).await;
-    let Some(doc) = read_policy(client, bucket).await? else { return Ok(()) };
-    if policy::find_statements(&doc, sids).is_empty() {
-        return Ok(());
+/// Removes our statements (deleting the policy if nothing else is left), and looks again after [`settle`] in case
+/// a writer in another process put them back with a policy it read before.
+async fn remove_statements(client: &AwsClients, stop: &StopToken, bucket: &str, sids: &[String]) -> Result<(), String> {
+    for attempt in 1..=POLICY_WRITE_ATTEMPTS {
+        {
+            let _guard = lock_bucket(bucket).await;
+            let Some(doc) = read_policy(client, bucket).await? else { return Ok(()) };
+            if policy::find_statements(&doc, sids).is_empty() {
+                return Ok(());
+            }
+            let result = match policy::remove_statements(doc, sids) {
+                Some(rest) => s3::put_policy(&client.s3, bucket, &rest.to_json()).await,
+                None => s3::delete_policy(&client.s3, bucket).await,
+            };
+            result.map_err(|e| e.with_advice())?;
+        }
+        let gone = |doc: Option<PolicyDocument>| doc.is_none_or(|d| policy::find_statements(&d, sids).is_empty());
+        if !settle(stop).await || gone(read_policy(client, bucket).await?) {
+            return Ok(());
+        }
+        tracing::warn!(bucket, attempt, "removed statements came back; removing again");
     }
-    let result = match policy::remove_statements(doc, sids) {
-        Some(rest) => s3::put_policy(&client.s3, bucket, &rest.to_json()).await,
-        None => s3::delete_policy(&client.s3, bucket).await,
-    };
-    result.map_err(|e| e.with_advice())
+    Err(format!(
+        "crossrepl's statements in the bucket policy of {bucket} kept coming back ({POLICY_WRITE_ATTEMPTS} attempts). \
+         Another tool is rewriting the policy from an old copy; stop it, then destroy again."
+    ))
 }
 
 /// What versioning looked like before [`ensure_versioning`] acted.
@@ -230,7 +290,7 @@ impl DestinationResource {
             Ok(a) => a,
             Err(e) => return fail(aws_diag(&label, "identifying the account", &e), prior),
         };
-        if let Err(msg) = write_statements(client, &want.bucket, &want.statements, &stale).await {
+        if let Err(msg) = write_statements(client, &ctx.stop, &want, &stale).await {
             return fail(Diagnostic::error(format!("{label}: writing the bucket policy failed"), msg), prior);
         }
         ApplyOutcome { state: self.state(planned, &want, part, &account, true), ..Default::default() }
@@ -329,7 +389,7 @@ impl Resource<AwsClients> for DestinationResource {
             Err(e) => return fail(aws_diag(&label, "reading versioning", &e)),
         };
         let statements_ok = match doc {
-            Ok(Some(doc)) => policy::statements_match(&doc, &want.statements),
+            Ok(Some(doc)) => want.in_place(&doc),
             Ok(None) => false,
             Err(msg) => return fail(Diagnostic::error(format!("{label}: reading the bucket policy failed"), msg)),
         };
@@ -354,7 +414,7 @@ impl Resource<AwsClients> for DestinationResource {
         let part = partition(&ctx.client.region);
         let Some(want) = Desired::from(prior, part) else { return Diagnostics::new() };
         // A bucket that is gone reads as having no policy: nothing left to remove.
-        match remove_statements(&ctx.client, &want.bucket, &want.sids).await {
+        match remove_statements(&ctx.client, &ctx.stop, &want.bucket, &want.sids).await {
             Ok(()) => Diagnostics::new(),
             Err(msg) => {
                 Diagnostic::error(format!("{}: removing the bucket-policy statements failed", label(prior)), msg).into()
@@ -384,7 +444,12 @@ impl Resource<AwsClients> for DestinationResource {
         let doc = read_policy(&ctx.client, bucket)
             .await
             .map_err(|m| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {id:?} failed"), m)))?;
-        let roles = doc.as_ref().map(|d| policy::destination_role_arns(d, account)).unwrap_or_default();
+        // crossrepl's own statements name the role; failing those, a hand-written grant does (a setup to migrate).
+        let part = partition(&ctx.client.region);
+        let roles = match doc.as_ref().map(|d| policy::destination_role_arns(d, account)) {
+            Some(ours) if !ours.is_empty() => ours,
+            _ => doc.as_ref().map(|d| policy::hand_written_grant_roles(d, part, bucket, account)).unwrap_or_default(),
+        };
         let role = pick_role(&roles, source_bucket.as_deref()).map_err(|msg| {
             Diagnostics::from(Diagnostic::error(
                 format!("Importing {TYPE_NAME} {id:?} failed"),
@@ -425,7 +490,9 @@ impl Resource<AwsClients> for DestinationResource {
 fn pick_role<'a>(roles: &'a [String], source_bucket: Option<&str>) -> Result<&'a String, String> {
     let name_of = |arn: &str| arn.rsplit('/').next().unwrap_or_default().to_string();
     match (roles, source_bucket) {
-        ([], _) => Err("it holds no crossrepl statements for this source account.".into()),
+        ([], _) => Err("it holds neither crossrepl statements nor a hand-written replication grant (principal: a \
+                        role of this source account; only replication actions on this bucket; no condition)."
+            .into()),
         ([only], None) => Ok(only),
         (_, Some(b)) => {
             let want = policy::role_name_for_bucket(b);
