@@ -1,5 +1,6 @@
 """Scenario 7: crossrepl_source never adopts what it did not create. A pre-existing role, policy or replication
-configuration makes create fail with an error naming it and explaining import; nothing is changed."""
+configuration makes the plan fail (preflight) and, when it appeared after the plan was saved, the apply fail, with
+an error naming it and explaining import; nothing is changed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ def test_refuses_to_clobber(ws: Workspace, ls: LocalStack, request: pytest.Fixtu
     for bucket in (has_role, has_policy):
         aws.create_bucket(acct, bucket)  # versioning off: a refused create must not turn it on either
     aws.create_bucket(acct, has_config, versioning=True)
+
+    ws.write(providers(ls.endpoint, main=acct)
+             + "".join(source_resource(name, "main", bucket, [{"bucket_arn": arn(target)}])
+                       for name, bucket in (("has_role", has_role), ("has_policy", has_policy),
+                                            ("has_config", has_config))))
+    ws.init()
+    # Saved before the obstacles exist: the plan is clean.
+    plan = ws.plan()
+    assert counts(plan) == (3, 0, 0), plan.change_summary()
+
     iam = aws.iam(acct)
     iam.create_role(RoleName=role_name(has_role), AssumeRolePolicyDocument=json.dumps(OTHER_TRUST))
     iam.create_policy(PolicyName=f"crossrepl-policy-{has_policy}", PolicyDocument=json.dumps(OTHER_POLICY))
@@ -38,25 +49,19 @@ def test_refuses_to_clobber(ws: Workspace, ls: LocalStack, request: pytest.Fixtu
                    "Destination": {"Bucket": arn(target)}}]})
     before = {b: aws.snapshot(acct, b) for b in (has_role, has_policy, has_config)}
     policies_before = {p: aws.policy_document(acct, p) for p in aws.local_policies(acct)}
-
-    ws.write(providers(ls.endpoint, main=acct)
-             + "".join(source_resource(name, "main", bucket, [{"bucket_arn": arn(target)}])
-                       for name, bucket in (("has_role", has_role), ("has_policy", has_policy),
-                                            ("has_config", has_config))))
-    ws.init()
-    plan = ws.plan()
-    assert counts(plan) == (3, 0, 0), plan.change_summary()
-    r = ws.run("apply", "-input=false", "tfplan")
-    assert not r.ok, f"apply over pre-existing role/policy/configuration succeeded:\n{r.stdout[-3000:]}"
-    by_address = {d.get("address"): f"{d.get('summary')}\n{d.get('detail')}" for d in r.diagnostics("error")}
-    text = errors(r)
-    for name, what in (("has_role", role_name(has_role)), ("has_policy", f"crossrepl-policy-{has_policy}"),
-                       ("has_config", has_config)):
-        msg = by_address.get(f"crossrepl_source.{name}")
-        assert msg is not None, f"no error for crossrepl_source.{name}; errors were:\n{text}"
-        assert what in msg, f"crossrepl_source.{name}: the error should name {what!r}:\n{msg}"
-        assert "import" in msg.lower(), f"crossrepl_source.{name}: the error should explain import:\n{msg}"
-    assert "replication configuration" in by_address["crossrepl_source.has_config"], text
+    # A fresh plan refuses at plan time (preflight), the saved plan's apply refuses too.
+    for r in (ws.run("plan", "-input=false"), ws.run("apply", "-input=false", "tfplan")):
+        assert not r.ok, f"`{' '.join(r.args[1:])}` over pre-existing role/policy/configuration succeeded:\n" \
+                         f"{r.stdout[-3000:]}"
+        by_address = {d.get("address"): f"{d.get('summary')}\n{d.get('detail')}" for d in r.diagnostics("error")}
+        text = errors(r)
+        for name, what in (("has_role", role_name(has_role)), ("has_policy", f"crossrepl-policy-{has_policy}"),
+                           ("has_config", has_config)):
+            msg = by_address.get(f"crossrepl_source.{name}")
+            assert msg is not None, f"no error for crossrepl_source.{name}; errors were:\n{text}"
+            assert what in msg, f"crossrepl_source.{name}: the error should name {what!r}:\n{msg}"
+            assert "import" in msg.lower(), f"crossrepl_source.{name}: the error should explain import:\n{msg}"
+        assert "replication configuration" in by_address["crossrepl_source.has_config"], text
 
     after = {b: aws.snapshot(acct, b) for b in (has_role, has_policy, has_config)}
     for bucket in before:

@@ -1,17 +1,49 @@
 """A failure half-way through create is recorded: what was created is in state (tainted), so destroy (or the
-next apply) removes it, and nothing is left behind untracked. Triggered with enable_versioning = false on
-unversioned buckets, which fails without any retry budget."""
+next apply) removes it, and nothing is left behind untracked. Triggered by credentials that lack
+s3:PutBucketVersioning (a proxy answers that call 403 AccessDenied, as AWS would): plan-time preflight cannot see
+missing write permissions, and the role and policy are created concurrently with the versioning call."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from conftest import LocalStack
-from harness import Workspace
+from harness import ROOT, Workspace
 from scenarios import (Aws, Names, assert_converged, check_nothing_left, destination_resource, errors, providers,
                        source_resource, to)
+
+sys.path.insert(0, str(ROOT / "testbed"))
+import awsproxy  # noqa: E402
+
+DENIED = (b"<Error><Code>AccessDenied</Code><Message>not authorized to perform s3:PutBucketVersioning</Message>"
+          b"</Error>")
+
+
+def start_denying_proxy(upstream: str) -> awsproxy.Proxy:
+    """A counting proxy that answers every PutBucketVersioning with 403 AccessDenied and forwards the rest."""
+    proxy = awsproxy.Proxy(upstream, 0.0, 0)
+    base = proxy.server.RequestHandlerClass
+
+    class Deny(base):  # type: ignore[misc,valid-type]
+        def _handle(self) -> None:
+            query = self.path.partition("?")[2]
+            if self.command == "PUT" and "versioning" in query.split("&"):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(403)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(DENIED)))
+                self.end_headers()
+                self.wfile.write(DENIED)
+                return
+            base._handle(self)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+    proxy.server.RequestHandlerClass = Deny
+    return proxy.start()
 
 
 def test_failed_create_is_recorded_and_cleaned_up(ws: Workspace, ls: LocalStack,
@@ -23,37 +55,41 @@ def test_failed_create_is_recorded_and_cleaned_up(ws: Workspace, ls: LocalStack,
     aws.create_bucket(src_acct, src)
     aws.create_bucket(dst_acct, dst, versioning=True)
 
-    def write(enable: bool) -> None:
-        ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
+    def write(endpoint: str) -> None:
+        ws.write(providers(endpoint, src=src_acct, dst=dst_acct)
                  + destination_resource("dr", "dst", dst, src_acct, src)
-                 + source_resource("data", "src", src, [to("dr")], enable_versioning=enable))
+                 + source_resource("data", "src", src, [to("dr")]))
 
-    write(False)
-    ws.init()
-    ws.plan()
-    r = ws.run("apply", "-input=false", "tfplan")
-    assert not r.ok, "apply must fail: the source bucket is unversioned and enable_versioning = false"
+    proxy = start_denying_proxy(ls.endpoint)
+    try:
+        write(proxy.url)
+        ws.init()
+        ws.plan()
+        r = ws.run("apply", "-input=false", "tfplan")
+    finally:
+        proxy.stop()
+    assert not r.ok, "apply must fail: PutBucketVersioning is denied"
     text = errors(r)
-    assert "crossrepl_source.data" in text and "versioning" in text.lower(), text
-    assert aws.versioning(src_acct, src) is None, "enable_versioning = false must not turn versioning on"
+    assert "crossrepl_source.data" in text and "PutBucketVersioning" in text, text
+    assert aws.versioning(src_acct, src) is None, "versioning cannot have been turned on"
     assert aws.replication(src_acct, src) is None, "no replication configuration without versioning"
 
     state = json.loads(ws.must("show", "-json", json_out=False).stdout)
     resources = {r["address"]: r for r in state.get("values", {}).get("root_module", {}).get("resources", [])}
     created_roles, created_policies = aws.local_roles(src_acct), aws.local_policies(src_acct)
-    if created_roles or created_policies:
-        src_state = resources.get("crossrepl_source.data")
-        assert src_state is not None, \
-            f"create failed after making {created_roles + created_policies}, but recorded nothing in state"
-        assert src_state.get("tainted") is True, f"a half-created resource must be tainted: {src_state}"
+    assert created_roles and created_policies, "the role and the policy are created alongside the versioning call"
+    src_state = resources.get("crossrepl_source.data")
+    assert src_state is not None, \
+        f"create failed after making {created_roles + created_policies}, but recorded nothing in state"
+    assert src_state.get("tainted") is True, f"a half-created resource must be tainted: {src_state}"
 
-    # destroy right away removes whatever the failed create made
+    # destroy right away (straight to LocalStack now) removes whatever the failed create made
+    write(ls.endpoint)
     ws.destroy()
     check_nothing_left(aws, src_acct, src)
     assert aws.bucket_policy(dst_acct, dst) is None
 
-    # and with the switch fixed, a fresh apply converges
-    write(True)
+    # and with the permission granted, a fresh apply converges
     ws.plan()
     ws.apply()
     assert aws.versioning(src_acct, src) == "Enabled"

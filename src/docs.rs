@@ -74,10 +74,22 @@ fn page(title: &str, subcategory: &str, schema: &Schema, kind: &str, example: &s
     render_block(&mut s, &schema.block, "");
     if kind == "resource" {
         let short = title.trim_start_matches("crossrepl_");
-        let id = if short == "destination" { "<bucket>,<source_account_id>" } else { "<bucket>" };
+        let (id, variant) = if short == "destination" {
+            (
+                "<bucket>,<source_account_id>",
+                "Use `<bucket>,<source_account_id>,<source_bucket>` when the role's name does not tell the source \
+                 bucket (a role crossrepl did not name).",
+            )
+        } else {
+            (
+                "<bucket>",
+                "When the role has several customer-managed policies attached, say which one crossrepl manages: \
+                 `<bucket>,<policy name>`.",
+            )
+        };
         let _ = writeln!(
             s,
-            "## Import\n\n```shell\ntofu import {title}.example '{id}'\n```\n\nor with an `import` block:\n\n```terraform\nimport {{\n  to = {title}.example\n  id = \"{id}\"\n}}\n```"
+            "## Import\n\n```shell\ntofu import {title}.example '{id}'\n```\n\nor with an `import` block:\n\n```terraform\nimport {{\n  to = {title}.example\n  id = \"{id}\"\n}}\n```\n\n{variant} To adopt a setup written with hashicorp/aws resources, see the [migration guide](../guides/migrate-from-aws-provider.md)."
         );
     }
     s

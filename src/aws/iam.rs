@@ -320,3 +320,34 @@ pub async fn set_role_tags(
     }
     Ok(())
 }
+
+/// Makes a managed policy's tags exactly `want` (iam:TagPolicy, iam:UntagPolicy).
+pub async fn set_policy_tags(
+    client: &Client,
+    arn: &str,
+    have: &[(String, String)],
+    want: &[(String, String)],
+) -> Result<(), AwsError> {
+    let stale: Vec<String> =
+        have.iter().filter(|(k, _)| !want.iter().any(|(w, _)| w == k)).map(|(k, _)| k.clone()).collect();
+    if !stale.is_empty() {
+        client
+            .untag_policy()
+            .policy_arn(arn)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam", "UntagPolicy", policy_res(arn), e))?;
+    }
+    let changed: Vec<(String, String)> = want.iter().filter(|t| !have.contains(t)).cloned().collect();
+    if !changed.is_empty() {
+        client
+            .tag_policy()
+            .policy_arn(arn)
+            .set_tags(Some(tags(&changed)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam", "TagPolicy", policy_res(arn), e))?;
+    }
+    Ok(())
+}

@@ -3,7 +3,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{BucketVersioningStatus, ReplicationConfiguration, VersioningConfiguration};
 
-use super::error::AwsError;
+use super::error::{AwsError, ErrorKind};
 
 fn bucket_res(bucket: &str) -> String {
     format!("bucket {bucket}")
@@ -30,11 +30,72 @@ pub async fn versioning(client: &Client, bucket: &str) -> Result<Option<Versioni
             return if err.is_code("NoSuchBucket") { Ok(None) } else { Err(err) };
         }
     };
-    Ok(Some(match out.status() {
+    Ok(Some(versioning_of(out.status())))
+}
+
+fn versioning_of(status: Option<&BucketVersioningStatus>) -> Versioning {
+    match status {
         Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
         Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
         _ => Versioning::Off,
-    }))
+    }
+}
+
+/// Who a bucket belongs to, as far as these credentials can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// No bucket of that name exists.
+    Missing,
+    /// It exists but is not the caller's account's (or the caller may not read it).
+    Foreign,
+    /// The caller's account owns it; its versioning state.
+    Owned(Versioning),
+}
+
+/// Whether `account` owns `bucket`, and its versioning state (s3:GetBucketVersioning with `ExpectedBucketOwner`,
+/// concurrently with s3:ListAllMyBuckets filtered to the name). AWS answers 403 when the expected owner differs;
+/// the listing also tells when an endpoint ignores `ExpectedBucketOwner` (LocalStack). A caller without
+/// s3:ListAllMyBuckets still gets the 403 answer.
+pub async fn ownership(client: &Client, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
+    let versioning = client.get_bucket_versioning().bucket(bucket).expected_bucket_owner(account).send();
+    let listed = client.list_buckets().prefix(bucket).max_buckets(1000).send();
+    let (versioning, listed) = tokio::join!(versioning, listed);
+    let versioning = match versioning {
+        Ok(out) => versioning_of(out.status()),
+        Err(e) => {
+            let err = AwsError::from_sdk("s3", "GetBucketVersioning", bucket_res(bucket), e);
+            return match err.kind {
+                _ if err.is_code("NoSuchBucket") => Ok(Ownership::Missing),
+                ErrorKind::AccessDenied => Ok(Ownership::Foreign),
+                _ => Err(err),
+            };
+        }
+    };
+    match listed {
+        // A truncated listing without the name cannot tell.
+        Ok(out) if out.continuation_token().is_none() && !out.buckets().iter().any(|b| b.name() == Some(bucket)) => {
+            Ok(Ownership::Foreign)
+        }
+        _ => Ok(Ownership::Owned(versioning)),
+    }
+}
+
+/// The region a bucket lives in, or `None` when no bucket has that name (s3:HeadBucket). The region is read from
+/// the `x-amz-bucket-region` header, which S3 sends even when it denies access, so this works for buckets of
+/// other accounts too.
+pub async fn bucket_region(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(out) => Ok(out.bucket_region().map(str::to_string)),
+        Err(e) => {
+            let header = e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_string);
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            match (header, status) {
+                (Some(region), _) => Ok(Some(region)),
+                (None, Some(404)) => Ok(None),
+                _ => Err(AwsError::from_sdk("s3", "HeadBucket", bucket_res(bucket), e)),
+            }
+        }
+    }
 }
 
 /// Turns versioning on (s3:PutBucketVersioning).

@@ -350,9 +350,16 @@ impl Resource<AwsClients> for DestinationResource {
             Value::String(a) if requires_replace.is_empty() => Value::from(a.clone()),
             _ => ctx.client.account_id().await.map(|a| Value::from(a.to_string())).unwrap_or(Value::Unknown),
         };
+        let mut diagnostics = Diagnostics::new();
         match Desired::from(&planned, part) {
             Some(want) => {
                 let acct = account.as_str().unwrap_or_default().to_string();
+                // Planning a new object (create or replace): check read-only what apply would trip over.
+                if (prior.is_null() || !requires_replace.is_empty()) && !acct.is_empty() {
+                    let enable = planned.get("enable_versioning").as_bool().unwrap_or(true);
+                    diagnostics =
+                        super::preflight_bucket(&ctx.client, &label(&planned), &acct, &want.bucket, enable).await;
+                }
                 let mut state = self.state(&planned, &want, part, &acct, true);
                 if account.is_unknown() {
                     crate::framework::plan::set_attrs(&mut state, [("account_id", Value::Unknown)]);
@@ -364,7 +371,7 @@ impl Resource<AwsClients> for DestinationResource {
                 ["id", "bucket_arn", "source_role_arn", "statement_sid"].map(|k| (k, Value::Unknown)),
             ),
         }
-        PlanOutcome { planned, requires_replace, ..Default::default() }
+        PlanOutcome { planned, requires_replace, diagnostics }
     }
 
     async fn create(&self, ctx: &Ctx<AwsClients>, planned: &Value, _config: &Value) -> ApplyOutcome {

@@ -6,9 +6,9 @@ pub mod source;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use tfplugin::{Diagnostic, Value};
+use tfplugin::{AttributePath, Diagnostic, Diagnostics, Value};
 
-use crate::aws::AwsError;
+use crate::aws::{AwsClients, AwsError, s3};
 use crate::retry::RetryError;
 
 /// One async lock per bucket: every bucket-policy read-modify-write in this process holds it, because S3
@@ -60,6 +60,56 @@ pub fn retry_diag(resource: &str, step: &str, e: &RetryError, hint: &str) -> Dia
         ),
         RetryError::Failed { error, .. } => {
             Diagnostic::error(format!("{resource}: {step} failed"), format!("{e}.\n\n{hint}\n\n{}", error.advice()))
+        }
+    }
+}
+
+/// Plan-time check of the bucket a resource manages: it exists, belongs to this provider block's `account`, and
+/// is versioned unless `enable_versioning` lets apply turn versioning on. One round of concurrent reads.
+///
+/// A missing bucket is a warning, not an error: another resource of the same configuration may create it, and
+/// its name is known at plan time all the same. Read failures skip the check (apply reports them with context).
+pub async fn preflight_bucket(
+    client: &AwsClients,
+    resource: &str,
+    account: &str,
+    bucket: &str,
+    enable_versioning: bool,
+) -> Diagnostics {
+    let at = AttributePath::attr("bucket");
+    match s3::ownership(&client.s3, bucket, account).await {
+        Ok(s3::Ownership::Missing) => Diagnostic::warning(
+            format!("{resource}: bucket {bucket} does not exist"),
+            format!(
+                "crossrepl never creates buckets. If another resource in this configuration creates {bucket}, \
+                 ignore this; otherwise create it in account {account} first, or apply will fail."
+            ),
+        )
+        .at(at)
+        .into(),
+        Ok(s3::Ownership::Foreign) => Diagnostic::error(
+            format!("{resource}: bucket {bucket} is not in account {account}"),
+            format!(
+                "Bucket {bucket} exists but does not belong to this provider block's account {account} (or these \
+                 credentials may not read its versioning). Use the provider block of the account that owns it."
+            ),
+        )
+        .at(at)
+        .into(),
+        Ok(s3::Ownership::Owned(v)) if v != s3::Versioning::Enabled && !enable_versioning => Diagnostic::error(
+            format!(
+                "{resource}: versioning is {} on bucket {bucket}",
+                if v == s3::Versioning::Off { "off" } else { "suspended" }
+            ),
+            "Replication needs versioning, and enable_versioning = false forbids turning it on. Enable versioning \
+             on the bucket, or set enable_versioning = true.",
+        )
+        .at(AttributePath::attr("enable_versioning"))
+        .into(),
+        Ok(_) => Diagnostics::new(),
+        Err(e) => {
+            tracing::debug!(bucket, error = %e, "plan-time bucket check skipped");
+            Diagnostics::new()
         }
     }
 }

@@ -26,6 +26,8 @@ const TYPE_NAME: &str = "crossrepl_source";
 /// an interrupted create (a killed provider or engine, a lost answer) recognises its own role and policy instead
 /// of refusing them as foreign. It never shows in the `tags` attribute.
 const OWNER_TAG: &str = "crossrepl:source-bucket";
+/// IAM's 50 tags per role or policy, less the ownership tag.
+const MAX_USER_TAGS: usize = 49;
 
 fn schema() -> ResourceSchema {
     let destination = BlockSpec::new("One replication rule: where replicas of (part of) the bucket go.")
@@ -161,6 +163,19 @@ fn validate_config(config: &Value) -> Diagnostics {
         "Invalid permissions boundary",
     );
     if let Some(tags) = config.get("tags").as_entries() {
+        if tags.len() > MAX_USER_TAGS {
+            ds.push(
+                Diagnostic::error(
+                    "Too many tags",
+                    format!(
+                        "IAM allows 50 tags per role or policy, and crossrepl adds its ownership tag \
+                         ({OWNER_TAG}); set at most {MAX_USER_TAGS}, not {}.",
+                        tags.len()
+                    ),
+                )
+                .at(AttributePath::attr("tags")),
+            );
+        }
         for (k, v) in tags {
             let value_ok = v.as_str().is_none_or(|s| s.len() <= 256);
             if k.is_empty() || k.len() > 128 || k.starts_with("aws:") || !value_ok {
@@ -439,16 +454,129 @@ fn fail(state: Value, d: Diagnostic) -> ApplyOutcome {
     ApplyOutcome { state, private: Vec::new(), diagnostics: d.into() }
 }
 
+/// What to do about a role, policy or replication configuration crossrepl did not create.
+fn adopt_advice(bucket: &str) -> String {
+    format!(
+        "crossrepl does not adopt what it did not create. Import the existing setup with `tofu import` (or \
+         `terraform import`) `{TYPE_NAME}.<name> {bucket}`, or an `import` block; or choose other names with \
+         `role_name` / `policy_name`."
+    )
+}
+
+/// Plan-time checks, read-only, of what apply would trip over, in one round of concurrent calls: on create, the
+/// bucket (exists, this account's, versioned or allowed to be), a replication configuration crossrepl does not
+/// own, role and policy names taken by something crossrepl did not create; on create or when they change, the
+/// renamed role or policy, and replica KMS keys in another region than their destination bucket. Read failures
+/// skip a check: apply reports them with context.
+async fn preflight(client: &AwsClients, planned: &Value, prior: &Value, account: &str, part: &str) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    let (Some(bucket), Some(role_name), Some(policy_name)) =
+        (str_attr(planned, "bucket"), str_attr(planned, "role_name"), str_attr(planned, "policy_name"))
+    else {
+        return ds;
+    };
+    let label = label(planned);
+    let create = prior.is_null();
+    let changed = |k: &str| create || prior.get(k) != planned.get(k);
+    let path = str_attr(planned, "role_path").unwrap_or("/");
+    let policy_arn = policy_arn(part, account, path, policy_name);
+    let owned = |tags: &[(String, String)]| tags.iter().any(|(k, v)| k == OWNER_TAG && v == bucket);
+    let enable = planned.get("enable_versioning").as_bool().unwrap_or(true);
+
+    // Replica keys to check: those not already planned (with the same destination bucket) before.
+    let prior_keys: Vec<(Option<&str>, Option<&str>)> = prior
+        .get("destination")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .map(|d| (d.get("bucket_arn").as_str(), d.get("replica_kms_key_arn").as_str()))
+        .collect();
+    let keys: Vec<(usize, String, String)> = planned
+        .get("destination")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let (arn, key) = (d.get("bucket_arn").as_str()?, d.get("replica_kms_key_arn").as_str()?);
+            let name = DestinationSpec { bucket_arn: arn.to_string(), ..Default::default() }.bucket_name()?.to_string();
+            (!prior_keys.contains(&(Some(arn), Some(key)))).then(|| (i, name, key.to_string()))
+        })
+        .collect();
+    let regions = futures_util::future::join_all(keys.iter().map(|(_, b, _)| s3::bucket_region(&client.s3, b)));
+
+    let bucket_check = async {
+        if create { super::preflight_bucket(client, &label, account, bucket, enable).await } else { Diagnostics::new() }
+    };
+    let replication = async { if create { s3::replication(&client.s3, bucket).await.ok().flatten() } else { None } };
+    let role =
+        async { if changed("role_name") { iam::role(&client.iam, role_name).await.ok().flatten() } else { None } };
+    let policy_tags = async {
+        if changed("policy_name") || changed("role_path") {
+            iam::policy_tags(&client.iam, &policy_arn).await.ok()
+        } else {
+            None
+        }
+    };
+    let (bucket_ds, replication, role, policy_tags, regions) =
+        tokio::join!(bucket_check, replication, role, policy_tags, regions);
+
+    ds.extend(bucket_ds);
+    let role_ours = role.as_ref().map(|r| owned(&r.tags));
+    if role_ours == Some(false) {
+        ds.push(
+            Diagnostic::error(format!("{label}: role {role_name} already exists"), adopt_advice(bucket))
+                .at(AttributePath::attr("role_name")),
+        );
+    }
+    if policy_tags.is_some_and(|tags| !owned(&tags)) {
+        ds.push(
+            Diagnostic::error(format!("{label}: policy {policy_arn} already exists"), adopt_advice(bucket))
+                .at(AttributePath::attr("policy_name")),
+        );
+    }
+    let our_role = role_arn(part, account, path, role_name);
+    if let Some(cfg) = replication
+        && !(role_ours == Some(true) && cfg.role() == our_role)
+    {
+        ds.push(
+            Diagnostic::error(
+                format!("{label}: bucket {bucket} already has a replication configuration"),
+                format!(
+                    "Its role is {}; crossrepl did not write it. {} Or remove the existing configuration first if \
+                     it is no longer wanted.",
+                    cfg.role(),
+                    adopt_advice(bucket)
+                ),
+            )
+            .at(AttributePath::attr("bucket")),
+        );
+    }
+    for ((i, dest_bucket, key), region) in keys.iter().zip(regions) {
+        let key_region = key.split(':').nth(3).unwrap_or_default();
+        if let Ok(Some(region)) = region
+            && region != key_region
+        {
+            ds.push(
+                Diagnostic::error(
+                    format!("{label}: replica KMS key is in {key_region}, destination bucket in {region}"),
+                    format!(
+                        "S3 encrypts replicas in {dest_bucket} with a key of the destination bucket's region \
+                         ({region}); {key} is in {key_region}. Use a key in {region}."
+                    ),
+                )
+                .at(AttributePath::attr("destination").with_index(*i).with_attr("replica_kms_key_arn")),
+            );
+        }
+    }
+    ds
+}
+
 /// On create, a role, policy or replication configuration that already exists is refused unless it carries this
 /// resource's ownership tag (left by an interrupted create of this same resource): crossrepl never adopts what it
 /// did not create.
 async fn refuse_foreign(client: &AwsClients, label: &str, want: &Desired, seen: &Observed) -> Option<Diagnostic> {
-    let import = format!(
-        "crossrepl does not adopt what it did not create. Import the existing setup with `tofu import` (or \
-         `terraform import`) `{TYPE_NAME}.<name> {}`, or an `import` block; or choose other names with \
-         `role_name` / `policy_name`.",
-        want.bucket
-    );
+    let import = adopt_advice(&want.bucket);
     let role_ours = seen.role.as_ref().map(|r| want.owns(&r.tags));
     if role_ours == Some(false) {
         return Some(
@@ -558,35 +686,112 @@ async fn ensure_policy(
                 Err(e) => Err(aws_diag(label, "creating the role policy", &e)),
             }
         }
-        Some(doc) if doc.semantically_equal(&want.permissions) => Ok(()),
-        Some(_) => iam::set_policy_document(&client.iam, &want.policy_arn, &want.permissions.to_json())
-            .await
-            .map_err(|e| aws_diag(label, "updating the role policy", &e)),
+        Some(doc) => {
+            // Tags first: an adopted (imported) policy gets the ownership tag, as the role does.
+            let mut have_tags = iam::policy_tags(&client.iam, &want.policy_arn)
+                .await
+                .map_err(|e| aws_diag(label, "reading the role policy's tags", &e))?;
+            have_tags.sort();
+            let want_tags = want.aws_tags();
+            if have_tags != want_tags {
+                iam::set_policy_tags(&client.iam, &want.policy_arn, &have_tags, &want_tags)
+                    .await
+                    .map_err(|e| aws_diag(label, "tagging the role policy", &e))?;
+            }
+            if doc.semantically_equal(&want.permissions) {
+                return Ok(());
+            }
+            iam::set_policy_document(&client.iam, &want.policy_arn, &want.permissions.to_json())
+                .await
+                .map_err(|e| aws_diag(label, "updating the role policy", &e))
+        }
     }
 }
 
-/// After an update that renamed the role or policy, removes the old ones.
+/// After an update that renamed the role or policy, removes the old ones: detaches the old policy, and deletes
+/// the old role and policy only when they carry this resource's ownership tag (an imported role or policy that was
+/// never adopted under its old name is left in place, only detached).
 async fn remove_renamed(client: &AwsClients, old: &Desired, want: &Desired, label: &str) -> Diagnostics {
     let mut ds = Diagnostics::new();
+    let owned = |tags: Result<Vec<(String, String)>, AwsError>| tags.is_ok_and(|t| old.owns(&t));
     if old.policy_arn != want.policy_arn {
-        if let Err(e) = iam::detach(&client.iam, &old.role_name, &old.policy_arn).await {
+        if let Err(e) = iam::detach(&client.iam, &old.role_name, &old.policy_arn).await
+            && e.kind != ErrorKind::NotFound
+        {
             ds.push(aws_diag(label, "detaching the old policy", &e));
         }
-        if let Err(e) = iam::delete_policy(&client.iam, &old.policy_arn).await {
+        if owned(iam::policy_tags(&client.iam, &old.policy_arn).await)
+            && let Err(e) = iam::delete_policy(&client.iam, &old.policy_arn).await
+        {
             ds.push(aws_diag(label, "deleting the old policy", &e));
         }
     }
     if old.role_name != want.role_name {
         if old.policy_arn == want.policy_arn
             && let Err(e) = iam::detach(&client.iam, &old.role_name, &old.policy_arn).await
+            && e.kind != ErrorKind::NotFound
         {
             ds.push(aws_diag(label, "detaching the policy from the old role", &e));
         }
-        if let Err(e) = iam::delete_role(&client.iam, &old.role_name).await {
+        let role_tags = iam::role(&client.iam, &old.role_name).await.map(|r| r.map(|r| r.tags).unwrap_or_default());
+        if owned(role_tags)
+            && let Err(e) = iam::delete_role(&client.iam, &old.role_name).await
+        {
             ds.push(aws_diag(label, "deleting the old role", &e));
         }
     }
     ds
+}
+
+/// The policy an import adopts among those attached to the role: the one named in the import id; else the
+/// crossrepl-named one; else the only customer-managed one; else the only one whose document grants replication.
+/// Anything else is ambiguous and refused: apply rewrites (and a later rename deletes) the adopted policy, so
+/// guessing could destroy a policy that has nothing to do with replication.
+async fn pick_policy(
+    client: &AwsClients,
+    attached: &[String],
+    bucket: &str,
+    chosen: Option<&str>,
+) -> Result<String, String> {
+    let customer: Vec<&String> = attached.iter().filter(|a| !a.contains(":iam::aws:")).collect();
+    let named = |name: &str| customer.iter().find(|a| a.rsplit('/').next() == Some(name)).map(|a| a.to_string());
+    if let Some(name) = chosen {
+        return named(name).ok_or_else(|| format!("no customer-managed policy named {name} is attached."));
+    }
+    if let Some(arn) = named(&policy::policy_name_for_bucket(bucket)) {
+        return Ok(arn);
+    }
+    match customer.as_slice() {
+        [] => return Err("no customer-managed policy is attached.".into()),
+        [only] => return Ok(only.to_string()),
+        _ => {}
+    }
+    let grants_replication = |arn: String| async move {
+        let version = iam::policy_default_version(&client.iam, &arn).await.ok().flatten()?;
+        let text = iam::policy_document(&client.iam, &arn, &version).await.ok()?;
+        let doc = PolicyDocument::parse(&text).ok()?;
+        let replicates = doc.statements.iter().flat_map(|s| s.action.iter().flat_map(|a| a.0.iter())).any(|a| {
+            ["s3:GetReplicationConfiguration", "s3:ReplicateObject", "s3:Replicate*"]
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(a))
+        });
+        replicates.then_some(arn)
+    };
+    let found: Vec<String> = futures_util::future::join_all(customer.iter().map(|a| grants_replication(a.to_string())))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    match found.as_slice() {
+        [only] => Ok(only.clone()),
+        _ => Err(format!(
+            "{} customer-managed policies are attached ({}) and {} of them grant replication; import as \
+             `{bucket},<policy name>` to say which one crossrepl manages.",
+            customer.len(),
+            customer.iter().map(|a| a.rsplit('/').next().unwrap_or_default()).collect::<Vec<_>>().join(", "),
+            found.len()
+        )),
+    }
 }
 
 #[async_trait::async_trait]
@@ -638,7 +843,10 @@ impl Resource<AwsClients> for SourceResource {
                         .map_or(Value::Null, |c| c.get(name).clone())
                 };
                 let priority = match configured("priority") {
-                    Value::Null => Value::int(replication::effective_priority(i, &spec) as i64),
+                    Value::Null => Value::int(replication::effective_priority(
+                        i,
+                        &DestinationSpec { priority: None, ..spec.clone() },
+                    ) as i64),
                     p => p,
                 };
                 let rule_id = match configured("rule_id") {
@@ -682,7 +890,14 @@ impl Resource<AwsClients> for SourceResource {
         } else {
             set_attrs(&mut planned, ["id", "bucket_arn", "role_arn", "policy_arn"].map(|k| (k, Value::Unknown)));
         }
-        PlanOutcome { planned, requires_replace, ..Default::default() }
+        let diagnostics = if account.is_empty() {
+            Diagnostics::new()
+        } else {
+            // A replacement is a new object: check it as a create.
+            let before = if requires_replace.is_empty() { prior } else { &Value::Null };
+            preflight(&ctx.client, &planned, before, &account, part).await
+        };
+        PlanOutcome { planned, requires_replace, diagnostics }
     }
 
     async fn create(&self, ctx: &Ctx<AwsClients>, planned: &Value, _config: &Value) -> ApplyOutcome {
@@ -781,11 +996,14 @@ impl Resource<AwsClients> for SourceResource {
 
     async fn import(&self, ctx: &Ctx<AwsClients>, id: &str) -> Result<Value, Diagnostics> {
         let client = &ctx.client;
-        let bucket = id.trim();
+        let (bucket, chosen_policy) = match id.split_once(',') {
+            Some((b, p)) => (b.trim(), Some(p.trim())),
+            None => (id.trim(), None),
+        };
         let err =
             |msg: String| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {bucket:?} failed"), msg));
         replication::validate_bucket_name(bucket)
-            .map_err(|m| err(format!("The import id is the source bucket name: {m}")))?;
+            .map_err(|m| err(format!("The import id is the source bucket name, optionally `,<policy name>`: {m}")))?;
         let cfg = s3::replication(&client.s3, bucket)
             .await
             .map_err(|e| err(e.with_advice()))?
@@ -797,13 +1015,9 @@ impl Resource<AwsClients> for SourceResource {
             .map(|(p, n)| (format!("{p}/"), n.to_string()))
             .ok_or_else(|| err(format!("Unexpected role ARN {role_arn}.")))?;
         let attached = iam::attached_policies(&client.iam, &role_name).await.map_err(|e| err(e.with_advice()))?;
-        let default_policy = policy::policy_name_for_bucket(bucket);
-        let policy_arn = attached
-            .iter()
-            .find(|a| a.ends_with(&format!("/{default_policy}")))
-            .or_else(|| attached.iter().find(|a| !a.contains(":iam::aws:")))
-            .cloned()
-            .ok_or_else(|| err(format!("Role {role_name} has no customer-managed policy attached.")))?;
+        let policy_arn = pick_policy(client, &attached, bucket, chosen_policy)
+            .await
+            .map_err(|m| err(format!("Role {role_name}: {m}")))?;
         let policy_name = policy_arn.rsplit('/').next().unwrap_or_default().to_string();
         let role = iam::role(&client.iam, &role_name).await.map_err(|e| err(e.with_advice()))?;
         // Source KMS keys live only in the role policy.
@@ -932,6 +1146,26 @@ mod tests {
         assert_eq!(d[1].get("priority"), &Value::int(2));
     }
 
+    #[tokio::test]
+    async fn plan_keeps_configured_rule_ids_and_derives_unset_priorities_from_position() {
+        let block = |extra: Vec<(&str, Value)>| {
+            let mut attrs = vec![("bucket_arn", Value::from("arn:aws:s3:::dr-one"))];
+            attrs.extend(extra);
+            config(vec![("bucket", "acme-data".into()), ("destination", Value::List(vec![dest(attrs)]))])
+        };
+        // An imported rule: its own id and priority 0 in the prior state.
+        let prior = block(vec![("rule_id", "allfiles".into()), ("priority", Value::int(0))]);
+        let kept = block(vec![("rule_id", "allfiles".into()), ("priority", Value::int(0))]);
+        let out = SourceResource.plan(None, &prior, &kept, &kept).await;
+        let d = &out.planned.get("destination").as_elements().unwrap()[0];
+        assert_eq!((d.get("rule_id").as_str(), d.get("priority")), (Some("allfiles"), &Value::int(0)));
+        // Unset in the configuration: the documented defaults, not the prior values.
+        let unset = block(vec![]);
+        let out = SourceResource.plan(None, &prior, &prior, &unset).await;
+        let d = &out.planned.get("destination").as_elements().unwrap()[0];
+        assert_eq!((d.get("rule_id").as_str(), d.get("priority")), (Some("crossrepl-dr-one"), &Value::int(1)));
+    }
+
     #[test]
     fn validation_covers_the_resource_and_its_destinations() {
         let c = config(vec![
@@ -949,6 +1183,11 @@ mod tests {
         let paths: Vec<String> =
             validate_config(&c).0.iter().filter_map(|d| d.attribute.as_ref()).map(|p| p.to_string()).collect();
         assert!(paths.contains(&"role_path".to_string()), "{paths:?}");
+        let tags = |n: usize| Value::Map((0..n).map(|i| (format!("k{i}"), Value::from("v"))).collect());
+        let too_many = config(vec![("bucket", "acme-data".into()), ("tags", tags(MAX_USER_TAGS + 1))]);
+        assert_eq!(validate_config(&too_many).0[0].attribute, Some(AttributePath::attr("tags")));
+        let enough = config(vec![("bucket", "acme-data".into()), ("tags", tags(MAX_USER_TAGS))]);
+        assert!(validate_config(&enough).is_empty());
         assert!(paths.contains(&"tags[\"aws:x\"]".to_string()), "{paths:?}");
         assert!(paths.iter().any(|p| p.starts_with("destination[0]")), "{paths:?}");
     }

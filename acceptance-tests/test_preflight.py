@@ -1,0 +1,183 @@
+"""Plan-time preflight (issue #7.3): with the provider configured and the values known, planning a new
+crossrepl_source / crossrepl_destination checks read-only what apply would trip over and reports it at plan time,
+on the attribute, before anything is created. One workspace, init once, main.tf rewritten per case.
+
+Each case sets up the obstacle in LocalStack first; the baseline (no obstacle) must plan without any crossrepl
+diagnostic, so every expected diagnostic is caused by its obstacle. A counting proxy checks that preflight is one
+round of concurrent reads per resource."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+import pytest
+
+from conftest import LocalStack
+from harness import ROOT, Run, Workspace
+from scenarios import Aws, Names, arn, destination_resource, providers, source_resource, to
+
+sys.path.insert(0, str(ROOT / "testbed"))
+import awsproxy  # noqa: E402
+
+TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+
+
+@dataclass
+class Case:
+    name: str
+    severity: str  # "error" or "warning"
+    resource: str  # address the diagnostic must carry
+    attribute: str  # attribute the diagnostic's source snippet must show
+    summary: str  # expected in the summary
+    source: dict = field(default_factory=dict)  # overrides of the crossrepl_source "data" block
+    dests: list | None = None  # destination blocks (default: one, to crossrepl_destination.dr)
+    destination: dict = field(default_factory=dict)  # overrides of the crossrepl_destination "dr" block
+
+
+@dataclass
+class Setup:
+    src_acct: str
+    dst_acct: str
+    src: str
+    dst: str
+    names: dict  # label -> bucket or IAM name, per obstacle
+
+
+def obstacles(aws: Aws, n: Names) -> Setup:
+    src_acct, dst_acct, third = n.account(0), n.account(1), n.account(2)
+    b = {label: n.bucket(label) for label in ("src", "dst", "theirs", "suspended", "unversioned", "configured",
+                                              "eu", "nowhere")}
+    aws.create_bucket(src_acct, b["src"], versioning=True)
+    aws.create_bucket(dst_acct, b["dst"], versioning=True)
+    aws.create_bucket(third, b["theirs"], versioning=True)
+    aws.create_bucket(src_acct, b["suspended"], versioning=True)
+    aws.s3(src_acct).put_bucket_versioning(Bucket=b["suspended"], VersioningConfiguration={"Status": "Suspended"})
+    aws.create_bucket(dst_acct, b["unversioned"])
+    aws.create_bucket(src_acct, b["configured"], versioning=True)
+    aws.s3(src_acct).put_bucket_replication(Bucket=b["configured"], ReplicationConfiguration={
+        "Role": f"arn:aws:iam::{src_acct}:role/someone-elses-replication",
+        "Rules": [{"ID": "theirs", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+                   "DeleteMarkerReplication": {"Status": "Disabled"}, "Destination": {"Bucket": arn(b["dst"])}}]})
+    eu = ls_client_eu(aws, dst_acct)
+    eu.create_bucket(Bucket=b["eu"], CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    eu.put_bucket_versioning(Bucket=b["eu"], VersioningConfiguration={"Status": "Enabled"})
+    iam = aws.iam(src_acct)
+    b["taken-role"] = "taken-" + b["src"][:40]
+    b["taken-policy"] = "taken-policy-" + b["src"][:40]
+    iam.create_role(RoleName=b["taken-role"], AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.create_policy(PolicyName=b["taken-policy"], PolicyDocument=json.dumps(POLICY))
+    return Setup(src_acct, dst_acct, b["src"], b["dst"], b)
+
+
+def ls_client_eu(aws: Aws, account: str):
+    return aws.ls.client("s3", account, region="eu-west-1")
+
+
+def cases(s: Setup) -> list[Case]:
+    b = s.names
+    key_us = f"arn:aws:kms:us-east-1:{s.dst_acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    src, dst = "crossrepl_source.data", "crossrepl_destination.dr"
+    return [
+        Case("destination bucket missing (a warning: the configuration may create it)", "warning", dst, "bucket",
+             "does not exist", destination={"bucket": b["nowhere"]}),
+        Case("source bucket missing", "warning", src, "bucket", "does not exist", source={"bucket": b["nowhere"]}),
+        Case("destination bucket of a third account", "error", dst, "bucket", "is not in account",
+             destination={"bucket": b["theirs"]}),
+        Case("source bucket of a third account", "error", src, "bucket", "is not in account",
+             source={"bucket": b["theirs"]}),
+        Case("source versioning suspended, enable_versioning = false", "error", src, "enable_versioning",
+             "versioning is suspended", source={"bucket": b["suspended"], "enable_versioning": False}),
+        Case("destination versioning off, enable_versioning = false", "error", dst, "enable_versioning",
+             "versioning is off", destination={"bucket": b["unversioned"], "enable_versioning": False}),
+        Case("replication configuration crossrepl does not own", "error", src, "bucket",
+             "already has a replication configuration", source={"bucket": b["configured"]}),
+        Case("role name taken", "error", src, "role_name", "already exists",
+             source={"role_name": b["taken-role"]}),
+        Case("policy name taken", "error", src, "policy_name", "already exists",
+             source={"policy_name": b["taken-policy"]}),
+        Case("replica KMS key in another region than the destination bucket", "error", src, "replica_kms_key_arn",
+             "replica KMS key is in us-east-1, destination bucket in eu-west-1",
+             dests=[{"bucket_arn": arn(b["eu"]), "account_id": s.dst_acct, "replica_kms_key_arn": key_us}]),
+    ]
+
+
+def config(endpoint: str, s: Setup, case: Case | None) -> str:
+    c = case or Case("baseline", "", "", "", "")
+    d = {"bucket": s.dst, "source_account_id": s.src_acct, "source_bucket": s.src, **c.destination}
+    src = {"bucket": s.src, **c.source}
+    return (providers(endpoint, src=s.src_acct, dst=s.dst_acct)
+            + destination_resource("dr", "dst", d.pop("bucket"), d.pop("source_account_id"), d.pop("source_bucket"),
+                                   **d)
+            + source_resource("data", "src", src.pop("bucket"), c.dests or [to("dr")], **src))
+
+
+def crossrepl_diagnostics(run: Run) -> list[dict]:
+    """Diagnostics about crossrepl resources (the engines add their own warnings, e.g. about lock files)."""
+    return [d for d in run.diagnostics() if (d.get("address") or "").startswith("crossrepl_")]
+
+
+def problems(run: Run, case: Case) -> list[str]:
+    ours = crossrepl_diagnostics(run)
+    shown = "\n".join(f"  {d.get('severity')} [{d.get('address')}] {d.get('summary')}: {d.get('detail')} "
+                      f"@ {(d.get('snippet') or {}).get('code', '').strip()!r}" for d in ours)
+    found = [d for d in ours if d.get("severity") == case.severity and case.summary in (d.get("summary") or "")]
+    if not found:
+        return [f"no {case.severity} with summary ~ {case.summary!r}; diagnostics:\n{shown}"]
+    d, out = found[0], []
+    if d.get("address") != case.resource:
+        out.append(f"address {d.get('address')!r}, expected {case.resource!r}")
+    code = (d.get("snippet") or {}).get("code", "")
+    if case.attribute not in code:
+        out.append(f"the snippet {code.strip()!r} does not show the attribute {case.attribute!r}")
+    if len(ours) != 1:
+        out.append(f"{len(ours)} crossrepl diagnostics, expected only this one:\n{shown}")
+    if case.severity == "error" and run.ok:
+        out.append("plan succeeded despite the error")
+    if case.severity == "warning" and not run.ok:
+        out.append(f"a warning must not fail the plan:\n{shown}")
+    return out
+
+
+def test_preflight_reports_at_plan_time(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    n = Names(request.node.nodeid)
+    aws = Aws(ls)
+    s = obstacles(aws, n)
+    roles_before = {a: aws.local_roles(a) for a in (s.src_acct, s.dst_acct)}
+    policies_before = {a: aws.local_policies(a) for a in (s.src_acct, s.dst_acct)}
+
+    proxy = awsproxy.start(ls.endpoint)
+    try:
+        ws.write(config(proxy.url, s, None))
+        ws.init()
+        proxy.stats.reset()
+        baseline = ws.run("plan", "-input=false")
+        calls = proxy.stats.summary()
+        assert baseline.ok and not crossrepl_diagnostics(baseline), \
+            f"the baseline must plan cleanly: {crossrepl_diagnostics(baseline)}"
+        # Preflight of a new pair: each provider process asks STS its account (once), then one round of reads
+        # per resource; the engine plans the destination before the source (the source refers to it).
+        expected = {"sts:GetCallerIdentity": 2, "s3:GetBucketVersioning": 2, "s3:GetBuckets": 2,
+                    "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
+        assert calls["by_operation"] == expected, f"preflight calls: {calls}"
+        assert calls["critical_path"] <= 4, f"preflight must be one round per resource: {calls}"
+
+        failures = []
+        for case in cases(s):
+            ws.write(config(proxy.url, s, case))
+            r = ws.run("plan", "-input=false")
+            failures += [f"{case.name}: {p}" for p in problems(r, case)]
+    finally:
+        proxy.stop()
+    assert not failures, f"{ws.engine}: {len(failures)} preflight case(s) wrong:\n" + "\n".join(failures)
+
+    # Preflight never writes.
+    assert {a: aws.local_roles(a) for a in roles_before} == roles_before, "roles were created"
+    assert {a: aws.local_policies(a) for a in policies_before} == policies_before, "policies were created"
+    for account, bucket in ((s.dst_acct, s.names["unversioned"]), (s.src_acct, s.src), (s.dst_acct, s.dst)):
+        assert aws.bucket_policy(account, bucket) is None, f"a bucket policy was written on {bucket}"
+    assert aws.replication(s.src_acct, s.src) is None, "replication was configured"
+    assert aws.versioning(s.dst_acct, s.names["unversioned"]) is None, "versioning was turned on"
