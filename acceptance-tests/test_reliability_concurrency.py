@@ -26,9 +26,10 @@ FOREIGN = {"Sid": "SomeoneElses", "Effect": "Allow", "Principal": {"AWS": "arn:a
            "Action": "s3:GetObject", "Resource": None}
 
 
-# "per-source" (ten provider processes racing on one bucket policy) shows a known limitation: the per-bucket lock
-# serializes writers within one provider process only. It runs when CROSSREPL_FANIN_PER_PROCESS is set.
-@pytest.mark.parametrize("dest_blocks", ["one"] + (["per-source"] if os.environ.get("CROSSREPL_FANIN_PER_PROCESS") else []))
+# "per-source": ten provider processes race on one bucket policy. The per-bucket lock serializes writers within
+# one process only; across processes, crossrepl looks at the policy again after a write or removal has settled and
+# redoes it when another writer dropped it.
+@pytest.mark.parametrize("dest_blocks", ["one", "per-source"])
 def test_reliability_fan_in(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest, dest_blocks: str) -> None:
     """dest_blocks=one: the issue's setup, one destination provider block (one provider process serializes).
     dest_blocks=per-source: each crossrepl_destination through its own provider block of the same destination
