@@ -290,6 +290,13 @@ pub async fn set_permissions_boundary(client: &Client, role: &str, boundary: Opt
     }
 }
 
+/// What turns tags `have` into `want`: the keys to remove and the tags to add or change.
+fn tag_changes(have: &[(String, String)], want: &[(String, String)]) -> (Vec<String>, Vec<(String, String)>) {
+    let stale = have.iter().filter(|(k, _)| !want.iter().any(|(w, _)| w == k)).map(|(k, _)| k.clone()).collect();
+    let changed = want.iter().filter(|t| !have.contains(t)).cloned().collect();
+    (stale, changed)
+}
+
 /// Makes a role's tags exactly `want` (iam:TagRole, iam:UntagRole).
 pub async fn set_role_tags(
     client: &Client,
@@ -297,26 +304,14 @@ pub async fn set_role_tags(
     have: &[(String, String)],
     want: &[(String, String)],
 ) -> Result<(), AwsError> {
-    let stale: Vec<String> =
-        have.iter().filter(|(k, _)| !want.iter().any(|(w, _)| w == k)).map(|(k, _)| k.clone()).collect();
+    let (stale, changed) = tag_changes(have, want);
     if !stale.is_empty() {
-        client
-            .untag_role()
-            .role_name(role)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam", "UntagRole", role_res(role), e))?;
+        let call = client.untag_role().role_name(role).set_tag_keys(Some(stale)).send().await;
+        call.map_err(|e| AwsError::from_sdk("iam", "UntagRole", role_res(role), e))?;
     }
-    let changed: Vec<(String, String)> = want.iter().filter(|t| !have.contains(t)).cloned().collect();
     if !changed.is_empty() {
-        client
-            .tag_role()
-            .role_name(role)
-            .set_tags(Some(tags(&changed)))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam", "TagRole", role_res(role), e))?;
+        let call = client.tag_role().role_name(role).set_tags(Some(tags(&changed))).send().await;
+        call.map_err(|e| AwsError::from_sdk("iam", "TagRole", role_res(role), e))?;
     }
     Ok(())
 }
@@ -328,26 +323,14 @@ pub async fn set_policy_tags(
     have: &[(String, String)],
     want: &[(String, String)],
 ) -> Result<(), AwsError> {
-    let stale: Vec<String> =
-        have.iter().filter(|(k, _)| !want.iter().any(|(w, _)| w == k)).map(|(k, _)| k.clone()).collect();
+    let (stale, changed) = tag_changes(have, want);
     if !stale.is_empty() {
-        client
-            .untag_policy()
-            .policy_arn(arn)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam", "UntagPolicy", policy_res(arn), e))?;
+        let call = client.untag_policy().policy_arn(arn).set_tag_keys(Some(stale)).send().await;
+        call.map_err(|e| AwsError::from_sdk("iam", "UntagPolicy", policy_res(arn), e))?;
     }
-    let changed: Vec<(String, String)> = want.iter().filter(|t| !have.contains(t)).cloned().collect();
     if !changed.is_empty() {
-        client
-            .tag_policy()
-            .policy_arn(arn)
-            .set_tags(Some(tags(&changed)))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam", "TagPolicy", policy_res(arn), e))?;
+        let call = client.tag_policy().policy_arn(arn).set_tags(Some(tags(&changed))).send().await;
+        call.map_err(|e| AwsError::from_sdk("iam", "TagPolicy", policy_res(arn), e))?;
     }
     Ok(())
 }
