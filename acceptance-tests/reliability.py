@@ -62,8 +62,8 @@ def start_fault_proxy(upstream: str, fault_rate: float, seed: int) -> awsproxy.P
 def start_latency_proxy(upstream: str, seed: int, low: float = 0.15, high: float = 0.5) -> awsproxy.Proxy:
     """A counting proxy that delays EVERY request by low..high seconds and injects no other fault.
 
-    awsproxy cannot restrict the fault kinds (fault_rate picks uniformly among all six), so this wraps its handler
-    class instead of editing it: the wrapped handler sleeps, then runs the original (with fault rate 0).
+    awsproxy's own latency fault (0.3-1.5 s) would make every kill round slow, so this wraps its handler class:
+    the wrapped handler sleeps, then runs the original (with fault rate 0).
     """
     proxy = awsproxy.Proxy(upstream, 0.0, seed)
     base = proxy.server.RequestHandlerClass

@@ -149,29 +149,31 @@ def test_preflight_reports_at_plan_time(ws: Workspace, ls: LocalStack, request: 
     roles_before = {a: aws.local_roles(a) for a in (s.src_acct, s.dst_acct)}
     policies_before = {a: aws.local_policies(a) for a in (s.src_acct, s.dst_acct)}
 
-    proxy = awsproxy.start(ls.endpoint)
+    # The baseline through a counting proxy that delays every call 0.3-1.5 s, so that calls made concurrently
+    # overlap clearly and the critical path counts rounds, not scheduling noise.
+    proxy = awsproxy.start(ls.endpoint, fault_rate=1.0, seed=1, faults="latency")
     try:
         ws.write(config(proxy.url, s, None))
         ws.init()
         proxy.stats.reset()
         baseline = ws.run("plan", "-input=false")
         calls = proxy.stats.summary()
-        assert baseline.ok and not crossrepl_diagnostics(baseline), \
-            f"the baseline must plan cleanly: {crossrepl_diagnostics(baseline)}"
-        # Preflight of a new pair: each provider process asks STS its account (once), then one round of reads
-        # per resource; the engine plans the destination before the source (the source refers to it).
-        expected = {"sts:GetCallerIdentity": 2, "s3:GetBucketVersioning": 2, "s3:GetBuckets": 2,
-                    "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
-        assert calls["by_operation"] == expected, f"preflight calls: {calls}"
-        assert calls["critical_path"] <= 4, f"preflight must be one round per resource: {calls}"
-
-        failures = []
-        for case in cases(s):
-            ws.write(config(proxy.url, s, case))
-            r = ws.run("plan", "-input=false")
-            failures += [f"{case.name}: {p}" for p in problems(r, case)]
     finally:
         proxy.stop()
+    assert baseline.ok and not crossrepl_diagnostics(baseline), \
+        f"the baseline must plan cleanly: {crossrepl_diagnostics(baseline)}"
+    # Preflight of a new pair: each provider process asks STS its account (once), then one round of reads per
+    # resource; the engine plans the destination before the source (the source refers to it).
+    expected = {"sts:GetCallerIdentity": 2, "s3:GetBucketVersioning": 2, "s3:ListBuckets": 2,
+                "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
+    assert calls["by_operation"] == expected, f"preflight calls: {calls}"
+    assert calls["critical_path"] <= 4, f"preflight must be one round per resource: {calls}"
+
+    failures = []
+    for case in cases(s):
+        ws.write(config(ls.endpoint, s, case))
+        r = ws.run("plan", "-input=false")
+        failures += [f"{case.name}: {p}" for p in problems(r, case)]
     assert not failures, f"{ws.engine}: {len(failures)} preflight case(s) wrong:\n" + "\n".join(failures)
 
     # Preflight never writes.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An HTTP proxy between the provider and LocalStack that counts AWS calls and can inject faults.
 
-    awsproxy.py --upstream http://127.0.0.1:4566 [--port N] [--fault-rate 0.2] [--seed 1] [--stats FILE]
+    awsproxy.py --upstream http://127.0.0.1:4566 [--port N] [--fault-rate 0.2] [--faults KINDS] [--seed 1]
+                [--stats FILE]
 
 Point the provider's `endpoints { s3 = iam = sts = <proxy url> }` at it. Every request is classified as
 `<service>:<Operation>` (from the SigV4 credential scope and the IAM/STS `Action` or the S3 method and
@@ -10,7 +11,13 @@ chain of calls each starting after the previous one ended). With a fault rate, t
 of: HTTP 500 InternalError, 503 SlowDown, 400 Throttling, a connection reset before forwarding, a reset after
 forwarding (the call took effect but the answer was lost), or 0.3-1.5 s of extra latency.
 
-Used as a library by the benchmarks and the reliability tests: `start(upstream, fault_rate, seed)`.
+`--faults` (library: `faults=`) restricts the kinds drawn from, as a comma-separated list or an iterable of:
+`500`, `slowdown` (503), `throttling` (400), `reset` (both resets), `reset-before`, `reset-after`, `latency`,
+or `all` (the default: every kind, uniformly, as before). E.g. `--fault-rate 1 --faults latency` delays every
+request. A client that goes away mid-request (a killed provider) is not an error: its connection is dropped
+quietly, without a traceback.
+
+Used as a library by the benchmarks and the reliability tests: `start(upstream, fault_rate, seed, faults=None)`.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import random
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -35,6 +43,37 @@ S3_SUBRESOURCES = {
 }
 METHOD_VERB = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}
 FAULTS = ("500", "503", "throttle", "reset-before", "reset-after", "latency")
+FAULT_ALIASES = {
+    "all": FAULTS, "500": ("500",), "internal": ("500",), "503": ("503",), "slowdown": ("503",),
+    "throttle": ("throttle",), "throttling": ("throttle",), "reset": ("reset-before", "reset-after"),
+    "reset-before": ("reset-before",), "reset-after": ("reset-after",), "latency": ("latency",),
+}
+# The client went away (a provider killed or timed out mid-request): nothing to report.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+def fault_kinds(faults=None) -> tuple[str, ...]:
+    """The fault kinds named by `faults` (None, "all", "500,latency", or an iterable of names), in FAULTS order.
+
+    The order is fixed so that a seed draws the same faults whatever order the names were given in, and the
+    default (all kinds) draws exactly what it always did."""
+    if faults is None:
+        return FAULTS
+    names = faults.split(",") if isinstance(faults, str) else list(faults)
+    chosen: set[str] = set()
+    for name in (n.strip().lower() for n in names):
+        if not name:
+            continue
+        if name not in FAULT_ALIASES:
+            raise ValueError(f"unknown fault kind {name!r}; known: {', '.join(FAULT_ALIASES)}")
+        chosen.update(FAULT_ALIASES[name])
+    if not chosen:
+        raise ValueError("no fault kind given")
+    return tuple(k for k in FAULTS if k in chosen)
+
+
+class UpstreamError(RuntimeError):
+    """The upstream (LocalStack) failed; reported with a traceback, unlike a client that went away."""
 
 
 @dataclass
@@ -106,8 +145,10 @@ def classify(method: str, path: str, query: str, headers, body: bytes) -> tuple[
     parts = [p for p in path.split("/") if p]
     if sub:
         return f"s3:{verb}{sub}", account
-    if len(parts) <= 1:
-        return f"s3:{verb}{'Bucket' if parts else 'Buckets'}", account
+    if not parts:
+        return ("s3:ListBuckets" if method == "GET" else f"s3:{verb}Buckets"), account
+    if len(parts) == 1:
+        return f"s3:{verb}Bucket", account
     return f"s3:{verb}Object", account
 
 
@@ -118,7 +159,8 @@ def error_body(service: str, code: str, message: str) -> bytes:
             f"<RequestId>fault-injected</RequestId></ErrorResponse>").encode()
 
 
-def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Random, rng_lock: threading.Lock):
+def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Random, rng_lock: threading.Lock,
+                 kinds: tuple[str, ...] = FAULTS):
     up = urllib.parse.urlsplit(upstream)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -134,7 +176,7 @@ def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Ran
             operation, account = classify(self.command, path, query, self.headers, body)
             service = operation.split(":", 1)[0]
             with rng_lock:
-                fault = rng.choice(FAULTS) if rng.random() < fault_rate else None
+                fault = rng.choice(kinds) if rng.random() < fault_rate else None
             start = time.monotonic()
             if fault in ("500", "503", "throttle"):
                 status, code, msg = {"500": (500, "InternalError", "injected"),
@@ -156,23 +198,32 @@ def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Ran
                 time.sleep(0.3 + rng.random() * 1.2)
             conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
-            conn.request(self.command, self.path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            conn.close()
+            try:
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (OSError, http.client.HTTPException) as e:
+                raise UpstreamError(f"{self.command} {self.path}: upstream {upstream} failed: {e!r}") from e
+            finally:
+                conn.close()
             if fault == "reset-after":
                 self._reset()
                 stats.add(Call(operation, account, start, time.monotonic(), 0, fault))
                 return
-            self.send_response(resp.status)
-            for k, v in resp.getheaders():
-                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-            stats.add(Call(operation, account, start, time.monotonic(), resp.status, fault))
+            try:
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                self.wfile.flush()
+            except CLIENT_GONE:  # the call took effect upstream, so it still counts; the answer is lost
+                self.close_connection = True
+            finally:
+                stats.add(Call(operation, account, start, time.monotonic(), resp.status, fault))
 
         def _reset(self) -> None:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -184,12 +235,23 @@ def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Ran
     return Handler
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], CLIENT_GONE):  # the client went away: not worth a traceback
+            return
+        super().handle_error(request, client_address)
+
+
 class Proxy:
-    def __init__(self, upstream: str, fault_rate: float = 0.0, seed: int | None = None, port: int = 0):
+    def __init__(self, upstream: str, fault_rate: float = 0.0, seed: int | None = None, port: int = 0,
+                 faults=None):
         self.stats = Stats()
         self.rng = random.Random(seed)
-        handler = make_handler(upstream, self.stats, fault_rate, self.rng, threading.Lock())
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.kinds = fault_kinds(faults)
+        handler = make_handler(upstream, self.stats, fault_rate, self.rng, threading.Lock(), self.kinds)
+        self.server = Server(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -203,8 +265,8 @@ class Proxy:
         self.server.server_close()
 
 
-def start(upstream: str, fault_rate: float = 0.0, seed: int | None = None) -> Proxy:
-    return Proxy(upstream, fault_rate, seed).start()
+def start(upstream: str, fault_rate: float = 0.0, seed: int | None = None, faults=None) -> Proxy:
+    return Proxy(upstream, fault_rate, seed, faults=faults).start()
 
 
 def main() -> None:
@@ -212,10 +274,16 @@ def main() -> None:
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--faults", default="all",
+                    help="fault kinds, comma-separated: 500, slowdown, throttling, reset, reset-before, reset-after, "
+                         "latency, all (default)")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--stats", help="write the call summary as JSON here on Ctrl-C")
     args = ap.parse_args()
-    proxy = Proxy(args.upstream, args.fault_rate, args.seed, args.port)
+    try:
+        proxy = Proxy(args.upstream, args.fault_rate, args.seed, args.port, faults=args.faults)
+    except ValueError as e:
+        ap.error(str(e))
     print(proxy.url, flush=True)
     try:
         proxy.server.serve_forever()
