@@ -32,6 +32,7 @@ help:
 	@echo "make localstack-start|localstack-stop|localstack-reset"
 	@echo "make demo                        the cross-account example end to end against a local LocalStack"
 	@echo "make bench                       release build; size, start time, RSS, AWS calls, scale (figures only)"
+	@echo "                                 (+ vs hashicorp/aws when built; BENCH_AWS=build builds it first: ~1 h)"
 	@echo "make docs                        regenerate docs/index.md and docs/resources/*.md from the schemas"
 	@echo "make fuzz [FUZZ_SECONDS=600]     coverage-guided fuzzing of the wire decoder (libFuzzer, stable Rust)"
 	@echo "make soak [ENGINE=...]           long reliability runs: fault rounds, kill -9 rounds, fan-in rounds"
@@ -106,6 +107,7 @@ demo: setup-venv setup-tofu setup-localstack build
 	@$(VENV_PY) testbed/demo.py --mirror $(CACHE_DIR)/mirror-demo
 
 bench: setup-venv setup-tofu setup-localstack build-release
+	@if [ "$${BENCH_AWS:-}" = build ]; then bench/build-aws-provider.sh; fi
 	$(call step,benchmarks (figures, not pass/fail))
 	@$(VENV_PY) bench/bench.py $(BENCH_ARGS)
 

@@ -6,8 +6,13 @@
 2. AWS calls per operation (apply, no-change plan, destroy, import) counted by the proxy in front of LocalStack,
    with the critical-path depth (sequential round trips).
 3. scale: 1, 10 and 100 source/destination pairs in one configuration: apply and no-change plan, wall time and calls.
+4. against hashicorp/aws: apply + no-change plan + destroy of examples/cross-account/ and of the same setup written
+   with hashicorp/aws (bench/aws-setup/main.tf), alternating, on the same LocalStack, several rounds: wall time,
+   peak RSS of the provider processes and of tofu, AWS calls, and the ratios. Needs the hashicorp/aws binary that
+   the opt-in bench/build-aws-provider.sh builds (`BENCH_AWS=build make bench`); skipped with a message without it.
 
 Needs `make setup` (OpenTofu, LocalStack) and a release build; `make bench` does both.
+`--sections basic,scale,aws` picks sections (default: all).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +44,9 @@ TOFU = CACHE_DIR / "bin" / "tofu"
 SOURCE = "registry.terraform.io/crossrepl/crossrepl"
 COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
 SRC_ACCOUNT, DST_ACCOUNT = "111111111111", "222222222222"
+AWS_SOURCE = "registry.terraform.io/hashicorp/aws"
+AWS_DIR = CACHE_DIR / "bench" / "aws-provider"  # bench/build-aws-provider.sh puts the binary and build.json here
+AWS_SETUP = ROOT / "bench" / "aws-setup"
 
 
 def fmt_stats(values: list[float], unit: str, scale: float = 1.0) -> str:
@@ -63,16 +72,16 @@ def client_cert_pem() -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def cold_start(launches: int) -> list[float]:
+def cold_start(launches: int, binary: Path = BINARY, protocol: bytes = b"6") -> list[float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     env.update(TF_PLUGIN_MAGIC_COOKIE=COOKIE, PLUGIN_PROTOCOL_VERSIONS="5,6", PLUGIN_CLIENT_CERT=client_cert_pem())
     times = []
     for _ in range(launches):
         t = time.perf_counter()
-        p = subprocess.Popen([str(BINARY)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen([str(binary)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         line = p.stdout.readline()
         times.append(time.perf_counter() - t)
-        assert line.startswith(b"1|6|"), line
+        assert line.startswith(b"1|" + protocol + b"|"), line
         p.kill()
         p.wait()
     return times
@@ -109,38 +118,76 @@ def free_port() -> int:
 
 
 class Workdir:
-    """A configuration run with OpenTofu against the proxy, through a dev override that records peak RSS."""
+    """A configuration run with OpenTofu against the proxy, through a dev override that records peak RSS.
 
-    def __init__(self, endpoint: str) -> None:
+    `source` and `binary` name the provider under test (crossrepl by default; hashicorp/aws for the comparison):
+    the override directory holds bench/rsswrap.py under the provider's executable name, and the wrapper runs
+    `binary`, so every provider process the engine starts logs its peak RSS."""
+
+    def __init__(self, endpoint: str, source: str = SOURCE, binary: Path = BINARY) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="crossrepl-bench-"))
         plugin_dir = self.dir / "plugin"
         plugin_dir.mkdir()
-        wrapper = plugin_dir / "terraform-provider-crossrepl"
+        wrapper = plugin_dir / f"terraform-provider-{source.rsplit('/', 1)[-1]}"
         shutil.copy(ROOT / "bench" / "rsswrap.py", wrapper)
         wrapper.chmod(0o755)
+        self.binary = binary
         self.rss_log = self.dir / "rss.log"
         (self.dir / "cli.tfrc").write_text(
-            f'provider_installation {{\n  dev_overrides {{\n    "{SOURCE}" = "{plugin_dir}"\n  }}\n  direct {{}}\n}}\n')
+            f'provider_installation {{\n  dev_overrides {{\n    "{source}" = "{plugin_dir}"\n  }}\n  direct {{}}\n}}\n')
         self.endpoint = endpoint
+        self.tofu_peak_kib = 0  # peak RSS of the tofu process itself in the last command (VmHWM, sampled)
+        self.last_output = ""
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
         env.update(TF_CLI_CONFIG_FILE=str(self.dir / "cli.tfrc"), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1",
-                   CROSSREPL_BENCH_REAL=str(BINARY), CROSSREPL_BENCH_RSS_LOG=str(self.rss_log))
+                   CROSSREPL_BENCH_REAL=str(self.binary), CROSSREPL_BENCH_RSS_LOG=str(self.rss_log),
+                   AWS_EC2_METADATA_DISABLED="true")
         return env
 
-    def tofu(self, *args: str) -> float:
+    def run(self, *args: str) -> tuple[float, int]:
+        """Runs tofu; returns (seconds, exit code); samples the tofu process's own high-water mark meanwhile."""
         self.rss_log.write_text("")
-        t = time.perf_counter()
-        p = subprocess.run([str(TOFU), *args], cwd=self.dir, env=self.env(), capture_output=True, text=True)
-        elapsed = time.perf_counter() - t
-        if p.returncode not in (0, 2) or (p.returncode == 2 and args[0] != "plan"):
-            raise SystemExit(f"tofu {' '.join(args)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+        self.tofu_peak_kib = 0
+        with tempfile.TemporaryFile("w+") as out:
+            t = time.perf_counter()
+            p = subprocess.Popen([str(TOFU), *args], cwd=self.dir, env=self.env(), stdout=out,
+                                 stderr=subprocess.STDOUT, text=True)
+            done = threading.Event()
+
+            def sample() -> None:
+                while not done.wait(0.02):
+                    try:
+                        status = Path(f"/proc/{p.pid}/status").read_text()
+                    except OSError:
+                        return
+                    for line in status.splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.tofu_peak_kib = max(self.tofu_peak_kib, int(line.split()[1]))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            rc = p.wait()
+            elapsed = time.perf_counter() - t
+            done.set()
+            sampler.join()
+            out.seek(0)
+            self.last_output = out.read()
+        return elapsed, rc
+
+    def tofu(self, *args: str) -> float:
+        elapsed, rc = self.run(*args)
+        if rc not in (0, 2) or (rc == 2 and args[0] != "plan"):
+            raise SystemExit(f"tofu {' '.join(args)} failed ({rc}):\n{self.last_output[-6000:]}")
         return elapsed
 
     def peak_rss_kib(self) -> int:
-        values = [int(x) for x in self.rss_log.read_text().split()]
-        return max(values, default=0)
+        return max(self.rss_values_kib(), default=0)
+
+    def rss_values_kib(self) -> list[int]:
+        """Peak RSS of each provider process of the last command, in the order they exited."""
+        return [int(x) for x in self.rss_log.read_text().split()]
 
 
 def pairs_config(endpoint: str, n: int, prefix: str) -> str:
@@ -181,70 +228,237 @@ def measure(work: Workdir, proxy, *args: str) -> dict:
             "by_operation": s["by_operation"], "peak_rss_mib": round(work.peak_rss_kib() / 1024, 1)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--launches", type=int, default=30)
-    ap.add_argument("--scale", default="1,10,100")
-    ap.add_argument("--json", type=Path, default=CACHE_DIR / "bench" / "results.json")
-    args = ap.parse_args()
-    if not BINARY.exists() or not TOFU.exists():
-        raise SystemExit("build the release binary and run `make setup` first (make bench does both)")
-    results: dict = {"binary_bytes": BINARY.stat().st_size}
-    print(f"binary size: {results['binary_bytes'] / 2**20:.1f} MiB ({BINARY})")
-    starts = cold_start(args.launches)
-    results["cold_start_ms"] = {"median": statistics.median(starts) * 1e3, "min": min(starts) * 1e3,
-                                "max": max(starts) * 1e3, "n": len(starts)}
-    print(f"cold start to handshake line: {fmt_stats(starts, 'ms', 1e3)}")
+# ---- sections -------------------------------------------------------------------------------------------------
 
-    ls = LocalStack()
-    proxy = awsproxy.start(ls.url)
-    try:
-        # -- the cross-account example, operation by operation
+def basic(ls: LocalStack, proxy, results: dict) -> None:
+    # -- the cross-account example, operation by operation
+    ls.reset()
+    work = Workdir(proxy.url)
+    for f in (ROOT / "examples" / "cross-account").glob("*.tf"):
+        shutil.copy(f, work.dir)
+    (work.dir / "terraform.tfvars").write_text(
+        (ROOT / "examples" / "cross-account" / "terraform.tfvars").read_text()
+        .replace("http://127.0.0.1:4566", proxy.url))
+    ls.s3(SRC_ACCOUNT).create_bucket(Bucket="acme-data")
+    ls.s3(DST_ACCOUNT).create_bucket(Bucket="acme-dr-copy")
+    ops = {}
+    ops["apply"] = measure(work, proxy, "apply", "-auto-approve", "-input=false")
+    ops["plan (no changes)"] = measure(work, proxy, "plan", "-input=false", "-detailed-exitcode")
+    work.tofu("state", "rm", "crossrepl_source.data", "crossrepl_destination.dr")
+    proxy.stats.reset()
+    t1 = work.tofu("import", "-input=false", "crossrepl_destination.dr", f"acme-dr-copy,{SRC_ACCOUNT}")
+    t2 = work.tofu("import", "-input=false", "crossrepl_source.data", "acme-data")
+    s = proxy.stats.summary()
+    ops["import (both)"] = {"seconds": round(t1 + t2, 2), "calls": s["total"], "critical_path": s["critical_path"],
+                            "by_operation": s["by_operation"], "peak_rss_mib": round(work.peak_rss_kib() / 1024, 1)}
+    ops["destroy"] = measure(work, proxy, "destroy", "-auto-approve", "-input=false")
+    results["cross_account"] = ops
+    print("\ncross-account example (OpenTofu, LocalStack through the counting proxy):")
+    print(f"  {'operation':<20} {'wall s':>7} {'AWS calls':>9} {'critical path':>13} {'peak RSS MiB':>12}")
+    for name, r in ops.items():
+        print(f"  {name:<20} {r['seconds']:>7.2f} {r['calls']:>9} {r['critical_path']:>13} {r['peak_rss_mib']:>12}")
+    for name, r in ops.items():
+        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in r["by_operation"].items()))
+
+
+def scale(ls: LocalStack, proxy, results: dict, scale_arg: str) -> None:
+    print("\nscale (N source/destination pairs in one configuration):")
+    print(f"  {'N':>4} {'apply s':>8} {'apply calls':>11} {'plan s':>7} {'plan calls':>10} {'peak RSS MiB':>12}")
+    results["scale"] = []
+    for n in [int(x) for x in scale_arg.split(",") if x]:
         ls.reset()
+        prefix = f"scale{n}"
+        make_buckets(ls, prefix, n)
+        work = Workdir(proxy.url)
+        (work.dir / "main.tf").write_text(pairs_config(proxy.url, n, prefix))
+        a = measure(work, proxy, "apply", "-auto-approve", "-input=false")
+        p = measure(work, proxy, "plan", "-input=false", "-detailed-exitcode")
+        row = {"n": n, "apply": a, "plan": p}
+        results["scale"].append(row)
+        print(f"  {n:>4} {a['seconds']:>8.2f} {a['calls']:>11} {p['seconds']:>7.2f} {p['calls']:>10} "
+              f"{max(a['peak_rss_mib'], p['peak_rss_mib']):>12}")
+        work.tofu("destroy", "-auto-approve", "-input=false")
+
+
+# ---- against hashicorp/aws ----------------------------------------------------------------------------------
+
+PHASES = ("apply", "plan (no changes)", "destroy")
+
+
+def aws_binary_info() -> tuple[Path, dict] | None:
+    binary = AWS_DIR / "terraform-provider-aws"
+    if not binary.exists():
+        return None
+    info_file = AWS_DIR / "build.json"
+    info = json.loads(info_file.read_text()) if info_file.exists() else {}
+    return binary, info
+
+
+def one_round(ls: LocalStack, proxy, kind: str, aws_binary: Path | None) -> dict:
+    """apply + no-change plan + destroy of one configuration on a fresh LocalStack state with the two buckets."""
+    ls.reset()
+    ls.s3(SRC_ACCOUNT).create_bucket(Bucket="acme-data")
+    ls.s3(DST_ACCOUNT).create_bucket(Bucket="acme-dr-copy")
+    if kind == "crossrepl":
         work = Workdir(proxy.url)
         for f in (ROOT / "examples" / "cross-account").glob("*.tf"):
             shutil.copy(f, work.dir)
         (work.dir / "terraform.tfvars").write_text(
             (ROOT / "examples" / "cross-account" / "terraform.tfvars").read_text()
             .replace("http://127.0.0.1:4566", proxy.url))
-        ls.s3(SRC_ACCOUNT).create_bucket(Bucket="acme-data")
-        ls.s3(DST_ACCOUNT).create_bucket(Bucket="acme-dr-copy")
-        ops = {}
-        ops["apply"] = measure(work, proxy, "apply", "-auto-approve", "-input=false")
-        ops["plan (no changes)"] = measure(work, proxy, "plan", "-input=false", "-detailed-exitcode")
-        work.tofu("state", "rm", "crossrepl_source.data", "crossrepl_destination.dr")
+    else:
+        work = Workdir(proxy.url, AWS_SOURCE, aws_binary)
+        shutil.copy(AWS_SETUP / "main.tf", work.dir)
+        (work.dir / "terraform.tfvars").write_text(
+            f'source_bucket = "acme-data"\ndestination_bucket = "acme-dr-copy"\n'
+            f'source_account_id = "{SRC_ACCOUNT}"\ndestination_account_id = "{DST_ACCOUNT}"\n'
+            f'endpoint = "{proxy.url}"\n')
+    commands = {"apply": ("apply", "-auto-approve", "-input=false", "-no-color"),
+                "plan (no changes)": ("plan", "-input=false", "-detailed-exitcode", "-no-color"),
+                "destroy": ("destroy", "-auto-approve", "-input=false", "-no-color")}
+    out = {}
+    for phase in PHASES:
         proxy.stats.reset()
-        t1 = work.tofu("import", "-input=false", "crossrepl_destination.dr", f"acme-dr-copy,{SRC_ACCOUNT}")
-        t2 = work.tofu("import", "-input=false", "crossrepl_source.data", "acme-data")
+        seconds, rc = work.run(*commands[phase])
+        ok = rc == 0
+        if not ok and not (phase.startswith("plan") and rc == 2):
+            raise SystemExit(f"{kind}: tofu {phase} failed ({rc}):\n{work.last_output[-6000:]}")
         s = proxy.stats.summary()
-        ops["import (both)"] = {"seconds": round(t1 + t2, 2), "calls": s["total"], "critical_path": s["critical_path"],
-                                "by_operation": s["by_operation"], "peak_rss_mib": round(work.peak_rss_kib() / 1024, 1)}
-        ops["destroy"] = measure(work, proxy, "destroy", "-auto-approve", "-input=false")
-        results["cross_account"] = ops
-        print("\ncross-account example (OpenTofu, LocalStack through the counting proxy):")
-        print(f"  {'operation':<20} {'wall s':>7} {'AWS calls':>9} {'critical path':>13} {'peak RSS MiB':>12}")
-        for name, r in ops.items():
-            print(f"  {name:<20} {r['seconds']:>7.2f} {r['calls']:>9} {r['critical_path']:>13} {r['peak_rss_mib']:>12}")
-        for name, r in ops.items():
-            print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in r["by_operation"].items()))
+        rss = work.rss_values_kib()
+        out[phase] = {"seconds": seconds, "calls": s["total"], "critical_path": s["critical_path"],
+                      "by_operation": s["by_operation"], "provider_processes": len(rss),
+                      "provider_peak_mib": max(rss, default=0) / 1024, "provider_sum_mib": sum(rss) / 1024,
+                      "tofu_peak_mib": work.tofu_peak_kib / 1024, "exit_code": rc}
+        if phase.startswith("plan") and rc == 2:
+            out[phase]["diff"] = work.last_output[-4000:]
+    shutil.rmtree(work.dir, ignore_errors=True)
+    return out
 
-        # -- scale
-        print("\nscale (N source/destination pairs in one configuration):")
-        print(f"  {'N':>4} {'apply s':>8} {'apply calls':>11} {'plan s':>7} {'plan calls':>10} {'peak RSS MiB':>12}")
-        results["scale"] = []
-        for n in [int(x) for x in args.scale.split(",") if x]:
-            ls.reset()
-            prefix = f"scale{n}"
-            make_buckets(ls, prefix, n)
-            work = Workdir(proxy.url)
-            (work.dir / "main.tf").write_text(pairs_config(proxy.url, n, prefix))
-            a = measure(work, proxy, "apply", "-auto-approve", "-input=false")
-            p = measure(work, proxy, "plan", "-input=false", "-detailed-exitcode")
-            row = {"n": n, "apply": a, "plan": p}
-            results["scale"].append(row)
-            print(f"  {n:>4} {a['seconds']:>8.2f} {a['calls']:>11} {p['seconds']:>7.2f} {p['calls']:>10} "
-                  f"{max(a['peak_rss_mib'], p['peak_rss_mib']):>12}")
-            work.tofu("destroy", "-auto-approve", "-input=false")
+
+def print_aws_skipped() -> None:
+    print(f"\nagainst hashicorp/aws: SKIPPED, no binary at {AWS_DIR}/terraform-provider-aws.\n"
+          "  Build it once (opt-in, long: about an hour on 2 cores): bench/build-aws-provider.sh,\n"
+          "  or `BENCH_AWS=build make bench`.")
+
+
+def compare_with_aws(ls: LocalStack, proxy, rounds: int, launches: int) -> dict | None:
+    found = aws_binary_info()
+    if found is None:
+        print_aws_skipped()
+        return None
+    aws_binary, info = found
+    results: dict = {"aws_build": info, "aws_binary_bytes": aws_binary.stat().st_size, "rounds": rounds}
+    print(f"\nagainst hashicorp/aws ({info.get('module', 'terraform-provider-aws')}@"
+          f"{info.get('module_version', '?')}, {aws_binary.stat().st_size / 2**20:.1f} MiB; built in "
+          f"{info.get('build_seconds', '?')} s): {rounds} rounds of apply + no-change plan + destroy, alternating")
+    aws_starts = cold_start(launches, aws_binary, b"5")
+    cr_starts = cold_start(launches)
+    results["cold_start_ms"] = {
+        name: {"median": statistics.median(v) * 1e3, "min": min(v) * 1e3, "max": max(v) * 1e3, "n": len(v)}
+        for name, v in (("crossrepl", cr_starts), ("aws", aws_starts))}
+    print(f"  cold start to handshake: crossrepl {fmt_stats(cr_starts, 'ms', 1e3)}; "
+          f"hashicorp/aws {fmt_stats(aws_starts, 'ms', 1e3)}")
+    # one unmeasured round each: page cache, LocalStack's lazily loaded IAM/S3 code paths
+    for kind in ("crossrepl", "aws"):
+        one_round(ls, proxy, kind, aws_binary)
+    runs: dict[str, list[dict]] = {"crossrepl": [], "aws": []}
+    for r in range(rounds):
+        order = ("crossrepl", "aws") if r % 2 == 0 else ("aws", "crossrepl")
+        for kind in order:
+            runs[kind].append(one_round(ls, proxy, kind, aws_binary))
+            print(f"  round {r + 1} {kind}: " + ", ".join(
+                f"{ph} {x['seconds']:.2f} s/{x['provider_peak_mib']:.0f} MiB" for ph, x in runs[kind][-1].items()),
+                flush=True)
+    results["runs"] = runs
+
+    def spread(v: list[float]) -> dict:
+        return {"median": statistics.median(v), "min": min(v), "max": max(v)}
+
+    def compare(c: list[float], a: list[float]) -> dict:
+        # ratio of each round's pair (the two runs of a round are adjacent in time, so they share the noise)
+        ratios = [y / x for x, y in zip(c, a)] if all(c) else []
+        return {"crossrepl": spread(c), "aws": spread(a), "ratio": spread(ratios) if ratios else None}
+
+    summary: dict = {}
+    for phase in PHASES:
+        summary[phase] = {}
+        for key in ("seconds", "provider_peak_mib", "provider_sum_mib", "tofu_peak_mib", "calls",
+                    "critical_path", "provider_processes"):
+            summary[phase][key] = compare([run[phase][key] for run in runs["crossrepl"]],
+                                          [run[phase][key] for run in runs["aws"]])
+        summary[phase]["no_change_exit_codes"] = {k: [run[phase]["exit_code"] for run in runs[k]] for k in runs}
+    summary["total seconds"] = compare(*[[sum(run[ph]["seconds"] for ph in PHASES) for run in runs[k]]
+                                         for k in ("crossrepl", "aws")])
+    results["summary"] = summary
+
+    def cell(d: dict | None, fmt: str, unit: str = "") -> str:
+        if d is None:
+            return "-"
+        return f"{d['median']:{fmt}}{unit} ({d['min']:{fmt}}–{d['max']:{fmt}})"
+
+    print(f"\n  medians (min–max) over {rounds} rounds; ratio = hashicorp/aws ÷ crossrepl, per round")
+    print(f"  {'phase':<18} {'figure':<24} {'crossrepl':>22} {'hashicorp/aws':>22} {'ratio':>20}")
+    rows = (("seconds", "wall s", ".2f"), ("provider_peak_mib", "provider peak RSS MiB", ".1f"),
+            ("provider_sum_mib", "Σ provider peaks MiB", ".1f"), ("tofu_peak_mib", "tofu peak RSS MiB", ".1f"),
+            ("calls", "AWS calls", ".0f"), ("critical_path", "critical path", ".0f"),
+            ("provider_processes", "provider processes", ".0f"))
+    for phase, key, label, fmt in [(ph, *row) for ph in PHASES for row in rows] + [
+            ("all three", "seconds", "wall s", ".2f")]:
+        x = summary["total seconds"] if phase == "all three" else summary[phase][key]
+        print(f"  {phase:<18} {label:<24} {cell(x['crossrepl'], fmt):>22} {cell(x['aws'], fmt):>22} "
+              f"{cell(x['ratio'], '.1f', '×'):>20}")
+    for kind in runs:
+        codes = summary["plan (no changes)"]["no_change_exit_codes"][kind]
+        verdict = "empty every time" if all(c == 0 for c in codes) else f"NOT empty (exit codes {codes})"
+        print(f"  no-change plan of {kind}: {verdict}")
+        diffs = [run["plan (no changes)"].get("diff") for run in runs[kind] if run["plan (no changes)"].get("diff")]
+        if diffs:
+            print("    " + diffs[0][-2500:].replace("\n", "\n    "))
+    for phase in PHASES:
+        for kind in runs:
+            print(f"  {phase} calls, {kind} (last round): " +
+                  ", ".join(f"{k} {v}" for k, v in runs[kind][-1][phase]["by_operation"].items()))
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--launches", type=int, default=30)
+    ap.add_argument("--scale", default="1,10,100")
+    ap.add_argument("--sections", default="basic,scale,aws",
+                    help="comma-separated: basic (size, start, calls per operation), scale, aws (vs hashicorp/aws)")
+    ap.add_argument("--aws-rounds", type=int, default=5, help="rounds of the hashicorp/aws comparison")
+    ap.add_argument("--json", type=Path, default=CACHE_DIR / "bench" / "results.json")
+    args = ap.parse_args()
+    sections = set(args.sections.split(","))
+    if unknown := sections - {"basic", "scale", "aws"}:
+        raise SystemExit(f"unknown sections: {', '.join(sorted(unknown))}")
+    if not BINARY.exists() or not TOFU.exists():
+        raise SystemExit("build the release binary and run `make setup` first (make bench does both)")
+    if sections == {"aws"} and aws_binary_info() is None:
+        print_aws_skipped()
+        return
+    results: dict = {"binary_bytes": BINARY.stat().st_size}
+    print(f"binary size: {results['binary_bytes'] / 2**20:.1f} MiB ({BINARY})")
+    if "basic" in sections:
+        starts = cold_start(args.launches)
+        results["cold_start_ms"] = {"median": statistics.median(starts) * 1e3, "min": min(starts) * 1e3,
+                                    "max": max(starts) * 1e3, "n": len(starts)}
+        print(f"cold start to handshake line: {fmt_stats(starts, 'ms', 1e3)}")
+
+    ls = LocalStack()
+    proxy = awsproxy.start(ls.url)
+    try:
+        if "basic" in sections:
+            basic(ls, proxy, results)
+        if "scale" in sections:
+            scale(ls, proxy, results, args.scale)
+        if "aws" in sections:
+            try:
+                results["vs_aws"] = compare_with_aws(ls, proxy, args.aws_rounds, min(args.launches, 10))
+            except SystemExit as e:  # a failed command: keep the other sections' figures
+                print(f"\nagainst hashicorp/aws: FAILED\n{e}")
+                results["vs_aws"] = {"failed": str(e)}
     finally:
         proxy.stop()
         ls.stop()
