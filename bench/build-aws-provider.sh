@@ -30,13 +30,9 @@ if [ -x "$BIN" ] && [ -f "$OUT/build.json" ] && grep -q "\"module_version\": \"$
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build-aws-provider: go is not on PATH" >&2; exit 1; }
-export GOPATH="$CACHE_DIR/go"
-export GOMODCACHE="$CACHE_DIR/go/pkg/mod"
-export GOCACHE="$CACHE_DIR/go-build"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOFLAGS="-mod=mod -modcacherw -buildvcs=false"
+GO_ENV_CALLER=build-aws-provider
+# shellcheck source=testbed/go-env.sh
+. "$ROOT/testbed/go-env.sh"
 export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
 mkdir -p "$WORK" "$OUT"
 start=$(date +%s)

@@ -15,13 +15,9 @@ if [ -x "$BIN" ] && [ "$(installed_version)" = "OpenTofu ${TOFU_VERSION}" ]; the
   exit 0
 fi
 
-command -v go >/dev/null || { echo "install-tofu: go is not on PATH" >&2; exit 1; }
-export GOPATH="$CACHE_DIR/go"
-export GOMODCACHE="$CACHE_DIR/go/pkg/mod"
-export GOCACHE="$CACHE_DIR/go-build"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOFLAGS="-mod=mod -modcacherw -buildvcs=false"
+GO_ENV_CALLER=install-tofu
+# shellcheck source=testbed/go-env.sh
+. "$ROOT/testbed/go-env.sh"
 WORK="$CACHE_DIR/tofu-build"
 mkdir -p "$WORK" "$CACHE_DIR/bin"
 start=$(date +%s)
