@@ -179,6 +179,14 @@ def assert_converged(ws: Workspace, why: str) -> Run:
     return r
 
 
+def assert_converged_exit_code(ws: Workspace, why: str) -> None:
+    """assert_converged, and the engine's own verdict: `plan -detailed-exitcode` exits 0 (2 = changes)."""
+    assert_converged(ws, why)
+    detailed = ws.run("plan", "-input=false", "-detailed-exitcode")
+    assert detailed.returncode == 0, f"plan -detailed-exitcode after {why} exited {detailed.returncode}: " \
+                                     f"{detailed.change_summary()}: {planned_changes(detailed)}"
+
+
 def planned_changes(run: Run) -> list[str]:
     return [f"{m['change']['resource']['addr']}: {m['change']['action']}"
             for m in run.messages if m.get("type") in ("planned_change", "resource_drift")]

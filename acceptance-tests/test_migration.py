@@ -47,8 +47,8 @@ from botocore.exceptions import ClientError
 from conftest import LocalStack
 from harness import ROOT, Workspace
 from scenarios import (REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS, Aws, Names, arn, as_list,
-                       assert_converged, check_destination_grant, counts, crossrepl_statements, decode_doc,
-                       destination_sid, planned_changes, statement_resources)
+                       assert_converged, assert_converged_exit_code, check_destination_grant, counts,
+                       crossrepl_statements, decode_doc, destination_sid, planned_changes, statement_resources)
 
 EXAMPLE = ROOT / "examples" / "migrate-from-aws"
 ROLE = "s3-replication-configuration"
@@ -380,10 +380,7 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, request: pyte
     assert outputs["destination_statement_sid"]["value"] == destination_sid(src_acct, ROLE), outputs
 
     # ---- converged
-    assert_converged(ws, "the migration apply")
-    detailed = ws.run("plan", "-input=false", "-detailed-exitcode")
-    assert detailed.returncode == 0, f"plan -detailed-exitcode after the migration exited {detailed.returncode}: " \
-                                     f"{detailed.change_summary()}: {planned_changes(detailed)}"
+    assert_converged_exit_code(ws, "the migration apply")
 
     # ---- crossrepl now owns the role, the policy, the configuration and its statements
     destroy = ws.destroy()

@@ -230,15 +230,21 @@ def measure(work: Workdir, proxy, *args: str) -> dict:
 
 # ---- sections -------------------------------------------------------------------------------------------------
 
+def example_workdir(proxy) -> Workdir:
+    """examples/cross-account/ in a fresh Workdir, its terraform.tfvars pointed at the proxy."""
+    work = Workdir(proxy.url)
+    example = ROOT / "examples" / "cross-account"
+    for f in example.glob("*.tf"):
+        shutil.copy(f, work.dir)
+    (work.dir / "terraform.tfvars").write_text(
+        (example / "terraform.tfvars").read_text().replace("http://127.0.0.1:4566", proxy.url))
+    return work
+
+
 def basic(ls: LocalStack, proxy, results: dict) -> None:
     # -- the cross-account example, operation by operation
     ls.reset()
-    work = Workdir(proxy.url)
-    for f in (ROOT / "examples" / "cross-account").glob("*.tf"):
-        shutil.copy(f, work.dir)
-    (work.dir / "terraform.tfvars").write_text(
-        (ROOT / "examples" / "cross-account" / "terraform.tfvars").read_text()
-        .replace("http://127.0.0.1:4566", proxy.url))
+    work = example_workdir(proxy)
     ls.s3(SRC_ACCOUNT).create_bucket(Bucket="acme-data")
     ls.s3(DST_ACCOUNT).create_bucket(Bucket="acme-dr-copy")
     ops = {}
@@ -300,12 +306,7 @@ def one_round(ls: LocalStack, proxy, kind: str, aws_binary: Path | None) -> dict
     ls.s3(SRC_ACCOUNT).create_bucket(Bucket="acme-data")
     ls.s3(DST_ACCOUNT).create_bucket(Bucket="acme-dr-copy")
     if kind == "crossrepl":
-        work = Workdir(proxy.url)
-        for f in (ROOT / "examples" / "cross-account").glob("*.tf"):
-            shutil.copy(f, work.dir)
-        (work.dir / "terraform.tfvars").write_text(
-            (ROOT / "examples" / "cross-account" / "terraform.tfvars").read_text()
-            .replace("http://127.0.0.1:4566", proxy.url))
+        work = example_workdir(proxy)
     else:
         work = Workdir(proxy.url, AWS_SOURCE, aws_binary)
         shutil.copy(AWS_SETUP / "main.tf", work.dir)
