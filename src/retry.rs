@@ -97,12 +97,8 @@ mod tests {
 
     fn err(code: &str) -> AwsError {
         AwsError {
-            service: "s3",
-            operation: "PutBucketReplication",
-            resource: "bucket b".into(),
             code: Some(code.into()),
-            message: String::new(),
-            kind: ErrorKind::Other,
+            ..AwsError::local("s3", "PutBucketReplication", "bucket b", "", ErrorKind::Other)
         }
     }
 

@@ -9,7 +9,8 @@ Point the provider's `endpoints { s3 = iam = sts = <proxy url> }` at it. Every r
 sub-resource) and timed, so a benchmark can report calls per operation and the critical-path depth (the longest
 chain of calls each starting after the previous one ended). With a fault rate, that share of requests gets one
 of: HTTP 500 InternalError, 503 SlowDown, 400 Throttling, a connection reset before forwarding, a reset after
-forwarding (the call took effect but the answer was lost), or 0.3-1.5 s of extra latency.
+forwarding (the call took effect but the answer was lost), or 0.3-1.5 s of extra latency. Which requests get
+a fault depends only on the seed and the requests themselves (see FaultPlan), not on timing.
 
 `--faults` (library: `faults=`) restricts the kinds drawn from, as a comma-separated list or an iterable of:
 `500`, `slowdown` (503), `throttling` (400), `reset` (both resets), `reset-before`, `reset-after`, `latency`,
@@ -23,6 +24,7 @@ Used as a library by the benchmarks and the reliability tests: `start(upstream, 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import http.server
 import json
@@ -55,8 +57,7 @@ CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 def fault_kinds(faults=None) -> tuple[str, ...]:
     """The fault kinds named by `faults` (None, "all", "500,latency", or an iterable of names), in FAULTS order.
 
-    The order is fixed so that a seed draws the same faults whatever order the names were given in, and the
-    default (all kinds) draws exactly what it always did."""
+    The order is fixed so that a seed draws the same faults whatever order the names were given in."""
     if faults is None:
         return FAULTS
     names = faults.split(",") if isinstance(faults, str) else list(faults)
@@ -159,8 +160,35 @@ def error_body(service: str, code: str, message: str) -> bytes:
             f"<RequestId>fault-injected</RequestId></ErrorResponse>").encode()
 
 
-def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Random, rng_lock: threading.Lock,
-                 kinds: tuple[str, ...] = FAULTS):
+class FaultPlan:
+    """Which fault, if any, each request gets: a pure function of the seed, the request and how many identical
+    requests came before it. The faults a request meets therefore do not depend on how concurrent requests
+    happen to interleave, so one seed gives the same faults, and the same verdict, on any machine.
+
+    A request is identified by its operation, account, method, path, query and body (the body is left out when
+    it is streamed with per-chunk signatures, which carry the time)."""
+
+    def __init__(self, seed, fault_rate: float, kinds: tuple[str, ...]):
+        self.seed = seed if seed is not None else random.randrange(2**63)  # no seed: different faults each run
+        self.fault_rate, self.kinds = fault_rate, kinds
+        self.seen: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def draw(self, operation: str, account: str, method: str, target: str, headers, body: bytes) \
+            -> tuple[str | None, float]:
+        """(fault kind or None, extra latency in seconds) for this request."""
+        streamed = (headers.get("x-amz-content-sha256") or "").startswith("STREAMING")
+        identity = hashlib.sha256(f"{operation}|{account}|{method}|{target}|".encode()
+                                  + (b"" if streamed else body)).hexdigest()
+        with self.lock:
+            nth = self.seen[identity]
+            self.seen[identity] += 1
+        rng = random.Random(f"{self.seed}/{identity}/{nth}")
+        fault = rng.choice(self.kinds) if rng.random() < self.fault_rate else None
+        return fault, (0.3 + rng.random() * 1.2 if fault == "latency" else 0.0)
+
+
+def make_handler(upstream: str, stats: Stats, plan: FaultPlan):
     up = urllib.parse.urlsplit(upstream)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -175,8 +203,7 @@ def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Ran
             path, _, query = self.path.partition("?")
             operation, account = classify(self.command, path, query, self.headers, body)
             service = operation.split(":", 1)[0]
-            with rng_lock:
-                fault = rng.choice(kinds) if rng.random() < fault_rate else None
+            fault, delay = plan.draw(operation, account, self.command, self.path, self.headers, body)
             start = time.monotonic()
             if fault in ("500", "503", "throttle"):
                 status, code, msg = {"500": (500, "InternalError", "injected"),
@@ -195,7 +222,7 @@ def make_handler(upstream: str, stats: Stats, fault_rate: float, rng: random.Ran
                 stats.add(Call(operation, account, start, time.monotonic(), 0, fault))
                 return
             if fault == "latency":
-                time.sleep(0.3 + rng.random() * 1.2)
+                time.sleep(delay)
             conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
             try:
@@ -248,9 +275,8 @@ class Proxy:
     def __init__(self, upstream: str, fault_rate: float = 0.0, seed: int | None = None, port: int = 0,
                  faults=None):
         self.stats = Stats()
-        self.rng = random.Random(seed)
         self.kinds = fault_kinds(faults)
-        handler = make_handler(upstream, self.stats, fault_rate, self.rng, threading.Lock(), self.kinds)
+        handler = make_handler(upstream, self.stats, FaultPlan(seed, fault_rate, self.kinds))
         self.server = Server(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

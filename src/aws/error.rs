@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// How a failed AWS call is classified, to decide retries and advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,18 +34,56 @@ pub struct AwsError {
     pub message: String,
     /// The classification.
     pub kind: ErrorKind,
+    /// No answer came back (a lost connection, a timeout, an unreadable response): the request may have taken
+    /// effect all the same.
+    pub unanswered: bool,
 }
 
 impl AwsError {
     /// Builds the error of a failed SDK call.
-    pub fn from_sdk<E>(service: &'static str, operation: &'static str, resource: impl Into<String>, err: E) -> AwsError
+    pub fn from_sdk<E, R>(
+        service: &'static str,
+        operation: &'static str,
+        resource: impl Into<String>,
+        err: SdkError<E, R>,
+    ) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug + 'static,
     {
+        let unanswered =
+            matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_));
         let code = err.code().map(str::to_string);
         let message = err.message().map(str::to_string).unwrap_or_else(|| crate::error_chain(&err));
         let kind = classify(code.as_deref());
-        AwsError { service, operation, resource: resource.into(), code, message, kind }
+        AwsError { service, operation, resource: resource.into(), code, message, kind, unanswered }
+    }
+
+    /// An error crossrepl raises itself about a call whose answer it cannot use (no AWS error code).
+    pub fn local(
+        service: &'static str,
+        operation: &'static str,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+        kind: ErrorKind,
+    ) -> AwsError {
+        AwsError {
+            service,
+            operation,
+            resource: resource.into(),
+            code: None,
+            message: message.into(),
+            kind,
+            unanswered: false,
+        }
+    }
+
+    /// Whether the failed request may still have taken effect: AWS did not answer, or answered with a server
+    /// error (500/503), after which a write may or may not have happened. Throttling and client errors mean it
+    /// did not.
+    pub fn may_have_taken_effect(&self) -> bool {
+        self.unanswered
+            || matches!(self.code.as_deref(), Some("InternalError" | "ServiceUnavailable" | "ServiceFailure"))
     }
 
     /// Whether AWS reported `code`.
@@ -133,6 +171,7 @@ mod tests {
             code: code.map(str::to_string),
             message: "nope".into(),
             kind: classify(code),
+            unanswered: false,
         }
     }
 
@@ -145,5 +184,14 @@ mod tests {
         assert_eq!(err(Some("NoSuchBucket")).kind, ErrorKind::NotFound);
         assert_eq!(err(Some("SlowDown")).kind, ErrorKind::Transient);
         assert_eq!(err(None).kind, ErrorKind::Other);
+    }
+
+    #[test]
+    fn only_lost_answers_and_server_errors_may_have_taken_effect() {
+        assert!(err(Some("InternalError")).may_have_taken_effect());
+        assert!(!err(Some("Throttling")).may_have_taken_effect());
+        assert!(!err(Some("EntityAlreadyExists")).may_have_taken_effect());
+        assert!(AwsError { unanswered: true, ..err(None) }.may_have_taken_effect());
+        assert!(!err(None).may_have_taken_effect());
     }
 }

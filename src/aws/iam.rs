@@ -1,9 +1,11 @@
 //! AWS IAM calls crossrepl makes: the replication role, its managed policy and the attachment.
 
 use aws_sdk_iam::Client;
+use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::types::Tag;
 
 use super::error::AwsError;
+use super::once;
 
 /// IAM keeps at most five versions of a managed policy.
 pub const MAX_POLICY_VERSIONS: usize = 5;
@@ -112,7 +114,7 @@ pub async fn delete_role(client: &Client, name: &str) -> Result<(), AwsError> {
 }
 
 /// A managed policy's default version id, or `None` when the policy does not exist (iam:GetPolicy).
-pub async fn policy_default_version(client: &Client, arn: &str) -> Result<Option<String>, AwsError> {
+async fn policy_default_version(client: &Client, arn: &str) -> Result<Option<String>, AwsError> {
     match client.get_policy().policy_arn(arn).send().await {
         Ok(out) => Ok(out.policy().and_then(|p| p.default_version_id()).map(str::to_string)),
         Err(e) => {
@@ -134,7 +136,7 @@ pub async fn policy_tags(client: &Client, arn: &str) -> Result<Vec<(String, Stri
 }
 
 /// The document of one policy version, as IAM returned it (possibly URL-encoded) (iam:GetPolicyVersion).
-pub async fn policy_document(client: &Client, arn: &str, version: &str) -> Result<String, AwsError> {
+async fn policy_document(client: &Client, arn: &str, version: &str) -> Result<String, AwsError> {
     let out = client
         .get_policy_version()
         .policy_arn(arn)
@@ -143,6 +145,13 @@ pub async fn policy_document(client: &Client, arn: &str, version: &str) -> Resul
         .await
         .map_err(|e| AwsError::from_sdk("iam", "GetPolicyVersion", policy_res(arn), e))?;
     Ok(out.policy_version().and_then(|v| v.document()).unwrap_or_default().to_string())
+}
+
+/// The document of a managed policy's default version as IAM returned it, or `None` when the policy does not
+/// exist (iam:GetPolicy, iam:GetPolicyVersion).
+pub async fn default_policy_document(client: &Client, arn: &str) -> Result<Option<String>, AwsError> {
+    let Some(version) = policy_default_version(client, arn).await? else { return Ok(None) };
+    policy_document(client, arn, &version).await.map(Some)
 }
 
 /// Creates a managed policy (iam:CreatePolicy) and returns its ARN.
@@ -168,22 +177,40 @@ pub async fn create_policy(
 
 /// Makes `doc` the policy's default version, first deleting the oldest non-default versions so IAM's limit of
 /// five is never hit (iam:ListPolicyVersions, iam:DeletePolicyVersion, iam:CreatePolicyVersion).
-pub async fn set_policy_document(client: &Client, arn: &str, doc: &str) -> Result<(), AwsError> {
+///
+/// CreatePolicyVersion is not idempotent: sent twice, it makes two versions. It goes out with the SDK's retries
+/// off; after an attempt that may have taken effect, `is_doc` is asked whether the default version's document
+/// is already `doc` before another attempt.
+pub async fn set_policy_document(
+    client: &Client,
+    arn: &str,
+    doc: &str,
+    is_doc: impl Fn(&str) -> bool,
+) -> Result<(), AwsError> {
     let mut old = non_default_versions(client, arn).await?;
     // Keep room for the new version: at most MAX - 1 versions may exist before creating one.
     while old.len() + 1 >= MAX_POLICY_VERSIONS {
         let oldest = old.remove(0);
         delete_policy_version(client, arn, &oldest).await?;
     }
-    client
-        .create_policy_version()
-        .policy_arn(arn)
-        .policy_document(doc)
-        .set_as_default(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam", "CreatePolicyVersion", policy_res(arn), e))?;
-    Ok(())
+    let max = client.config().retry_config().map_or(1, |r| r.max_attempts());
+    let no_retries = aws_sdk_iam::config::Builder::default().retry_config(RetryConfig::disabled());
+    let create = || async {
+        client
+            .create_policy_version()
+            .policy_arn(arn)
+            .policy_document(doc)
+            .set_as_default(true)
+            .customize()
+            .config_override(no_retries.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("iam", "CreatePolicyVersion", policy_res(arn), e))
+    };
+    let took_effect =
+        || async { Ok(default_policy_document(client, arn).await?.is_some_and(|d| is_doc(&d)).then_some(())) };
+    once::at_most_once(once::Attempts::new(max), create, took_effect).await
 }
 
 /// Non-default version ids, oldest first.
@@ -204,15 +231,16 @@ async fn non_default_versions(client: &Client, arn: &str) -> Result<Vec<String>,
     Ok(versions.into_iter().map(|(_, id)| id).collect())
 }
 
+/// Deletes one policy version; a version already gone (the answer to an earlier attempt was lost, and the SDK
+/// sent it again) is not an error.
 async fn delete_policy_version(client: &Client, arn: &str, version: &str) -> Result<(), AwsError> {
-    client
-        .delete_policy_version()
-        .policy_arn(arn)
-        .version_id(version)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam", "DeletePolicyVersion", policy_res(arn), e))?;
-    Ok(())
+    match client.delete_policy_version().policy_arn(arn).version_id(version).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "DeletePolicyVersion", policy_res(arn), e);
+            if err.is_code("NoSuchEntity") { Ok(()) } else { Err(err) }
+        }
+    }
 }
 
 /// Deletes a managed policy with all its versions (IAM refuses to delete a policy that has non-default

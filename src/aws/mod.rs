@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod iam;
+pub mod once;
 pub mod s3;
 pub mod sts;
 

@@ -9,12 +9,8 @@ pub async fn caller_account(client: &aws_sdk_sts::Client) -> Result<String, AwsE
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "the provider's credentials", e))?;
-    out.account.filter(|a| !a.is_empty()).ok_or_else(|| AwsError {
-        service: "sts",
-        operation: "GetCallerIdentity",
-        resource: "the provider's credentials".into(),
-        code: None,
-        message: "the answer named no account".into(),
-        kind: super::error::ErrorKind::Other,
+    out.account.filter(|a| !a.is_empty()).ok_or_else(|| {
+        let what = "the provider's credentials";
+        AwsError::local("sts", "GetCallerIdentity", what, "the answer named no account", super::ErrorKind::Other)
     })
 }

@@ -224,16 +224,14 @@ async fn ensure_versioning(client: &AwsClients, bucket: &str, enable: bool) -> R
         None => return Ok(BucketCheck::Missing),
         Some(s3::Versioning::Enabled) => return Ok(BucketCheck::Versioned),
         Some(_) if !enable => {
-            return Err(AwsError {
-                service: "s3",
-                operation: "GetBucketVersioning",
-                resource: format!("bucket {bucket}"),
-                code: None,
-                message: "versioning is not enabled and enable_versioning = false; replication needs it. Enable \
-                          versioning on the bucket or set enable_versioning = true"
-                    .into(),
-                kind: crate::aws::ErrorKind::Other,
-            });
+            return Err(AwsError::local(
+                "s3",
+                "GetBucketVersioning",
+                format!("bucket {bucket}"),
+                "versioning is not enabled and enable_versioning = false; replication needs it. Enable versioning \
+                 on the bucket or set enable_versioning = true",
+                crate::aws::ErrorKind::Other,
+            ));
         }
         Some(_) => {}
     }

@@ -216,10 +216,9 @@ async fn observe(client: &AwsClients, want: &Desired) -> Result<Observed, (Strin
     let step = |s: &'static str| move |e: AwsError| (s.to_string(), e);
     // Every part is read concurrently; GetBucketVersioning doubles as the existence check of the bucket.
     let policy_doc = async {
-        let Some(version) = iam::policy_default_version(&client.iam, &want.policy_arn).await? else { return Ok(None) };
-        let text = iam::policy_document(&client.iam, &want.policy_arn, &version).await?;
+        let text = iam::default_policy_document(&client.iam, &want.policy_arn).await?;
         // A document we cannot parse still exists: it is drift to overwrite, never a policy to create.
-        Ok::<_, AwsError>(Some(PolicyDocument::parse(&text).unwrap_or_else(|_| PolicyDocument::new(Vec::new()))))
+        Ok::<_, AwsError>(text.map(|t| PolicyDocument::parse(&t).unwrap_or_else(|_| PolicyDocument::new(Vec::new()))))
     };
     let attached = async {
         match iam::attached_policies(&client.iam, &want.role_name).await {
@@ -426,14 +425,13 @@ impl SourceResource {
                     if matching_rules(&want, seen.as_ref()).iter().all(|ok| *ok) {
                         Ok(())
                     } else {
-                        Err(AwsError {
-                            service: "s3",
-                            operation: "GetBucketReplication",
-                            resource: format!("bucket {}", want.bucket),
-                            code: None,
-                            message: "the new replication configuration is not visible yet".into(),
-                            kind: ErrorKind::Transient,
-                        })
+                        Err(AwsError::local(
+                            "s3",
+                            "GetBucketReplication",
+                            format!("bucket {}", want.bucket),
+                            "the new replication configuration is not visible yet",
+                            ErrorKind::Transient,
+                        ))
                     }
                 },
             )
@@ -576,21 +574,14 @@ async fn preflight(client: &AwsClients, planned: &Value, prior: &Value, account:
 /// resource's ownership tag (left by an interrupted create of this same resource): crossrepl never adopts what it
 /// did not create.
 async fn refuse_foreign(client: &AwsClients, label: &str, want: &Desired, seen: &Observed) -> Option<Diagnostic> {
-    let import = adopt_advice(&want.bucket);
     let role_ours = seen.role.as_ref().map(|r| want.owns(&r.tags));
     if role_ours == Some(false) {
-        return Some(
-            Diagnostic::error(format!("{label}: role {} already exists", want.role_name), import)
-                .at(AttributePath::attr("role_name")),
-        );
+        return Some(already_exists_role(label, want));
     }
     if seen.policy_document.is_some() {
         let ours = iam::policy_tags(&client.iam, &want.policy_arn).await.is_ok_and(|tags| want.owns(&tags));
         if !ours {
-            return Some(
-                Diagnostic::error(format!("{label}: policy {} already exists", want.policy_arn), import)
-                    .at(AttributePath::attr("policy_name")),
-            );
+            return Some(already_exists_policy(label, want));
         }
     }
     if let Some(cfg) = &seen.configuration
@@ -599,12 +590,27 @@ async fn refuse_foreign(client: &AwsClients, label: &str, want: &Desired, seen: 
         return Some(
             Diagnostic::error(
                 format!("{label}: bucket {} already has a replication configuration", want.bucket),
-                format!("{import} Or remove the existing configuration first if it is no longer wanted."),
+                format!(
+                    "{} Or remove the existing configuration first if it is no longer wanted.",
+                    adopt_advice(&want.bucket)
+                ),
             )
             .at(AttributePath::attr("bucket")),
         );
     }
     None
+}
+
+/// The role name is taken by a role crossrepl did not create.
+fn already_exists_role(label: &str, want: &Desired) -> Diagnostic {
+    Diagnostic::error(format!("{label}: role {} already exists", want.role_name), adopt_advice(&want.bucket))
+        .at(AttributePath::attr("role_name"))
+}
+
+/// The policy name is taken by a policy crossrepl did not create.
+fn already_exists_policy(label: &str, want: &Desired) -> Diagnostic {
+    Diagnostic::error(format!("{label}: policy {} already exists", want.policy_arn), adopt_advice(&want.bucket))
+        .at(AttributePath::attr("policy_name"))
 }
 
 async fn ensure_role(
@@ -614,28 +620,32 @@ async fn ensure_role(
     label: &str,
 ) -> Result<(), Diagnostic> {
     let trust = want.trust.to_json();
-    let Some(have) = have else {
-        let new = iam::NewRole {
-            name: &want.role_name,
-            path: &want.path,
-            trust_policy: &trust,
-            permissions_boundary: want.boundary.as_deref(),
-            tags: &want.aws_tags(),
-            description: &format!("S3 replication role of bucket {}, managed by crossrepl", want.bucket),
-        };
-        return match iam::create_role(&client.iam, &new).await {
-            Ok(_) => Ok(()),
-            // The role was absent when observed a moment ago: this is our own create, retried by the SDK after
-            // its answer was lost (a reset connection), not someone else's role.
-            Err(e) if e.is_code("EntityAlreadyExists") => {
-                tracing::warn!(
-                    role = want.role_name,
-                    "CreateRole answered EntityAlreadyExists after a retry; continuing"
-                );
-                Ok(())
+    let found;
+    let have = match have {
+        Some(have) => have,
+        None => {
+            let new = iam::NewRole {
+                name: &want.role_name,
+                path: &want.path,
+                trust_policy: &trust,
+                permissions_boundary: want.boundary.as_deref(),
+                tags: &want.aws_tags(),
+                description: &format!("S3 replication role of bucket {}, managed by crossrepl", want.bucket),
+            };
+            match iam::create_role(&client.iam, &new).await {
+                Ok(_) => return Ok(()),
+                // Absent when observed a moment ago: our own create whose answer was lost and which the SDK sent
+                // again, or someone else's role created since. Only the ownership tag tells them apart.
+                Err(e) if e.is_code("EntityAlreadyExists") => {
+                    let role = iam::role(&client.iam, &want.role_name)
+                        .await
+                        .map_err(|e| aws_diag(label, "reading the role after EntityAlreadyExists", &e))?;
+                    found = role.filter(|r| want.owns(&r.tags)).ok_or_else(|| already_exists_role(label, want))?;
+                    &found
+                }
+                Err(e) => return Err(aws_diag(label, "creating the role", &e)),
             }
-            Err(e) => Err(aws_diag(label, "creating the role", &e)),
-        };
+        }
     };
     if have.path != want.path {
         return Err(Diagnostic::error(
@@ -671,41 +681,51 @@ async fn ensure_policy(
     have: Option<&PolicyDocument>,
     label: &str,
 ) -> Result<(), Diagnostic> {
-    match have {
-        None => {
-            let doc = want.permissions.to_json();
-            match iam::create_policy(&client.iam, &want.policy_name, &want.path, &doc, &want.aws_tags()).await {
-                Ok(_) => Ok(()),
-                // Absent when observed: our own create, retried by the SDK after a lost answer. Make sure the
-                // document is ours.
-                Err(e) if e.is_code("EntityAlreadyExists") => {
-                    iam::set_policy_document(&client.iam, &want.policy_arn, &doc)
-                        .await
-                        .map_err(|e| aws_diag(label, "updating the role policy", &e))
-                }
-                Err(e) => Err(aws_diag(label, "creating the role policy", &e)),
-            }
-        }
-        Some(doc) => {
-            // Tags first: an adopted (imported) policy gets the ownership tag, as the role does.
-            let mut have_tags = iam::policy_tags(&client.iam, &want.policy_arn)
-                .await
-                .map_err(|e| aws_diag(label, "reading the role policy's tags", &e))?;
-            have_tags.sort();
-            let want_tags = want.aws_tags();
-            if have_tags != want_tags {
-                iam::set_policy_tags(&client.iam, &want.policy_arn, &have_tags, &want_tags)
+    let doc = want.permissions.to_json();
+    let is_ours = |text: &str| PolicyDocument::parse(text).is_ok_and(|d| d.semantically_equal(&want.permissions));
+    let Some(have) = have else {
+        return match iam::create_policy(&client.iam, &want.policy_name, &want.path, &doc, &want.aws_tags()).await {
+            Ok(_) => Ok(()),
+            // Absent when observed: our own create whose answer was lost and which the SDK sent again, or someone
+            // else's policy created since. Only the ownership tag tells; our own gets our document only if it
+            // differs (a needless CreatePolicyVersion would leave two identical versions).
+            Err(e) if e.is_code("EntityAlreadyExists") => {
+                let tags = iam::policy_tags(&client.iam, &want.policy_arn)
                     .await
-                    .map_err(|e| aws_diag(label, "tagging the role policy", &e))?;
+                    .map_err(|e| aws_diag(label, "reading the role policy's tags after EntityAlreadyExists", &e))?;
+                if !want.owns(&tags) {
+                    return Err(already_exists_policy(label, want));
+                }
+                let current = iam::default_policy_document(&client.iam, &want.policy_arn)
+                    .await
+                    .map_err(|e| aws_diag(label, "reading the role policy", &e))?;
+                if current.as_deref().is_some_and(is_ours) {
+                    return Ok(());
+                }
+                iam::set_policy_document(&client.iam, &want.policy_arn, &doc, is_ours)
+                    .await
+                    .map_err(|e| aws_diag(label, "updating the role policy", &e))
             }
-            if doc.semantically_equal(&want.permissions) {
-                return Ok(());
-            }
-            iam::set_policy_document(&client.iam, &want.policy_arn, &want.permissions.to_json())
-                .await
-                .map_err(|e| aws_diag(label, "updating the role policy", &e))
-        }
+            Err(e) => Err(aws_diag(label, "creating the role policy", &e)),
+        };
+    };
+    // Tags first: an adopted (imported) policy gets the ownership tag, as the role does.
+    let mut have_tags = iam::policy_tags(&client.iam, &want.policy_arn)
+        .await
+        .map_err(|e| aws_diag(label, "reading the role policy's tags", &e))?;
+    have_tags.sort();
+    let want_tags = want.aws_tags();
+    if have_tags != want_tags {
+        iam::set_policy_tags(&client.iam, &want.policy_arn, &have_tags, &want_tags)
+            .await
+            .map_err(|e| aws_diag(label, "tagging the role policy", &e))?;
     }
+    if have.semantically_equal(&want.permissions) {
+        return Ok(());
+    }
+    iam::set_policy_document(&client.iam, &want.policy_arn, &doc, is_ours)
+        .await
+        .map_err(|e| aws_diag(label, "updating the role policy", &e))
 }
 
 /// After an update that renamed the role or policy, removes the old ones: detaches the old policy, and deletes
@@ -767,8 +787,7 @@ async fn pick_policy(
         _ => {}
     }
     let grants_replication = |arn: String| async move {
-        let version = iam::policy_default_version(&client.iam, &arn).await.ok().flatten()?;
-        let text = iam::policy_document(&client.iam, &arn, &version).await.ok()?;
+        let text = iam::default_policy_document(&client.iam, &arn).await.ok().flatten()?;
         let doc = PolicyDocument::parse(&text).ok()?;
         let replicates = doc.statements.iter().flat_map(|s| s.action.iter().flat_map(|a| a.0.iter())).any(|a| {
             ["s3:GetReplicationConfiguration", "s3:ReplicateObject", "s3:Replicate*"]
@@ -1021,22 +1040,20 @@ impl Resource<AwsClients> for SourceResource {
         let policy_name = policy_arn.rsplit('/').next().unwrap_or_default().to_string();
         let role = iam::role(&client.iam, &role_name).await.map_err(|e| err(e.with_advice()))?;
         // Source KMS keys live only in the role policy.
-        let source_keys: Vec<Value> = match iam::policy_default_version(&client.iam, &policy_arn).await {
-            Ok(Some(v)) => iam::policy_document(&client.iam, &policy_arn, &v)
-                .await
-                .ok()
-                .and_then(|t| PolicyDocument::parse(&t).ok())
-                .map(|d| {
-                    d.statements
-                        .iter()
-                        .filter(|s| s.sid.as_deref() == Some("SourceKmsDecrypt"))
-                        .flat_map(|s| s.resource.as_ref().map(|r| r.0.clone()).unwrap_or_default())
-                        .map(Value::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
+        let source_keys: Vec<Value> = iam::default_policy_document(&client.iam, &policy_arn)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|t| PolicyDocument::parse(&t).ok())
+            .map(|d| {
+                d.statements
+                    .iter()
+                    .filter(|s| s.sid.as_deref() == Some("SourceKmsDecrypt"))
+                    .flat_map(|s| s.resource.as_ref().map(|r| r.0.clone()).unwrap_or_default())
+                    .map(Value::from)
+                    .collect()
+            })
+            .unwrap_or_default();
         let dests: Vec<Value> = replication::specs_from_configuration(&cfg)
             .into_iter()
             .map(|r| {
