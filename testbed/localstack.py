@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """LocalStack launcher for the crossrepl test bed (host mode, no Docker).
 
-    localstack.py start [--port N] [--no-fix]   start on a free (or given) loopback port, wait, warm up, print URL
+    localstack.py start [--port N] [--no-fix] [--no-replication]
+                                                start on a free (or given) loopback port, wait, warm up, print URL
     localstack.py stop [--port N]               SIGTERM, then SIGKILL after a timeout; removes the pid file
     localstack.py status [--port N]             print the endpoint and exit 0 when running, else exit 1
     localstack.py reset [--port N]              clear all stores of the loaded services (POST /_crossrepl/reset)
@@ -9,9 +10,10 @@
     localstack.py logs [--port N] [-n 80]       print the log tail
 
 The control commands use only the standard library (any python3). `start` runs this same file with the
-LocalStack virtualenv's interpreter in `_serve` mode, which applies the crossrepl patches (see
-docs/localstack.md) and then calls LocalStack's own main() in that same process, so the recorded pid is the
-LocalStack process itself. Without --port the commands use the instance in the well-known endpoint file
+LocalStack virtualenv's interpreter in `_serve` mode, which applies the crossrepl patches and starts the
+replication engine (testbed/replication_engine/, see docs/localstack.md) and then calls LocalStack's own main() in
+that same process, so the recorded pid is the LocalStack process itself. The engine is on unless
+`--no-replication` or CROSSREPL_REPLICATION=0; CROSSREPL_REPLICATION_DELAY sets its delay (default 0.2 s). Without --port the commands use the instance in the well-known endpoint file
 $CACHE_DIR/run/localstack.endpoint (written by a `start` without --port or with --default).
 """
 
@@ -38,6 +40,8 @@ LS_PYTHON = CACHE_DIR / "localstack-venv" / "bin" / "python"
 SHARED_CATALOG_DIR = CACHE_DIR / "localstack-catalog"  # service catalog cache shared by all instances
 RESET_PATH = "/_crossrepl/reset"
 NO_FIX_ENV = "CROSSREPL_LOCALSTACK_NO_FIX"
+REPLICATION_ENV = "CROSSREPL_REPLICATION"
+REPLICATION_DELAY_ENV = "CROSSREPL_REPLICATION_DELAY"
 
 
 def log(msg: str) -> None:
@@ -148,7 +152,7 @@ def log_tail(port: int, lines: int = 80) -> str:
         return "(no log)"
 
 
-def start(port: int | None, fix: bool, default: bool) -> str:
+def start(port: int | None, fix: bool, default: bool, replication: bool = True) -> str:
     if not LS_PYTHON.exists():
         raise SystemExit(f"localstack: {LS_PYTHON} missing: run testbed/install-localstack.sh")
     if port is None:
@@ -167,7 +171,7 @@ def start(port: int | None, fix: bool, default: bool) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
     env.update(
         GATEWAY_LISTEN=f"127.0.0.1:{port}",
-        SERVICES="s3,iam,sts",
+        SERVICES="s3,iam,sts,kms",
         OVERRIDE_IN_DOCKER="0",
         DNS_ADDRESS="0",
         FILESYSTEM_ROOT=str(data),
@@ -179,6 +183,7 @@ def start(port: int | None, fix: bool, default: bool) -> str:
         env.pop(NO_FIX_ENV, None)
     else:
         env[NO_FIX_ENV] = "1"
+    env[REPLICATION_ENV] = "1" if replication else "0"
     logf = open(idir / "localstack.log", "ab")
     t0 = time.monotonic()
     proc = subprocess.Popen([str(LS_PYTHON), str(Path(__file__).resolve()), "_serve"], env=env, cwd=idir,
@@ -186,7 +191,8 @@ def start(port: int | None, fix: bool, default: bool) -> str:
                             start_new_session=True)
     logf.close()
     (idir / "localstack.pid").write_text(f"{proc.pid}\n")
-    log(f"started pid {proc.pid} on port {port} (fix {'on' if fix else 'OFF'}), log {idir / 'localstack.log'}")
+    log(f"started pid {proc.pid} on port {port} (fix {'on' if fix else 'OFF'}, replication engine "
+        f"{'on' if replication else 'OFF'}), log {idir / 'localstack.log'}")
     try:
         wait_healthy(port, pid=proc.pid)
         log(f"healthy after {time.monotonic() - t0:.1f} s")
@@ -289,10 +295,41 @@ def patch_put_bucket_replication() -> None:
     p.S3Provider.put_bucket_replication = put_bucket_replication
 
 
-def install_reset_route() -> None:
+def patch_kms_key_material_id() -> None:
+    """LocalStack 4.13.1's KMS computes a key material id with `uuid.uuid5(namespace, <bytes>)`, which only
+    Python >= 3.12 accepts (3.11 requires a str name), so every CreateKey fails with "encoding without a string
+    argument" on the machine's Python 3.11. Same computation as 3.12's uuid5 over bytes."""
+    import hashlib
+    import uuid
+
+    from localstack.services.kms.models import KmsKey
+
+    def generate_key_material_id(self, key_material: bytes) -> str:
+        digest = hashlib.sha1(self._internal_key_id.bytes + key_material).digest()
+        return uuid.UUID(bytes=digest[:16], version=5).hex * 2
+
+    KmsKey.generate_key_material_id = generate_key_material_id
+
+
+def load_replication_engine():
+    """testbed/replication_engine, imported by path (this file's folder is off sys.path, see serve())."""
+    import importlib.util
+
+    here = Path(__file__).resolve().parent / "replication_engine"
+    spec = importlib.util.spec_from_file_location("replication_engine", here / "__init__.py",
+                                                  submodule_search_locations=[str(here)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["replication_engine"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def install_reset_route(engine=None) -> None:
     from localstack.services.edge import ROUTER
 
     def reset_handler(request, **_kwargs):
+        if engine is not None:
+            engine.reset()
         from localstack.services.plugins import SERVICE_PLUGINS
 
         t = time.monotonic()
@@ -329,7 +366,19 @@ def serve() -> None:
     else:
         patch_put_bucket_replication()
         print("crossrepl: patched S3Provider.put_bucket_replication (cross-account destination)", flush=True)
-    install_reset_route()
+    if sys.version_info < (3, 12):
+        patch_kms_key_material_id()
+    engine = None
+    if os.environ.get(REPLICATION_ENV, "1") != "0":
+        module = load_replication_engine()
+        engine = module.start(float(os.environ.get(REPLICATION_DELAY_ENV) or 0.2))
+        from localstack.services.edge import ROUTER
+
+        module.install_routes(ROUTER, engine)
+        print(f"crossrepl: replication engine on (delay {engine.delay} s)", flush=True)
+    else:
+        print(f"crossrepl: {REPLICATION_ENV}=0: replication engine OFF", flush=True)
+    install_reset_route(engine)
     from localstack.runtime.main import main as localstack_main
 
     localstack_main()
@@ -343,6 +392,7 @@ def main() -> None:
     ap.add_argument("command", choices=["start", "stop", "status", "reset", "wait", "logs"])
     ap.add_argument("--port", type=int)
     ap.add_argument("--no-fix", action="store_true", help="do not patch PutBucketReplication")
+    ap.add_argument("--no-replication", action="store_true", help="do not start the replication engine")
     ap.add_argument("--default", action="store_true", help="write the well-known endpoint file even with --port")
     ap.add_argument("-n", type=int, default=80, help="log lines for `logs`")
     a = ap.parse_args()
@@ -354,7 +404,8 @@ def main() -> None:
                 log(f"already running (pid {read_pid(port)}); `stop` it first to restart")
                 print(f"http://127.0.0.1:{port}")
                 return
-        print(start(a.port, fix, default=a.port is None or a.default))
+        replication = not a.no_replication and os.environ.get(REPLICATION_ENV, "1") != "0"
+        print(start(a.port, fix, default=a.port is None or a.default, replication=replication))
         return
     port = a.port or default_port()
     if a.command == "stop":

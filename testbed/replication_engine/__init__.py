@@ -1,0 +1,39 @@
+"""A replication engine for LocalStack: S3 cross-account replication as AWS performs it, with every request the
+replication service makes authorized by Principal Mapper. Loaded by testbed/localstack.py in LocalStack's own
+process; see docs/localstack.md.
+
+    engine = replication_engine.start(delay=0.2)   # before LocalStack builds its S3 dispatch table
+    replication_engine.install_routes(ROUTER, engine)
+"""
+
+from __future__ import annotations
+
+import time
+
+from .engine import Engine
+
+ROUTE = "/_crossrepl/replication"
+
+
+def start(delay: float) -> Engine:
+    from . import hooks
+
+    engine = Engine(delay=delay)
+    hooks.install(engine)
+    return engine
+
+
+def install_routes(router, engine: Engine) -> None:
+    """`GET /_crossrepl/replication[?since=N][&wait=SECONDS]`: the journal (entries with seq >= since), after
+    waiting up to `wait` seconds for the queue to drain; `idle` says whether it did."""
+
+    def status(request, **_kwargs):
+        args = request.args
+        wait = float(args.get("wait") or 0)
+        t = time.monotonic()
+        idle = engine.wait_idle(wait) if wait > 0 else not engine.snapshot()["queued"]
+        out = engine.snapshot(int(args.get("since") or 0))
+        out.update(idle=idle, waited=round(time.monotonic() - t, 3))
+        return out
+
+    router.add(ROUTE, endpoint=status, methods=["GET"])
