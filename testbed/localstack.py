@@ -311,6 +311,21 @@ def patch_kms_key_material_id() -> None:
     KmsKey.generate_key_material_id = generate_key_material_id
 
 
+def patch_canonical_user_ids() -> None:
+    """LocalStack gives every account the same S3 canonical user id; on AWS each account has its own ("Find the
+    canonical user ID for your AWS account", https://docs.aws.amazon.com/AmazonS3/latest/userguide/finding-canonical-user-id.html).
+    With one id for all, who owns a replica (owner override) cannot be told apart. Derived per account here."""
+    import hashlib
+
+    from localstack.services.s3 import provider, utils
+
+    def get_owner_for_account_id(account_id: str):
+        return utils.Owner(DisplayName=f"account-{account_id}",
+                           ID=hashlib.sha256(f"canonical-user/{account_id}".encode()).hexdigest())
+
+    utils.get_owner_for_account_id = provider.get_owner_for_account_id = get_owner_for_account_id
+
+
 def load_replication_engine():
     """testbed/replication_engine, imported by path (this file's folder is off sys.path, see serve())."""
     import importlib.util
@@ -368,6 +383,7 @@ def serve() -> None:
         print("crossrepl: patched S3Provider.put_bucket_replication (cross-account destination)", flush=True)
     if sys.version_info < (3, 12):
         patch_kms_key_material_id()
+    patch_canonical_user_ids()
     engine = None
     if os.environ.get(REPLICATION_ENV, "1") != "0":
         module = load_replication_engine()

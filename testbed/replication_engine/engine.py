@@ -418,38 +418,44 @@ class Step:
                  "the source object's key")
 
     def replica_encryption(self, dest) -> tuple[str | None, str | None, bool]:
-        """(encryption, key ARN, bucket key) of the replica, after authorizing the KMS requests it needs."""
-        v, src = self.version, self.bucket
-        replica_key = ((self.rule.get("Destination") or {}).get("EncryptionConfiguration") or {}).get(
-            "ReplicaKmsKeyID")
+        """(encryption, key ARN, bucket key) of the replica, after authorizing the KMS requests it needs.
+
+        An SSE-KMS source is encrypted with the rule's replica key (required). An unencrypted or SSE-S3 source
+        takes the destination's default encryption when that is SSE-KMS (kms:GenerateDataKey on its key, as the
+        project's corrections page has it), else keeps SSE-S3 ("How default bucket encryption affects
+        replication" in "Replicating encrypted objects"). Under an S3 Bucket Key of the source object or of the
+        destination bucket, the encryption context is the bucket ARN and the key also needs kms:Decrypt ("S3
+        Bucket Keys and replication")."""
+        v = self.version
         default = (dest.encryption_rule or {}).get("ApplyServerSideEncryptionByDefault") or {}
         dest_bucket_key = bool((dest.encryption_rule or {}).get("BucketKeyEnabled"))
-        source_kms = getattr(v, "encryption", None) in KMS
-        if replica_key:
+        if getattr(v, "encryption", None) in KMS:
+            replica_key = ((self.rule.get("Destination") or {}).get("EncryptionConfiguration") or {}).get(
+                "ReplicaKmsKeyID")
+            if not replica_key:
+                raise Denied("kms:Encrypt", self.arn(dest.name), "the source object is SSE-KMS encrypted and the "
+                             "rule names no replica key (Destination.EncryptionConfiguration.ReplicaKmsKeyID)",
+                             self.role.arn)
             bucket_key = bool(v.bucket_key_enabled) or dest_bucket_key
-            context = self.arn(dest.name) if bucket_key else self.arn(dest.name, self.event.key)
-            key_arn = self.kms("kms:Encrypt", replica_key, dest.bucket_account_id, dest.bucket_region, context,
-                               "the replica key")
+            key_arn = self.encrypt_with("kms:Encrypt", replica_key, dest, bucket_key, "the replica key")
             if key_arn.split(":")[3] != dest.bucket_region:
                 raise Denied("kms:Encrypt", key_arn, f"the replica key is not in the destination bucket's region "
                              f"({dest.bucket_region})", self.role.arn)
-            if bucket_key:  # "Amazon S3 Bucket Keys and replication": kms:Decrypt on the replica key too
-                self.kms("kms:Decrypt", replica_key, dest.bucket_account_id, dest.bucket_region, context,
-                         "the replica key, under an S3 Bucket Key")
             return "aws:kms", key_arn, bucket_key
-        if source_kms:
-            raise Denied("kms:Encrypt", self.arn(dest.name), "the source object is SSE-KMS encrypted and the rule "
-                         "names no replica key (Destination.EncryptionConfiguration.ReplicaKmsKeyID)", self.role.arn)
         if default.get("SSEAlgorithm") in KMS and default.get("KMSMasterKeyID"):
-            context = self.arn(dest.name) if dest_bucket_key else self.arn(dest.name, self.event.key)
-            key = default["KMSMasterKeyID"]
-            key_arn = self.kms("kms:GenerateDataKey", key, dest.bucket_account_id, dest.bucket_region, context,
-                               "the destination bucket's default key")
-            if dest_bucket_key:
-                self.kms("kms:Decrypt", key, dest.bucket_account_id, dest.bucket_region, context,
-                         "the destination bucket's default key, under an S3 Bucket Key")
+            key_arn = self.encrypt_with("kms:GenerateDataKey", default["KMSMasterKeyID"], dest, dest_bucket_key,
+                                        "the destination bucket's default key")
             return "aws:kms", key_arn, dest_bucket_key
         return getattr(v, "encryption", None), None, False
+
+    def encrypt_with(self, action: str, key: str, dest, bucket_key: bool, why: str) -> str:
+        """`action` on `key` for the replica, and kms:Decrypt too under an S3 Bucket Key; returns the key ARN."""
+        context = self.arn(dest.name) if bucket_key else self.arn(dest.name, self.event.key)
+        key_arn = self.kms(action, key, dest.bucket_account_id, dest.bucket_region, context, why)
+        if bucket_key:
+            self.kms("kms:Decrypt", key, dest.bucket_account_id, dest.bucket_region, context,
+                     f"{why}, under an S3 Bucket Key")
+        return key_arn
 
     # -- writes
     def write_replica(self, dest, tags: dict | None, override: bool, encryption) -> None:
