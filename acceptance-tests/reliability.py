@@ -312,6 +312,8 @@ class Example:
         # policy versions must not pile up (a retried CreatePolicyVersion after a lost answer would add one)
         versions = a.policy_versions(self.src_acct, a.local_policies(self.src_acct)[0])
         assert len(versions) == 1, f"policy versions after a create: {versions}"
+        # and S3 would replicate with it (straight to LocalStack, not through any proxy)
+        a.objects().prove(self.src_acct, self.src, self.dst_acct, self.dst)
 
     def leftovers(self) -> dict:
         """Everything crossrepl could have left in LocalStack, read directly (not through a proxy)."""

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from conftest import LocalStack
 from harness import ROOT, Run, Workspace, provider_block, unique_account, unique_name
+from objects import Objects  # testbed/objects.py (harness puts testbed/ on sys.path)
 
 EXAMPLE_DIR = ROOT / "examples" / "cross-account"
 SID_BASE = "CrossreplReplication"
@@ -228,6 +229,10 @@ class Aws:
 
     def s3(self, account: str):
         return self.c("s3", account)
+
+    def objects(self) -> Objects:
+        """Object-level reads and writes, with the replication engine's journal of this LocalStack."""
+        return Objects(self.s3, self.ls.endpoint)
 
     def iam(self, account: str):
         return self.c("iam", account)

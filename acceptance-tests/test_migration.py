@@ -26,10 +26,13 @@ What is exercised, under each engine:
   - A second plan is empty; destroy then removes what crossrepl adopted (role, policy, replication
     configuration, its two statements) and keeps the buckets, their versioning and the Deny statement.
 
+  - Objects move: the hand-written setup replicates before the migration, every object written while the
+    migration applies (one every ~50 ms) reaches COMPLETED in the test bed's replication engine, and after it an
+    object and its delete marker replicate.
+
 What is not exercised: hashicorp/aws itself. It is not in the test bed (no registry access), so the old setup is
 made with boto3 and there are no aws_* resources in the state: the `removed { lifecycle { destroy = false } }`
-blocks of removed.tf are parsed and validated by both engines but have nothing to forget. Real S3 replication of
-objects is not exercised either (LocalStack does not replicate); "no gap" is checked on the configuration.
+blocks of removed.tf are parsed and validated by both engines but have nothing to forget.
 """
 
 from __future__ import annotations
@@ -179,6 +182,29 @@ def _allows(doc: dict, action: str, resource: str, principal_ok=lambda s: True) 
     return False
 
 
+class Writer:
+    """Puts an object into the source bucket every `every` seconds while it runs (the objects it wrote: `puts`)."""
+
+    def __init__(self, aws: Aws, account: str, bucket: str, every: float = 0.05):
+        self.objs, self.account, self.bucket, self.every = aws.objects(), account, bucket, every
+        self.puts = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.puts.append(self.objs.put(self.account, self.bucket, f"during-migration/{len(self.puts)}.txt"))
+            time.sleep(self.every)
+
+
 class GapSampler:
     """Reads the whole setup in a loop (own boto3 clients) and records every sample where replication could not
     have worked: a replication gap."""
@@ -274,6 +300,8 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, request: pyte
     with GapSampler(ls, src_acct, src, dst_acct, dst, role) as sampler:  # the setup must be sound to begin with
         time.sleep(0.5)
     assert sampler.samples > 0 and not sampler.gaps, f"the hand-written setup itself fails the checks: {sampler.gaps}"
+    objs = aws.objects()
+    objs.prove(src_acct, src, dst_acct, dst, key="before-migration.txt")
 
     copy_migration_example(ws, source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
                            source_access_key=src_acct, source_secret_key="test", destination_access_key=dst_acct,
@@ -319,12 +347,15 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, request: pyte
     assert dest["after"]["statement_sid"] == destination_sid(src_acct, ROLE), dest["after"]
 
     # ---- apply, watched for a replication gap
-    with GapSampler(ls, src_acct, src, dst_acct, dst, role) as sampler:
+    with GapSampler(ls, src_acct, src, dst_acct, dst, role) as sampler, Writer(aws, src_acct, src) as writer:
         ws.apply()
         time.sleep(0.3)
     assert sampler.samples >= 3, f"only {sampler.samples} samples taken during apply: the gap check is vacuous"
     assert not sampler.gaps, f"replication gap during the migration apply ({len(sampler.gaps)} of " \
                              f"{sampler.samples} samples):\n" + "\n".join(sampler.gaps[:10])
+    assert len(writer.puts) >= 3, f"only {len(writer.puts)} objects written during apply"
+    for put in writer.puts:
+        objs.assert_replicated(put, dst_acct, dst)
 
     # source account: the same role, hardened
     now = aws.role(src_acct, ROLE)
@@ -379,8 +410,9 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, request: pyte
     assert outputs["replication_role_arn"]["value"] == role_arn, outputs
     assert outputs["destination_statement_sid"]["value"] == destination_sid(src_acct, ROLE), outputs
 
-    # ---- converged
+    # ---- converged, and replicating
     assert_converged_exit_code(ws, "the migration apply")
+    objs.prove(src_acct, src, dst_acct, dst, key="after-migration.txt")
 
     # ---- crossrepl now owns the role, the policy, the configuration and its statements
     destroy = ws.destroy()
@@ -422,6 +454,7 @@ def test_import_adopts_the_replication_policy_among_several(ws: Workspace, ls: L
     assert counts(plan) == (0, 2, 0), planned_changes(plan)
     ws.apply()
     assert_converged(ws, "the migration with an extra policy")
+    aws.objects().prove(src_acct, src, dst_acct, dst)
     assert sorted(aws.attached(src_acct, ROLE)) == sorted([other_arn, policy_arn])
     assert aws.policy_document(src_acct, other_arn) == unrelated, "the unrelated policy was changed"
     tags = iam.list_policy_tags(PolicyArn=other_arn)["Tags"]

@@ -4,7 +4,7 @@ Ten provider blocks src0..src9 (one account each) with a crossrepl_source each, 
 on ONE destination bucket through one destination provider block, applied with -parallelism=10: the ten
 destinations read-modify-write the same bucket policy concurrently (LocalStack, like S3, is last-writer-wins).
 After apply: all 20 crossrepl statements (2 per source account) are in the bucket policy, each source has its
-role and replication configuration, and the plan is empty. After destroy (also -parallelism=10): no crossrepl
+role and replication configuration, an object from every source arrives in the bucket, and the plan is empty. After destroy (also -parallelism=10): no crossrepl
 statement is left (a foreign statement put there first survives), and no role/policy/replication configuration.
 
 Rounds: CROSSREPL_FANIN_ROUNDS (default 2; 10 with CROSSREPL_SOAK=1); sources: CROSSREPL_FANIN_SOURCES (10).
@@ -75,6 +75,10 @@ def test_reliability_fan_in(ws: Workspace, ls: LocalStack, request: pytest.Fixtu
             cfg = aws.replication(acct, b)
             assert cfg and [r.get("ID") for r in cfg["Rules"]] == [rule_id(dst)], f"{where}: replication of {b}: {cfg}"
         assert any(s.get("Sid") == "SomeoneElses" for s in statements), f"{where}: the foreign statement was lost"
+        # every source's objects reach the one bucket (each admitted by its own statements)
+        objs = aws.objects()
+        for acct, b in srcs:
+            objs.assert_replicated(objs.put(acct, b, f"fan-in/{b}-{rnd}.txt", tags={"from": b}), dst_acct, dst)
 
         p = ws.run("plan", "-input=false", "-parallelism=10")
         assert p.ok and plan_counts(p) == (0, 0, 0), \

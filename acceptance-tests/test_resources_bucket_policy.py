@@ -37,6 +37,7 @@ def test_foreign_statements_survive(ws: Workspace, ls: LocalStack, request: pyte
     check_destination_grant(statements, dst, src_acct, role_arn(src_acct, src))
     assert len(statements) == 3, statements
     assert_converged(ws, "apply")
+    aws.objects().prove(src_acct, src, dst_acct, dst)
 
     ws.destroy()
     assert aws.statements(dst_acct, dst) == [foreign], \
@@ -73,6 +74,9 @@ def test_fan_in_three_source_accounts(ws: Workspace, ls: LocalStack, request: py
         cfg = aws.replication(acct, bucket)
         assert cfg and cfg["Rules"][0]["Destination"] == {"Bucket": arn(dst), "Account": dst_acct}, cfg
     assert_converged(ws, "the fan-in apply")
+    objs = aws.objects()
+    for acct, bucket in sources:
+        objs.assert_replicated(objs.put(acct, bucket, "fan-in.txt", tags={"from": acct}), dst_acct, dst)
 
     # dropping one source pair removes only its two statements
     ws.write(hcl.split('\nresource "crossrepl_destination" "from2"')[0])

@@ -62,6 +62,9 @@ def test_cross_account_example(ws: Workspace, ls: LocalStack, request: pytest.Fi
     assert outputs["replication_role_arn"]["value"] == role, outputs
     assert outputs["destination_statement_sid"]["value"] == destination_sid(src_acct, role_name(src)), outputs
 
+    # S3 would replicate with it: an object (tags, metadata) and its delete marker reach the other account
+    aws.objects().prove(src_acct, src, dst_acct, dst)
+
     again = ws.plan()
     assert counts(again) == (0, 0, 0), f"plan after apply not empty: {again.change_summary()}"
 

@@ -38,6 +38,8 @@ def test_drift_is_detected_and_repaired(ws: Workspace, ls: LocalStack, request: 
     role, rname, parn = role_arn(src_acct, src), role_name(src), policy_arn(src_acct, src)
     s3_src, s3_dst, iam = aws.s3(src_acct), aws.s3(dst_acct), aws.iam(src_acct)
     good_config = aws.replication(src_acct, src)
+    objs = aws.objects()
+    objs.prove(src_acct, src, dst_acct, dst)
 
     def check_all(with_foreign: bool) -> None:
         """Everything as crossrepl wrote it, after a repair."""
@@ -107,7 +109,7 @@ def test_drift_is_detected_and_repaired(ws: Workspace, ls: LocalStack, request: 
         ("role deleted", delete_role),
         ("policy deleted", delete_policy),
     ]
-    for what, drift in drifts:
+    for i, (what, drift) in enumerate(drifts):
         drift()
         plan = ws.plan()
         add, change, remove = counts(plan)
@@ -117,6 +119,8 @@ def test_drift_is_detected_and_repaired(ws: Workspace, ls: LocalStack, request: 
         policy_gone = what == "destination bucket policy deleted"  # the foreign statement went with it
         try:
             check_all(with_foreign=not policy_gone)
+            # repaired means S3 would replicate again: a new object arrives
+            objs.assert_replicated(objs.put(src_acct, src, f"after-drift-{i}.txt"), dst_acct, dst)
         except AssertionError as e:
             raise AssertionError(f"after repairing drift '{what}': {e}") from None
         assert_converged(ws, f"repairing drift '{what}'")

@@ -110,6 +110,7 @@ import {{
     plan = ws.plan()
     assert counts(plan) == (0, 0, 0), \
         f"plan after import blocks is not empty: {plan.change_summary()}: {planned_changes(plan)}"
+    aws.objects().prove(src_acct, src, dst_acct, dst)
 
     # the imported resources own what they imported
     ws.destroy()
@@ -158,6 +159,9 @@ def test_import_destination_shared_by_two_sources_of_one_account(ws: Workspace, 
         plan = ws.plan()
         if counts(plan) != (0, 0, 0):
             problems.append(f"plan after import: {plan.change_summary()}: {planned_changes(plan)}")
+        objs = aws.objects()
+        for bucket in (one, two):  # each source admitted by its own statements into the shared bucket
+            objs.assert_replicated(objs.put(src_acct, bucket, f"from-{bucket}.txt"), dst_acct, dst)
     ws.destroy()
     assert aws.bucket_policy(dst_acct, dst) is None or not imported
     assert not problems, "\n".join(problems)

@@ -94,5 +94,6 @@ def test_failed_create_is_recorded_and_cleaned_up(ws: Workspace, ls: LocalStack,
     ws.apply()
     assert aws.versioning(src_acct, src) == "Enabled"
     assert_converged(ws, "the fixed apply")
+    aws.objects().prove(src_acct, src, dst_acct, dst)
     ws.destroy()
     check_nothing_left(aws, src_acct, src)

@@ -34,6 +34,7 @@ def test_same_account_replication(ws: Workspace, ls: LocalStack, request: pytest
     assert rule["Destination"]["Bucket"] == arn(dst), rule
     assert "Account" not in rule["Destination"], f"same-account rule must not name an Account: {rule}"
     assert aws.bucket_policy(acct, dst) is None, "crossrepl_source must not write a destination bucket policy"
+    aws.objects().prove(acct, src, acct, dst)  # same account: the role's policy alone admits it
 
     assert_converged(ws, "apply")
     destroy = ws.destroy()
@@ -79,6 +80,16 @@ def test_several_destinations_from_one_source(ws: Workspace, ls: LocalStack, req
     for account, bucket in ((dst1_acct, d1), (dst2_acct, d2)):
         assert aws.versioning(account, bucket) == "Enabled", bucket
         check_destination_grant(aws.statements(account, bucket), bucket, src_acct, role)
+
+    # one write, every destination whose rule selects it: logs/ goes to all three, data/ only cross-account
+    objs = aws.objects()
+    data = objs.put(src_acct, src, "data/x.txt", tags={"kind": "data"})
+    logs = objs.put(src_acct, src, "logs/x.txt")
+    for account, bucket in ((dst1_acct, d1), (dst2_acct, d2)):
+        objs.assert_replicated(data, account, bucket)
+        objs.assert_replicated(logs, account, bucket)
+    objs.assert_replicated(logs, src_acct, local)
+    assert objs.replica(src_acct, local, data.key, data.version_id) is None, "the logs/ rule replicated data/x.txt"
 
     assert_converged(ws, "apply")
     destroy = ws.destroy()
@@ -153,6 +164,16 @@ def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls
     assert by_resource.get(key_dst) == {"kms:Encrypt"}, by_resource
     assert "s3:ObjectOwnerOverrideToBucketOwner" in by_resource[arn(dst) + "/*"], by_resource
     check_destination_grant(aws.statements(dst_acct, dst), dst, src_acct, role)
+    # An unencrypted object the filter selects arrives owned by the destination account, in GLACIER_IR; the
+    # disabled rule replicates nothing. (The KMS keys here are made-up ARNs: SSE-KMS objects are kms.md's topic.)
+    objs = aws.objects()
+    put = objs.put(src_acct, src, "data/x.txt", tags={"replicate": "yes", "tier": "gold"})
+    replica = objs.assert_replicated(put, dst_acct, dst)
+    assert replica.storage_class == "GLACIER_IR", replica
+    assert replica.owner == aws.s3(dst_acct).get_bucket_acl(Bucket=dst)["Owner"]["ID"], \
+        f"owner override: the replica must belong to the destination account: {replica}"
+    assert objs.replica(src_acct, local, put.key, put.version_id) is None, "the disabled rule replicated"
+    objs.assert_not_replicated(objs.put(src_acct, src, "data/untagged.txt"), dst_acct, dst)
     assert_converged(ws, "apply")
 
     ws.must("state", "rm", "crossrepl_destination.dr", "crossrepl_source.data", json_out=False)

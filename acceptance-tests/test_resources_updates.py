@@ -51,8 +51,12 @@ def test_updates_in_place_and_replacement(ws: Workspace, ls: LocalStack, request
     assert sorted(rules()) == [rule_id(a)]
 
     # add a destination (its crossrepl_destination exists already, so only the source changes)
+    objs = aws.objects()
     got = update("adding destination b", [to("a"), to("b")])
     assert sorted(got) == sorted([rule_id(a), rule_id(b)]), got
+    both = objs.put(src_acct, src, "both.txt")
+    objs.assert_replicated(both, dst_acct, a)
+    objs.assert_replicated(both, dst_acct, b)
     assert (got[rule_id(a)]["Priority"], got[rule_id(b)]["Priority"]) == (1, 2), got
     assert got[rule_id(b)]["Destination"] == {"Bucket": arn(b), "Account": dst_acct}, got[rule_id(b)]
     check_role(aws, src_acct, src, [a, b])
@@ -61,12 +65,18 @@ def test_updates_in_place_and_replacement(ws: Workspace, ls: LocalStack, request
     got = update("setting prefix on b", [to("a"), {**to("b"), "prefix": "logs/"}])
     assert got[rule_id(b)]["Filter"].get("Prefix") == "logs/", got[rule_id(b)]
     assert got[rule_id(a)]["Filter"].get("Prefix", "") == "", f"rule a must not change: {got[rule_id(a)]}"
+    not_logs = objs.put(src_acct, src, "data/1.txt")
+    objs.assert_replicated(not_logs, dst_acct, a)
+    assert objs.replica(dst_acct, b, not_logs.key, not_logs.version_id) is None, "b's rule is for logs/ only"
 
     # storage class
     b_final = {**to("b"), "prefix": "logs/", "storage_class": "STANDARD_IA"}
     got = update("setting storage_class on b", [to("a"), b_final])
     assert got[rule_id(b)]["Destination"].get("StorageClass") == "STANDARD_IA", got[rule_id(b)]
     assert got[rule_id(b)]["Filter"].get("Prefix") == "logs/", got[rule_id(b)]
+    logs = objs.put(src_acct, src, "logs/1.txt")
+    assert objs.assert_replicated(logs, dst_acct, b).storage_class == "STANDARD_IA"
+    assert objs.assert_replicated(logs, dst_acct, a).storage_class == "STANDARD"
 
     # replication time control, with metrics
     got = update("enabling replication_time_control on a", [{**to("a"), "replication_time_control": True}, b_final])
@@ -89,6 +99,9 @@ def test_updates_in_place_and_replacement(ws: Workspace, ls: LocalStack, request
                        for act in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
         assert ("s3:ObjectOwnerOverrideToBucketOwner" in doc_actions) == on, \
             f"owner_override = {on}: role policy actions {sorted(doc_actions)}"
+        owned = objs.assert_replicated(objs.put(src_acct, src, f"owner-{on}.txt"), dst_acct, a).owner
+        dst_owner = aws.s3(dst_acct).get_bucket_acl(Bucket=a)["Owner"]["ID"]
+        assert (owned == dst_owner) == on, f"owner_override = {on}: replica owned by {owned}, bucket by {dst_owner}"
 
     # remove a destination: only b's rule is left, now first in order (the sixth version of the role policy)
     got = update("removing destination a", [b_final])
@@ -115,6 +128,7 @@ def test_updates_in_place_and_replacement(ws: Workspace, ls: LocalStack, request
         statements = aws.statements(dst_acct, bucket)
         check_destination_grant(statements, bucket, src_acct, role_arn(src_acct, src2))
         assert len(statements) == 2, f"stale statements of the old role left on {bucket}: {statements}"
+    objs.assert_replicated(objs.put(src_acct, src2, "logs/from-src2.txt"), dst_acct, b)
     assert_converged(ws, "replacing the source")
 
     ws.destroy()

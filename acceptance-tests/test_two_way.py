@@ -100,6 +100,19 @@ def test_two_way_example(ws: Workspace, ls: LocalStack, request: pytest.FixtureR
     # converged: an empty plan, also by the engine's detailed exit code (0 = no changes, 2 = changes)
     assert_converged_exit_code(ws, "apply")
 
+    # objects move both ways, replicas are not replicated back, and metadata changed on a replica flows back
+    objs = aws.objects()
+    objs.prove(acct_a, a, acct_b, b, key="from-a.txt")
+    objs.prove(acct_b, b, acct_a, a, key="from-b.txt")
+    put = objs.put(acct_a, a, "synced.txt", tags={"state": "new"})
+    objs.assert_replicated(put, acct_b, b)
+    assert objs.replica(acct_a, a, put.key, put.version_id).status == "COMPLETED", "the replica came back to A"
+    aws.s3(acct_b).put_object_tagging(Bucket=b, Key=put.key, VersionId=put.version_id,
+                                      Tagging={"TagSet": [{"Key": "state", "Value": "reviewed"}]})
+    objs.journal()  # the engine is idle: the change on the replica in B has been replicated to A
+    assert objs.replica(acct_a, a, put.key, put.version_id).tags == {"state": "reviewed"}, \
+        "a tag change on the replica in B did not reach the original in A (replica modification sync)"
+
     destroy = ws.destroy()
     assert counts(destroy) == (0, 0, 4), f"destroy: {destroy.change_summary()}"
     for acct, bucket in ((acct_a, a), (acct_b, b)):
