@@ -4,7 +4,9 @@
 Starts its own LocalStack instance (stopped at the end), creates the source bucket in account 111111111111 and the
 destination bucket in account 222222222222 (versioning off: enabling it is the provider's job), serves the
 provider mirror over HTTPS, runs `tofu init` from it in a copy of examples/cross-account/, applies, prints the
-resulting replication configuration and destination bucket policy, plans again (no changes), and destroys.
+resulting replication configuration and destination bucket policy, plans again (no changes), copies a file into
+the source bucket and shows it arriving in the destination account (COMPLETED on the source, REPLICA on the
+copy), deletes it and shows the delete marker replicated, and destroys.
 """
 
 from __future__ import annotations
@@ -33,6 +35,34 @@ def launcher(*args: str) -> str:
     p = subprocess.run([sys.executable, str(ROOT / "testbed" / "localstack.py"), *args], text=True,
                        stdout=subprocess.PIPE, check=True)
     return p.stdout.strip()
+
+
+def show_replication(clients: dict, endpoint: str, work: Path) -> None:
+    """The seed's walkthrough ends here: copy a file into the source bucket, see it arrive in the other account,
+    delete it and see the delete marker follow. LocalStack's replication engine (docs/localstack.md) does what S3
+    does, authorizing each step against the role, bucket and key policies just applied."""
+    from objects import Objects
+
+    objs = Objects(lambda account: clients[account], endpoint)
+    sample = work / "hello.txt"
+    sample.write_text("Hello from account 111111111111\n")
+    put = objs.put(SOURCE_ACCOUNT, "acme-data", "reports/hello.txt", sample.read_bytes(), tags={"team": "data"},
+                   metadata={"origin": "make-demo"})
+    say(f"copied {sample.name} to s3://acme-data/reports/hello.txt (account {SOURCE_ACCOUNT}), version "
+        f"{put.version_id}; replication status right after the write: "
+        f"{objs.status(SOURCE_ACCOUNT, 'acme-data', put.key, put.version_id)}")
+    status = objs.wait(put)
+    say(f"source object: replication status {status}")
+    if status != "COMPLETED":
+        raise SystemExit(f"demo: replication {status}: {json.dumps(objs.entries(put.key), indent=2)}")
+    replica = objs.replica(DEST_ACCOUNT, "acme-dr-copy", put.key, put.version_id)
+    say(f"account {DEST_ACCOUNT} reads s3://acme-dr-copy/{put.key}: status {replica.status}, same version id "
+        f"{replica.version_id == put.version_id}, tags {replica.tags}, metadata {replica.metadata}, "
+        f"body {replica.body.decode().strip()!r}")
+    marker = objs.assert_delete_marker_replicated(SOURCE_ACCOUNT, "acme-data", put.key, DEST_ACCOUNT,
+                                                  "acme-dr-copy")
+    say(f"deleted reports/hello.txt in acme-data: delete marker {marker} replicated to acme-dr-copy "
+        f"(the object is hidden there too; its versions stay)")
 
 
 def main() -> None:
@@ -94,11 +124,13 @@ def main() -> None:
         if code != 0:
             raise SystemExit("demo: the plan after apply is not empty")
         say("plan after apply: no changes")
+        show_replication(clients, endpoint, work)
         run("destroy", "-input=false", "-auto-approve", var)
         left = clients[SOURCE_ACCOUNT].list_buckets()["Buckets"] + clients[DEST_ACCOUNT].list_buckets()["Buckets"]
         say(f"after destroy: buckets untouched ({', '.join(b['Name'] for b in left)}); role, policy, replication "
             "configuration and bucket-policy statements removed")
-        say("done: two accounts set up with one apply, converged, and cleaned up")
+        say("done: two accounts set up with one apply, an object and its delete marker replicated across accounts, "
+            "converged, and cleaned up")
     finally:
         if server:
             server.shutdown()
