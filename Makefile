@@ -19,7 +19,7 @@ ENGINES := $(if $(filter all both,$(ENGINE)),tofu terraform,$(subst $(comma), ,$
 step = @echo "==> [$$(date +%T)] $(1)"
 
 .PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack build build-release test test-unit \
-        testacc mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs fuzz soak
+        testacc test-aws mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs fuzz soak
 
 help:
 	@echo "make setup                       install OpenTofu, Terraform, LocalStack, the test venv (cached in .cache/)"
@@ -27,6 +27,8 @@ help:
 	@echo "make test                        unit tests + acceptance tests under both engines"
 	@echo "make test-unit                   cargo test --workspace --locked"
 	@echo "make testacc ENGINE=tofu|terraform|all   acceptance tests (PYTEST_ARGS='-k ...' to select)"
+	@echo "make test-aws                    opt-in: the example against real AWS with two named profiles"
+	@echo "                                 (CROSSREPL_AWS_SOURCE_PROFILE, CROSSREPL_AWS_DESTINATION_PROFILE; else skipped)"
 	@echo "make mirror                      release build, packaged as a provider mirror in dist/"
 	@echo "make serve-mirror                serve dist/network-mirror over HTTPS on 127.0.0.1"
 	@echo "make localstack-start|localstack-stop|localstack-reset"
@@ -79,6 +81,13 @@ testacc: setup-venv setup-localstack $(addprefix setup-,$(ENGINES)) build
 	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(MIRROR_TEST_DIR) >/dev/null
 	$(call step,acceptance tests (engines: $(ENGINES)))
 	@cd acceptance-tests && MIRROR_DIR=$(MIRROR_TEST_DIR) $(VENV_PY) -m pytest --engine=$(subst $(space),$(comma),$(ENGINES)) $(PYTEST_ARGS)
+
+test-aws: setup-venv setup-tofu build
+	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-aws)
+	@rm -rf $(CACHE_DIR)/mirror-aws
+	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-aws >/dev/null
+	$(call step,the cross-account example against real AWS (testbed/aws_run.py))
+	@$(VENV_PY) testbed/aws_run.py --mirror $(CACHE_DIR)/mirror-aws
 
 mirror: setup-venv build-release
 	$(call step,packaging target/release/$(PROVIDER) into dist/)
