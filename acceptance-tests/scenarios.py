@@ -8,6 +8,7 @@ provider. IAM documents may come back URL-encoded or as raw JSON (LocalStack 4.x
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.parse
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from conftest import LocalStack
 from harness import ROOT, Run, Workspace, provider_block, unique_account, unique_name
 from objects import Objects  # testbed/objects.py (harness puts testbed/ on sys.path)
 
-EXAMPLE_DIR = ROOT / "examples" / "cross-account"
+EXAMPLES = ROOT / "examples"
 SID_BASE = "CrossreplReplication"
 SOURCE_OBJECT_ACTIONS = {"s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"}
 SOURCE_BUCKET_ACTIONS = {"s3:GetReplicationConfiguration", "s3:ListBucket"}
@@ -152,10 +153,36 @@ resource "crossrepl_source" "{name}" {{
 """
 
 
-def copy_example(ws: Workspace, **tfvars: str) -> None:
-    """examples/cross-account/*.tf into the workspace, with a terraform.tfvars of our own (never the example's)."""
-    for f in EXAMPLE_DIR.glob("*.tf"):
+def made_up_kms_key(account: str, multi_region: bool = False) -> str:
+    """A well-formed KMS key ARN of no existing key (replicas of SSE-KMS objects under it would fail)."""
+    key = "mrk-0123456789abcdef0123456789abcdef" if multi_region else "1234abcd-12ab-34cd-56ef-1234567890ab"
+    return f"arn:aws:kms:us-east-1:{account}:key/{key}"
+
+
+def every_option_config(endpoint: str, src_acct: str, dst_acct: str, src: str, dst: str, local: str) -> str:
+    """Every optional attribute in use at once: role path, tags, boundary, owner override, KMS, RTC, replica
+    modifications, tag+prefix filter, storage class, explicit priority, and a disabled same-account rule."""
+    full = {**to("dr"), "prefix": "data/", "tags": {"replicate": "yes", "tier": "gold"},
+            "delete_marker_replication": False, "storage_class": "GLACIER_IR", "owner_override": True,
+            "replica_kms_key_arn": made_up_kms_key(dst_acct),
+            "source_kms_key_arns": [made_up_kms_key(src_acct, multi_region=True)],
+            "replication_time_control": True, "replica_modifications": True, "priority": 10}
+    return (providers(endpoint, src=src_acct, dst=dst_acct)
+            + destination_resource("dr", "dst", dst, src_acct, src, source_role_path="/replication/")
+            + source_resource("data", "src", src, [full, {"bucket_arn": arn(local), "enabled": False}],
+                              role_path="/replication/", tags={"team": "storage", "env": "test"},
+                              permissions_boundary="arn:aws:iam::aws:policy/AmazonS3FullAccess"))
+
+
+def copy_example(ws: Workspace, name: str = "cross-account", **tfvars) -> None:
+    """examples/<name>/*.tf into the workspace, with a terraform.tfvars of our own (never the example's) that sets
+    at least every variable the example's own terraform.tfvars sets, so the two cannot drift apart."""
+    example = EXAMPLES / name
+    for f in example.glob("*.tf"):
         shutil.copy(f, ws.dir / f.name)
+    example_keys = set(re.findall(r"^(\w+)\s*=", (example / "terraform.tfvars").read_text(), re.M))
+    assert example_keys <= set(tfvars), f"examples/{name}/terraform.tfvars sets {sorted(example_keys - set(tfvars))}" \
+                                        f", which the test does not set"
     ws.write("".join(f"{k} = {json.dumps(v)}\n" for k, v in tfvars.items()), "terraform.tfvars")
 
 

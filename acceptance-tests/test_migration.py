@@ -40,7 +40,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import shutil
 import threading
 import time
 
@@ -48,12 +47,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import LocalStack
-from harness import ROOT, Workspace
+from harness import Workspace
 from scenarios import (REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS, Aws, Names, arn, as_list,
-                       assert_converged, assert_converged_exit_code, check_destination_grant, counts,
+                       assert_converged, assert_converged_exit_code, check_destination_grant, copy_example, counts,
                        crossrepl_statements, decode_doc, destination_sid, planned_changes, statement_resources)
-
-EXAMPLE = ROOT / "examples" / "migrate-from-aws"
 ROLE = "s3-replication-configuration"
 POLICY = "s3-replication"
 RULE = "allfiles"
@@ -106,19 +103,6 @@ def create_hand_written_setup(aws: Aws, src_acct: str, src: str, dst_acct: str, 
         "DeleteMarkerReplication": {"Status": "Enabled"},
         "Destination": {"Bucket": arn(dst), "StorageClass": "STANDARD", "Account": dst_acct}}]})
     return role
-
-
-def copy_migration_example(ws: Workspace, **tfvars: str) -> None:
-    """examples/migrate-from-aws/*.tf into the workspace, with a terraform.tfvars of our own that sets every
-    variable the example's terraform.tfvars sets (so the two cannot drift apart)."""
-    files = sorted(f.name for f in EXAMPLE.glob("*.tf"))
-    assert {"main.tf", "imports.tf", "removed.tf"} <= set(files), f"examples/migrate-from-aws has {files}"
-    for name in files:
-        shutil.copy(EXAMPLE / name, ws.dir / name)
-    example_keys = set(re.findall(r"^(\w+)\s*=", (EXAMPLE / "terraform.tfvars").read_text(), re.M))
-    assert example_keys == set(tfvars), f"examples/migrate-from-aws/terraform.tfvars sets {sorted(example_keys)}, " \
-                                        f"the test sets {sorted(tfvars)}"
-    ws.write("".join(f"{k} = {json.dumps(v)}\n" for k, v in tfvars.items()), "terraform.tfvars")
 
 
 # ---- the plan ------------------------------------------------------------------------------------------------
@@ -303,7 +287,7 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, request: pyte
     objs = aws.objects()
     objs.prove(src_acct, src, dst_acct, dst, key="before-migration.txt")
 
-    copy_migration_example(ws, source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
+    copy_example(ws, "migrate-from-aws", source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
                            source_access_key=src_acct, source_secret_key="test", destination_access_key=dst_acct,
                            destination_secret_key="test", endpoint=ls.endpoint)
     ws.init()
@@ -443,7 +427,7 @@ def test_import_adopts_the_replication_policy_among_several(ws: Workspace, ls: L
     iam.attach_role_policy(RoleName=ROLE, PolicyArn=other_arn)
     policy_arn = f"arn:aws:iam::{src_acct}:policy/{POLICY}"
 
-    copy_migration_example(ws, source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
+    copy_example(ws, "migrate-from-aws", source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
                            source_access_key=src_acct, source_secret_key="test", destination_access_key=dst_acct,
                            destination_secret_key="test", endpoint=ls.endpoint)
     ws.init()

@@ -23,7 +23,7 @@ import pytest
 from conftest import LocalStack
 from harness import Workspace
 from reliability import Example
-from scenarios import (Aws, Names, arn, assert_converged, crossrepl_statements, destination_resource, policy_arn,
+from scenarios import (Aws, Names, assert_converged, crossrepl_statements, destination_resource, policy_arn,
                        providers, role_arn, role_name, source_resource, to)
 
 

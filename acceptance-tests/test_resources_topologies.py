@@ -7,8 +7,8 @@ import pytest
 from conftest import LocalStack
 from harness import Workspace
 from scenarios import (Aws, Names, arn, assert_converged, check_destination_grant, check_nothing_left, check_role,
-                       counts, destination_resource, planned_changes, providers, role_arn, rule_id, rules_by_id,
-                       source_resource, statement_resources, to)
+                       counts, destination_resource, every_option_config, made_up_kms_key, planned_changes, providers,
+                       role_arn, rule_id, rules_by_id, source_resource, statement_resources, to)
 
 
 def test_same_account_replication(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
@@ -100,10 +100,6 @@ def test_several_destinations_from_one_source(ws: Workspace, ls: LocalStack, req
         assert aws.bucket_exists(account, bucket)
 
 
-KEY_DST = "arn:aws:kms:us-east-1:{acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-KEY_SRC = "arn:aws:kms:us-east-1:{acct}:key/mrk-0123456789abcdef0123456789abcdef"
-
-
 def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls: LocalStack,
                                                                request: pytest.FixtureRequest) -> None:
     """Every optional attribute in use at once (role path, tags, boundary, owner override, KMS, RTC, replica
@@ -112,21 +108,13 @@ def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls
     n = Names(request.node.nodeid)
     src_acct, dst_acct = n.account(0), n.account(1)
     src, dst, local = n.bucket("src"), n.bucket("dst"), n.bucket("local")
-    key_dst, key_src = KEY_DST.format(acct=dst_acct), KEY_SRC.format(acct=src_acct)
+    key_dst, key_src = made_up_kms_key(dst_acct), made_up_kms_key(src_acct, multi_region=True)
     boundary = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
     aws = Aws(ls)
     aws.create_bucket(src_acct, src)
     aws.create_bucket(dst_acct, dst)
     aws.create_bucket(src_acct, local, versioning=True)
-    full = {**to("dr"), "prefix": "data/", "tags": {"replicate": "yes", "tier": "gold"},
-            "delete_marker_replication": False, "storage_class": "GLACIER_IR", "owner_override": True,
-            "replica_kms_key_arn": key_dst, "source_kms_key_arns": [key_src], "replication_time_control": True,
-            "replica_modifications": True, "priority": 10}
-    ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
-             + destination_resource("dr", "dst", dst, src_acct, src, source_role_path="/replication/")
-             + source_resource("data", "src", src, [full, {"bucket_arn": arn(local), "enabled": False}],
-                               role_path="/replication/", tags={"team": "storage", "env": "test"},
-                               permissions_boundary=boundary))
+    ws.write(every_option_config(ls.endpoint, src_acct, dst_acct, src, dst, local))
     ws.init()
     ws.plan()
     ws.apply()

@@ -6,29 +6,13 @@ one crossrepl_destination + crossrepl_source pair per direction (no dependency c
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-
 import pytest
 
 from conftest import LocalStack
-from harness import ROOT, Workspace
+from harness import Workspace
 from scenarios import (Aws, Names, arn, assert_converged_exit_code, check_destination_grant, check_nothing_left,
-                       check_role, counts, destination_sid, planned_changes, role_arn, role_name, rule_id)
-
-EXAMPLE = ROOT / "examples" / "two-way"
-
-
-def copy_two_way_example(ws: Workspace, **tfvars: str) -> None:
-    """examples/two-way/*.tf into the workspace, with a terraform.tfvars of our own that sets every variable the
-    example's own terraform.tfvars sets (so the two cannot drift apart)."""
-    for f in EXAMPLE.glob("*.tf"):
-        shutil.copy(f, ws.dir / f.name)
-    example_keys = set(re.findall(r"^(\w+)\s*=", (EXAMPLE / "terraform.tfvars").read_text(), re.M))
-    assert example_keys == set(tfvars), f"examples/two-way/terraform.tfvars sets {sorted(example_keys)}, " \
-                                        f"the test sets {sorted(tfvars)}"
-    ws.write("".join(f"{k} = {json.dumps(v)}\n" for k, v in tfvars.items()), "terraform.tfvars")
+                       check_role, copy_example, counts, destination_sid, planned_changes, role_arn, role_name,
+                       rule_id)
 
 
 def check_two_way_rule(cfg: dict | None, bucket: str, role: str, to_bucket: str, to_account: str) -> None:
@@ -58,7 +42,7 @@ def test_two_way_example(ws: Workspace, ls: LocalStack, request: pytest.FixtureR
     aws = Aws(ls)
     aws.create_bucket(acct_a, a)  # versioning off on both: crossrepl turns it on
     aws.create_bucket(acct_b, b)
-    copy_two_way_example(ws, bucket_a=a, bucket_b=b, account_a_id=acct_a, account_b_id=acct_b,
+    copy_example(ws, "two-way", bucket_a=a, bucket_b=b, account_a_id=acct_a, account_b_id=acct_b,
                          access_key_a=acct_a, secret_key_a="test", access_key_b=acct_b, secret_key_b="test",
                          endpoint=ls.endpoint)
 

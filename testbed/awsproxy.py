@@ -85,6 +85,8 @@ class Call:
     end: float
     status: int
     fault: str | None
+    target: str = ""  # path and query, of calls that reached the upstream
+    body: bytes = b""  # the request body, of calls that reached the upstream
 
     @property
     def reached_upstream(self) -> bool:
@@ -250,7 +252,7 @@ def make_handler(upstream: str, stats: Stats, plan: FaultPlan):
             except CLIENT_GONE:  # the call took effect upstream, so it still counts; the answer is lost
                 self.close_connection = True
             finally:
-                stats.add(Call(operation, account, start, time.monotonic(), resp.status, fault))
+                stats.add(Call(operation, account, start, time.monotonic(), resp.status, fault, self.path, body))
 
         def _reset(self) -> None:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

@@ -22,7 +22,6 @@ import datetime
 import functools
 import hashlib
 import http.server
-import io
 import ipaddress
 import json
 import os
