@@ -5,22 +5,21 @@ use std::fmt::Write as _;
 
 use tfplugin::{Attribute, AttributeType, Block, Nesting, Schema};
 
-use crate::framework::Provider;
-use crate::provider::Crossrepl;
+use framework::Provider;
 
-/// Every generated file: path relative to the repository root, and content.
-pub fn files() -> Vec<(String, String)> {
+/// Every generated file of `provider` (the crossrepl provider): path relative to the repository root, and content.
+pub fn files<P: Provider>(provider: &P) -> Vec<(String, String)> {
     let mut out = vec![(
         "docs/index.md".to_string(),
-        page("crossrepl Provider", "", &Crossrepl.schema(), "provider", &example("provider")),
+        page("crossrepl Provider", "", &provider.schema().schema, "provider", &example("provider")),
     )];
-    for r in Crossrepl.resources() {
+    for r in provider.resources() {
         let name = r.type_name();
         let short = name.trim_start_matches("crossrepl_");
         let schema = r.schema().schema;
         out.push((format!("docs/resources/{short}.md"), page(name, "", &schema, "resource", &example(short))));
     }
-    for f in Crossrepl.functions() {
+    for f in provider.functions() {
         out.push((format!("docs/functions/{}.md", f.name()), function_page(f.name(), &f.definition())));
     }
     out

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use tfplugin::{Function, Parameter, Type, Value};
 
-use crate::framework::{FunctionError, ProviderFunction};
-use crate::policy::{self, DestinationGrant, DestinationGrantInput, PolicyDocument, RolePolicyInput};
-use crate::{replication, validate};
+use framework::{FunctionError, ProviderFunction};
+
+use crate::domain::arn::{AccountId, BucketName, RoleArn, is_region};
+use crate::domain::grants::{self as policy, DestinationGrant, DestinationGrantInput, RolePolicyInput};
+use crate::domain::policy::PolicyDocument;
 
 /// Every function of the provider.
 pub fn all() -> Vec<Arc<dyn ProviderFunction>> {
@@ -32,7 +34,7 @@ fn bucket_arn_arg(args: &[Value], i: usize) -> Result<(String, String), Function
     let rest = arn.strip_prefix("arn:").ok_or_else(|| arg_error(i, format!("{arn:?} is not an ARN")))?;
     let (partition, bucket) =
         rest.split_once(":s3:::").ok_or_else(|| arg_error(i, format!("{arn:?} is not an S3 bucket ARN")))?;
-    replication::validate_bucket_name(bucket).map_err(|m| arg_error(i, m))?;
+    bucket.parse::<BucketName>().map_err(|m| arg_error(i, m))?;
     Ok((partition.to_string(), bucket.to_string()))
 }
 
@@ -62,7 +64,7 @@ impl ProviderFunction for TrustPolicy {
     }
     fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
         let account = string_arg(args, 0)?;
-        validate::account_id(account).map_err(|m| arg_error(0, m))?;
+        account.parse::<AccountId>().map_err(|m| arg_error(0, m))?;
         let (partition, bucket) = bucket_arn_arg(args, 1)?;
         Ok(document(policy::replication_trust_policy(&partition, account, &bucket)))
     }
@@ -109,7 +111,7 @@ impl ProviderFunction for RolePolicy {
     fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
         let (partition, bucket) = bucket_arn_arg(args, 0)?;
         let region = string_arg(args, 1)?;
-        if !crate::provider::is_region(region) {
+        if !is_region(region) {
             return Err(arg_error(1, format!("{region:?} is not an AWS region")));
         }
         let mut destinations = Vec::new();
@@ -161,11 +163,9 @@ impl ProviderFunction for DestinationStatement {
     fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
         let (partition, bucket) = bucket_arn_arg(args, 0)?;
         let account = string_arg(args, 1)?;
-        validate::account_id(account).map_err(|m| arg_error(1, m))?;
+        account.parse::<AccountId>().map_err(|m| arg_error(1, m))?;
         let role = string_arg(args, 2)?;
-        if !crate::provider::is_role_arn(role) {
-            return Err(arg_error(2, format!("{role:?} is not an IAM role ARN")));
-        }
+        role.parse::<RoleArn>().map_err(|m| arg_error(2, m))?;
         let input = DestinationGrantInput {
             partition,
             destination_bucket: bucket,

@@ -1,18 +1,18 @@
 //! crossrepl: an OpenTofu/Terraform provider that sets up cross-account Amazon S3 replication.
 //!
-//! Layers, each knowing only the one below: [`tfplugin`] (the wire), [`framework`] (schemas, plans, the
-//! resource trait), [`provider`] (the `crossrepl` provider block), and [`aws`] (typed AWS calls).
+//! Layers, each knowing only the ones below it: the `tfplugin` crate (the wire), the `framework` crate (schemas,
+//! validators, plan modifiers, typed models, the resource trait), [`domain`] (ARNs, policy documents, replication
+//! rules: no protocol values, no AWS SDK), [`aws`] (one module per AWS service; SDK types stay there),
+//! [`resources`] (one folder per resource), and [`provider`] (the `crossrepl` provider block), which only
+//! `main.rs` and the docs use.
 
 pub mod aws;
 pub mod docs;
-pub mod framework;
+pub mod domain;
 pub mod functions;
-pub mod policy;
 pub mod provider;
-pub mod replication;
 pub mod resources;
 pub mod retry;
-pub mod validate;
 
 /// The provider's fully qualified source address, as documented for users.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/crossrepl/crossrepl";

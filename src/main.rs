@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use crossrepl::framework::FrameworkServer;
 use crossrepl::provider::Crossrepl;
+use framework::FrameworkServer;
 use tfplugin::{ServeConfig, ServeError};
 
 fn main() -> ExitCode {

@@ -4,255 +4,143 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use framework::{
+    AnyResource, Attr, AttributePath, BlockSpec, Diagnostic, Diagnostics, Known, Provider, ProviderFunction,
+    ResourceSchema, StopToken, Value, validator,
+};
 
-use crate::aws::{AwsClients, Endpoints};
-use crate::framework::schema::{Attr, BlockSpec};
-use crate::framework::{AttributePath, Diagnostic, Diagnostics, Provider, Resource, StopToken, Value};
+use crate::aws::{self, AwsClients, Endpoints, Settings};
+use crate::domain::arn::{RoleArn, is_region};
 
 /// The crossrepl provider.
 pub struct Crossrepl;
 
-/// The provider block, decoded.
-#[derive(Debug, Default, PartialEq)]
-pub struct ProviderConfig {
-    /// AWS region.
-    pub region: Option<String>,
-    /// Shared config profile.
-    pub profile: Option<String>,
-    /// Static access key id.
-    pub access_key: Option<String>,
-    /// Static secret key.
-    pub secret_key: Option<String>,
-    /// Session token for temporary credentials.
-    pub token: Option<String>,
-    /// Role to assume with the base credentials.
-    pub assume_role: Option<AssumeRole>,
-    /// Endpoint overrides.
-    pub endpoints: Endpoints,
-    /// S3 path-style addressing.
-    pub s3_use_path_style: bool,
-    /// Retries per AWS call on throttling and transient errors.
-    pub max_retries: Option<u32>,
+/// Default retries per AWS call, as in hashicorp/aws.
+pub const DEFAULT_MAX_RETRIES: i64 = 25;
+
+framework::model! {
+    /// The provider block.
+    pub struct ProviderModel {
+        /// AWS region.
+        pub region: Known<String>,
+        /// Shared config profile.
+        pub profile: Known<String>,
+        /// Static access key id.
+        pub access_key: Known<String>,
+        /// Static secret key.
+        pub secret_key: Known<String>,
+        /// Session token for temporary credentials.
+        pub token: Known<String>,
+        /// S3 path-style addressing.
+        pub s3_use_path_style: Known<bool>,
+        /// Retries per AWS call on throttling and transient errors.
+        pub max_retries: Known<i64>,
+        /// Role to assume with the base credentials (at most one block).
+        pub assume_role: Known<Vec<AssumeRoleModel>>,
+        /// Endpoint overrides (at most one block).
+        pub endpoints: Known<Vec<EndpointsModel>>,
+    }
 }
 
-/// The `assume_role` block.
-#[derive(Debug, Default, PartialEq)]
-pub struct AssumeRole {
-    /// The role to assume.
-    pub role_arn: String,
-    /// The session name (default `crossrepl`).
-    pub session_name: Option<String>,
-    /// The external id the role's trust policy requires.
-    pub external_id: Option<String>,
-    /// The session length.
-    pub duration: Option<Duration>,
+framework::model! {
+    /// The `assume_role` block.
+    pub struct AssumeRoleModel {
+        /// The role to assume.
+        pub role_arn: Known<String>,
+        /// The session name.
+        pub session_name: Known<String>,
+        /// The external id the role's trust policy requires.
+        pub external_id: Known<String>,
+        /// The session length.
+        pub duration: Known<String>,
+    }
 }
 
-fn schema_block() -> BlockSpec {
+framework::model! {
+    /// The `endpoints` block.
+    pub struct EndpointsModel {
+        /// S3 endpoint URL.
+        pub s3: Known<String>,
+        /// IAM endpoint URL.
+        pub iam: Known<String>,
+        /// STS endpoint URL.
+        pub sts: Known<String>,
+    }
+}
+
+fn schema() -> ResourceSchema {
+    let url = || validator::string("Invalid endpoint URL", "An http:// or https:// URL.", check_url);
     BlockSpec::new(
         "The crossrepl provider manages cross-account S3 replication. Configure one provider block per AWS \
          account (use `alias`). Every setting is optional and falls back to the standard AWS environment \
          (`AWS_PROFILE`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...) and shared config files, as in hashicorp/aws.",
     )
-    .attr(Attr::string("region").describe("AWS region, e.g. `us-east-1`. Default: `AWS_REGION` or the profile's region."))
-    .attr(Attr::string("profile").describe("Named profile of the shared AWS config and credentials files."))
+    .attr(Attr::string("region").validate(validator::string("Invalid AWS region", "An AWS region name.", check_region)).describe("AWS region, e.g. `us-east-1`. Default: `AWS_REGION` or the profile's region."))
+    .attr(Attr::string("profile").validate(validator::string("Empty profile", "A profile name.", check_profile)).describe("Named profile of the shared AWS config and credentials files."))
     .attr(Attr::string("access_key").describe("Static access key id. Prefer profiles or environment variables."))
     .attr(Attr::string("secret_key").sensitive().describe("Static secret access key; set together with `access_key`."))
     .attr(Attr::string("token").sensitive().describe("Session token for temporary static credentials."))
     .attr(Attr::bool("s3_use_path_style").describe("Address S3 buckets by path (`host/bucket`) instead of virtual host. Needed by LocalStack and some S3-compatible endpoints. Default `false`."))
-    .attr(Attr::number("max_retries").describe("Attempts beyond the first for throttled or transiently failing AWS calls. Default 25, as in hashicorp/aws."))
+    .attr(Attr::number("max_retries").validate(validator::value("Invalid max_retries", "A whole number from 0 to 100.", check_max_retries)).describe("Attempts beyond the first for throttled or transiently failing AWS calls. Default 25, as in hashicorp/aws."))
     .single_block(
         "assume_role",
         BlockSpec::new("Assume an IAM role with the credentials above and act as that role.")
-            .attr(Attr::string("role_arn").required().describe("ARN of the role to assume, e.g. `arn:aws:iam::123456789012:role/replication-admin`."))
-            .attr(Attr::string("session_name").describe("Session name recorded in CloudTrail. Default `crossrepl`."))
-            .attr(Attr::string("external_id").describe("External id required by the role's trust policy."))
-            .attr(Attr::string("duration").describe("Session length as a duration (`15m`, `1h`, `1h30m`), 15 minutes to 12 hours. Default 1 hour.")),
+            .attr(Attr::string("role_arn").required().validate(validator::string("Invalid role ARN", "An IAM role ARN.", |v| v.parse::<RoleArn>().map(|_| ()))).describe("ARN of the role to assume, e.g. `arn:aws:iam::123456789012:role/replication-admin`."))
+            .attr(Attr::string("session_name").validate(validator::string("Invalid session name", "2 to 64 characters.", check_session_name)).describe("Session name recorded in CloudTrail. Default `crossrepl`."))
+            .attr(Attr::string("external_id").validate(validator::string("Invalid external id", "2 to 1,224 characters.", check_external_id)).describe("External id required by the role's trust policy."))
+            .attr(Attr::string("duration").validate(validator::string("Invalid duration", "15 minutes to 12 hours.", check_duration)).describe("Session length as a duration (`15m`, `1h`, `1h30m`), 15 minutes to 12 hours. Default 1 hour.")),
     )
     .single_block(
         "endpoints",
         BlockSpec::new("Custom service endpoints (for example LocalStack or VPC endpoints).")
-            .attr(Attr::string("s3").describe("S3 endpoint URL."))
-            .attr(Attr::string("iam").describe("IAM endpoint URL."))
-            .attr(Attr::string("sts").describe("STS endpoint URL.")),
+            .attr(Attr::string("s3").validate(url()).describe("S3 endpoint URL."))
+            .attr(Attr::string("iam").validate(url()).describe("IAM endpoint URL."))
+            .attr(Attr::string("sts").validate(url()).describe("STS endpoint URL.")),
     )
+    .build(0)
 }
 
-/// Default retries per AWS call, as in hashicorp/aws.
-pub const DEFAULT_MAX_RETRIES: u32 = 25;
-
-/// Decodes and validates a provider block. Unknown values are skipped (nothing to check yet).
-pub fn parse_config(config: &Value) -> (ProviderConfig, Diagnostics) {
-    let mut ds = Diagnostics::new();
-    let s = |name: &str| config.get(name).as_str().map(str::to_string);
-    let mut out = ProviderConfig {
-        region: s("region"),
-        profile: s("profile"),
-        access_key: s("access_key"),
-        secret_key: s("secret_key"),
-        token: s("token"),
-        s3_use_path_style: config.get("s3_use_path_style").as_bool().unwrap_or(false),
-        ..Default::default()
-    };
-    if let Some(r) = &out.region
-        && !is_region(r)
-    {
-        ds.push(
-            Diagnostic::error("Invalid AWS region", format!("{r:?} is not an AWS region name such as `us-east-1`."))
-                .at(AttributePath::attr("region")),
-        );
-    }
-    if let Some(p) = &out.profile
-        && p.trim().is_empty()
-    {
-        ds.push(
-            Diagnostic::error("Empty profile", "Remove `profile` or name a profile.")
-                .at(AttributePath::attr("profile")),
-        );
-    }
-    let known = |name: &str| !config.get(name).is_unknown();
-    match (&out.access_key, &out.secret_key) {
-        (Some(_), None) if known("secret_key") => ds.push(
-            Diagnostic::error(
-                "Incomplete static credentials",
-                "`access_key` is set but `secret_key` is not; set both.",
-            )
-            .at(AttributePath::attr("secret_key")),
-        ),
-        (None, Some(_)) if known("access_key") => ds.push(
-            Diagnostic::error(
-                "Incomplete static credentials",
-                "`secret_key` is set but `access_key` is not; set both.",
-            )
-            .at(AttributePath::attr("access_key")),
-        ),
-        _ => {}
-    }
-    if out.token.is_some() && out.access_key.is_none() && known("access_key") {
-        ds.push(
-            Diagnostic::error(
-                "Session token without access key",
-                "`token` only works with `access_key` and `secret_key`.",
-            )
-            .at(AttributePath::attr("token")),
-        );
-    }
-    if let Value::Number(n) = config.get("max_retries") {
-        match n.as_i64() {
-            Some(v @ 0..=100) => out.max_retries = Some(v as u32),
-            _ => ds.push(
-                Diagnostic::error("Invalid max_retries", format!("{n} is not a whole number from 0 to 100."))
-                    .at(AttributePath::attr("max_retries")),
-            ),
-        }
-    }
-    if let Some(ar) = single(config.get("assume_role")) {
-        let at = AttributePath::attr("assume_role").with_index(0);
-        let role_arn = ar.get("role_arn").as_str().unwrap_or_default().to_string();
-        if !ar.get("role_arn").is_unknown() && !is_role_arn(&role_arn) {
-            ds.push(
-                Diagnostic::error(
-                    "Invalid role ARN",
-                    format!("{role_arn:?} is not an IAM role ARN such as `arn:aws:iam::123456789012:role/name`."),
-                )
-                .at(at.with_attr("role_arn")),
-            );
-        }
-        let session_name = ar.get("session_name").as_str().map(str::to_string);
-        if let Some(n) = &session_name
-            && !(2..=64).contains(&n.len()) | !n.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-        {
-            ds.push(
-                Diagnostic::error(
-                    "Invalid session name",
-                    "A session name has 2 to 64 characters: letters, digits and `+=,.@-_`.",
-                )
-                .at(at.with_attr("session_name")),
-            );
-        }
-        let external_id = ar.get("external_id").as_str().map(str::to_string);
-        if let Some(e) = &external_id
-            && !(2..=1224).contains(&e.len())
-        {
-            ds.push(
-                Diagnostic::error("Invalid external id", "An external id has 2 to 1,224 characters.")
-                    .at(at.with_attr("external_id")),
-            );
-        }
-        let mut duration = None;
-        if let Some(d) = ar.get("duration").as_str() {
-            match parse_duration(d) {
-                Some(v) if (Duration::from_secs(900)..=Duration::from_secs(43_200)).contains(&v) => duration = Some(v),
-                _ => ds.push(
-                    Diagnostic::error(
-                        "Invalid duration",
-                        format!("{d:?} is not a duration from 15m to 12h (write it like `1h`, `45m` or `1h30m`)."),
-                    )
-                    .at(at.with_attr("duration")),
-                ),
-            }
-        }
-        out.assume_role = Some(AssumeRole { role_arn, session_name, external_id, duration });
-    }
-    if let Some(ep) = single(config.get("endpoints")) {
-        let at = AttributePath::attr("endpoints").with_index(0);
-        let mut url = |name: &str| {
-            let v = ep.get(name).as_str()?;
-            if is_http_url(v) {
-                Some(v.to_string())
-            } else {
-                ds.push(
-                    Diagnostic::error("Invalid endpoint URL", format!("{v:?} is not an http:// or https:// URL."))
-                        .at(at.with_attr(name)),
-                );
-                None
-            }
-        };
-        out.endpoints = Endpoints { s3: url("s3"), iam: url("iam"), sts: url("sts") };
-    }
-    (out, ds)
+fn check_region(r: &str) -> Result<(), String> {
+    if is_region(r) { Ok(()) } else { Err(format!("{r:?} is not an AWS region name such as `us-east-1`.")) }
 }
 
-fn single(v: &Value) -> Option<&Value> {
-    v.as_elements().and_then(|e| e.first()).filter(|e| !e.is_null())
+fn check_profile(p: &str) -> Result<(), String> {
+    if p.trim().is_empty() { Err("Remove `profile` or name a profile.".into()) } else { Ok(()) }
 }
 
-/// Whether `r` looks like an AWS region name (`us-east-1`, `us-gov-west-1`, `eu-central-2`).
-pub fn is_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty())
-        && parts[..parts.len() - 1].iter().all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+fn check_max_retries(v: &Value) -> Result<(), String> {
+    match v.as_number() {
+        Some(n) if n.as_i64().is_some_and(|v| (0..=100).contains(&v)) => Ok(()),
+        Some(n) => Err(format!("{n} is not a whole number from 0 to 100.")),
+        None => Ok(()),
+    }
 }
 
-/// Whether `arn` is an IAM role ARN: `arn:<partition>:iam::<12 digits>:role/<path/name>`.
-pub fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && matches!(
-            parts[1],
-            "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f" | "aws-eusc"
-        )
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty() && !n.ends_with('/'))
+fn check_session_name(n: &str) -> Result<(), String> {
+    if (2..=64).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c)) {
+        return Ok(());
+    }
+    Err("A session name has 2 to 64 characters: letters, digits and `+=,.@-_`.".into())
 }
 
-fn is_http_url(u: &str) -> bool {
+fn check_external_id(e: &str) -> Result<(), String> {
+    if (2..=1224).contains(&e.len()) { Ok(()) } else { Err("An external id has 2 to 1,224 characters.".into()) }
+}
+
+fn check_duration(d: &str) -> Result<(), String> {
+    match parse_duration(d) {
+        Some(v) if (Duration::from_secs(900)..=Duration::from_secs(43_200)).contains(&v) => Ok(()),
+        _ => Err(format!("{d:?} is not a duration from 15m to 12h (write it like `1h`, `45m` or `1h30m`).")),
+    }
+}
+
+fn check_url(u: &str) -> Result<(), String> {
     let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
-    rest.is_some_and(|r| {
+    let ok = rest.is_some_and(|r| {
         let host = r.split(['/', '?', '#']).next().unwrap_or_default();
         !host.is_empty() && !host.contains(char::is_whitespace)
-    })
+    });
+    if ok { Ok(()) } else { Err(format!("{u:?} is not an http:// or https:// URL.")) }
 }
 
 /// Parses a Go-style duration made of `h`, `m` and `s` parts (`1h30m`, `900s`).
@@ -279,191 +167,104 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     (any && num.is_empty()).then(|| Duration::from_secs(total))
 }
 
+/// Checks across attributes: static credentials come in pairs, and a token needs them. Unknown values are not
+/// errors (nothing to check yet).
+fn validate(c: &ProviderModel) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    let incomplete = |missing: &str, set: &str| {
+        Diagnostic::error("Incomplete static credentials", format!("`{set}` is set but `{missing}` is not; set both."))
+            .at(AttributePath::attr(missing))
+    };
+    match (&c.access_key, &c.secret_key) {
+        (Known::Value(_), Known::Null) => ds.push(incomplete("secret_key", "access_key")),
+        (Known::Null, Known::Value(_)) => ds.push(incomplete("access_key", "secret_key")),
+        _ => {}
+    }
+    if c.token.known().is_some() && c.access_key.is_null() {
+        ds.push(
+            Diagnostic::error(
+                "Session token without access key",
+                "`token` only works with `access_key` and `secret_key`.",
+            )
+            .at(AttributePath::attr("token")),
+        );
+    }
+    ds
+}
+
+/// How to reach AWS, as the (valid, wholly known) provider block says.
+pub fn settings(c: &ProviderModel) -> Settings {
+    let assume_role = c.assume_role.known().and_then(|b| b.first().cloned());
+    let endpoints = c.endpoints.known().and_then(|b| b.first().cloned());
+    let static_keys = match (c.access_key.known(), c.secret_key.known()) {
+        (Some(ak), Some(sk)) => Some((ak.clone(), sk.clone(), c.token.known().cloned())),
+        _ => None,
+    };
+    Settings {
+        region: c.region.known().cloned(),
+        profile: c.profile.known().cloned(),
+        static_keys,
+        assume_role: assume_role.map(|a| aws::AssumeRole {
+            role_arn: a.role_arn.known().cloned().unwrap_or_default(),
+            session_name: a.session_name.known().cloned().unwrap_or_else(|| "crossrepl".into()),
+            external_id: a.external_id.known().cloned(),
+            duration: a.duration.known().and_then(|d| parse_duration(d)),
+        }),
+        endpoints: endpoints.map_or_else(Endpoints::default, |e| Endpoints {
+            s3: e.s3.known().cloned(),
+            iam: e.iam.known().cloned(),
+            sts: e.sts.known().cloned(),
+        }),
+        s3_use_path_style: c.s3_use_path_style == Known::Value(true),
+        max_attempts: (c.max_retries.known().copied().unwrap_or(DEFAULT_MAX_RETRIES) + 1) as u32,
+    }
+}
+
 #[async_trait::async_trait]
 impl Provider for Crossrepl {
     type Client = AwsClients;
+    type Model = ProviderModel;
 
-    fn schema(&self) -> tfplugin::Schema {
-        schema_block().build(0).schema
+    fn schema(&self) -> ResourceSchema {
+        schema()
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
-        parse_config(config).1
+    fn validate(&self, config: &ProviderModel) -> Diagnostics {
+        validate(config)
     }
 
-    async fn configure(&self, config: &Value, _stop: StopToken) -> Result<AwsClients, Diagnostics> {
-        let (cfg, ds) = parse_config(config);
-        if ds.has_errors() {
-            return Err(ds);
-        }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-            RetryConfig::standard().with_max_attempts(cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES) + 1),
-        );
-        if let Some(r) = &cfg.region {
-            loader = loader.region(aws_config::Region::new(r.clone()));
-        }
-        if let Some(p) = &cfg.profile {
-            loader = loader.profile_name(p);
-        }
-        if let (Some(ak), Some(sk)) = (&cfg.access_key, &cfg.secret_key) {
-            let creds = Credentials::new(ak, sk, cfg.token.clone(), None, "crossrepl-provider-block");
-            loader = loader.credentials_provider(creds);
-        }
-        let mut sdk = loader.load().await;
-        if sdk.region().is_none() {
-            return Err(Diagnostic::error(
-                "No AWS region",
-                "Set `region` in the provider block, or AWS_REGION in the environment, or a region in the profile.",
+    async fn configure(&self, config: &ProviderModel, _stop: StopToken) -> Result<AwsClients, Diagnostics> {
+        let settings = settings(config);
+        let clients = AwsClients::connect(&settings).await.map_err(|_| {
+            Diagnostics::from(
+                Diagnostic::error(
+                    "No AWS region",
+                    "Set `region` in the provider block, or AWS_REGION in the environment, or a region in the profile.",
+                )
+                .at(AttributePath::attr("region")),
             )
-            .at(AttributePath::attr("region"))
-            .into());
-        }
-        if let Some(ar) = &cfg.assume_role {
-            // Role assumption talks to STS, so it honours the sts endpoint override too.
-            let sts_sdk = match &cfg.endpoints.sts {
-                Some(url) => sdk.to_builder().endpoint_url(url).build(),
-                None => sdk.clone(),
-            };
-            let mut builder = aws_config::sts::AssumeRoleProvider::builder(&ar.role_arn)
-                .session_name(ar.session_name.clone().unwrap_or_else(|| "crossrepl".into()))
-                .configure(&sts_sdk);
-            if let Some(id) = &ar.external_id {
-                builder = builder.external_id(id);
-            }
-            if let Some(d) = ar.duration {
-                builder = builder.session_length(d);
-            }
-            let provider = builder.build().await;
-            sdk = sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
-        }
+        })?;
         tracing::info!(
-            region = sdk.region().map(|r| r.to_string()).unwrap_or_default(),
-            profile = cfg.profile.as_deref().unwrap_or(""),
-            assume_role = cfg.assume_role.as_ref().map(|a| a.role_arn.as_str()).unwrap_or(""),
+            region = clients.region,
+            profile = settings.profile.as_deref().unwrap_or(""),
+            assume_role = settings.assume_role.as_ref().map(|a| a.role_arn.as_str()).unwrap_or(""),
             "provider configured"
         );
-        Ok(AwsClients::new(&sdk, &cfg.endpoints, cfg.s3_use_path_style))
+        Ok(clients)
     }
 
-    fn resources(&self) -> Vec<Arc<dyn Resource<AwsClients>>> {
+    fn resources(&self) -> Vec<Arc<dyn AnyResource<AwsClients>>> {
         vec![
-            Arc::new(crate::resources::destination::DestinationResource),
-            Arc::new(crate::resources::source::SourceResource),
+            framework::erase(crate::resources::destination::DestinationResource),
+            framework::erase(crate::resources::source::SourceResource),
         ]
     }
 
-    fn functions(&self) -> Vec<Arc<dyn crate::framework::ProviderFunction>> {
+    fn functions(&self) -> Vec<Arc<dyn ProviderFunction>> {
         crate::functions::all()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn block(pairs: Vec<(&str, Value)>) -> Value {
-        let ty = schema_block().build(0).schema.block.value_type();
-        let tfplugin::Type::Object(attrs) = ty else { unreachable!() };
-        let mut v: std::collections::BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-        for (k, x) in pairs {
-            v.insert(k.into(), x);
-        }
-        Value::Object(v)
-    }
-
-    fn paths(ds: &Diagnostics) -> Vec<String> {
-        ds.0.iter().map(|d| d.attribute.as_ref().map(|p| p.to_string()).unwrap_or_default()).collect()
-    }
-
-    #[test]
-    fn accepts_a_full_block() {
-        let cfg = block(vec![
-            ("region", "eu-central-1".into()),
-            ("access_key", "AKIA".into()),
-            ("secret_key", "s".into()),
-            ("max_retries", Value::int(3)),
-            ("s3_use_path_style", true.into()),
-            (
-                "assume_role",
-                Value::List(vec![Value::object([
-                    ("role_arn", Value::from("arn:aws:iam::123456789012:role/admin")),
-                    ("session_name", "ci-run".into()),
-                    ("external_id", "xyz".into()),
-                    ("duration", "1h30m".into()),
-                ])]),
-            ),
-            (
-                "endpoints",
-                Value::List(vec![Value::object([
-                    ("s3", Value::from("http://127.0.0.1:4566")),
-                    ("iam", Value::Null),
-                    ("sts", "https://sts.example".into()),
-                ])]),
-            ),
-        ]);
-        let (c, ds) = parse_config(&cfg);
-        assert!(ds.is_empty(), "{ds:?}");
-        assert_eq!(c.max_retries, Some(3));
-        assert_eq!(c.assume_role.unwrap().duration, Some(Duration::from_secs(5400)));
-        assert_eq!(c.endpoints.s3.as_deref(), Some("http://127.0.0.1:4566"));
-        assert!(c.s3_use_path_style);
-    }
-
-    #[test]
-    fn names_the_attribute_of_each_error() {
-        let cfg = block(vec![
-            ("region", "useast1".into()),
-            ("access_key", "AKIA".into()),
-            ("max_retries", Value::int(-1)),
-            (
-                "assume_role",
-                Value::List(vec![Value::object([
-                    ("role_arn", Value::from("arn:aws:iam::123:user/x")),
-                    ("session_name", Value::Null),
-                    ("external_id", Value::Null),
-                    ("duration", "2d".into()),
-                ])]),
-            ),
-            (
-                "endpoints",
-                Value::List(vec![Value::object([
-                    ("s3", Value::from("localhost:4566")),
-                    ("iam", Value::Null),
-                    ("sts", Value::Null),
-                ])]),
-            ),
-        ]);
-        let (_, ds) = parse_config(&cfg);
-        assert_eq!(
-            paths(&ds),
-            vec![
-                "region",
-                "secret_key",
-                "max_retries",
-                "assume_role[0].role_arn",
-                "assume_role[0].duration",
-                "endpoints[0].s3"
-            ]
-        );
-    }
-
-    #[test]
-    fn unknown_values_are_not_errors() {
-        let cfg =
-            block(vec![("access_key", "AKIA".into()), ("secret_key", Value::Unknown), ("region", Value::Unknown)]);
-        assert!(parse_config(&cfg).1.is_empty());
-    }
-
-    #[test]
-    fn helpers() {
-        assert!(
-            is_region("us-gov-west-1") && is_region("eu-central-2") && !is_region("us-east") && !is_region("US-EAST-1")
-        );
-        assert!(is_role_arn("arn:aws-cn:iam::123456789012:role/path/name"));
-        assert!(!is_role_arn("arn:aws:iam::123456789012:role/") && !is_role_arn("arn:aws:s3:::bucket"));
-        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("10"), None);
-        assert_eq!(parse_duration(""), None);
-    }
-}
+#[path = "provider_tests.rs"]
+mod tests;

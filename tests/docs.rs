@@ -8,7 +8,7 @@ fn generated_docs_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let update = std::env::var_os("UPDATE_DOCS").is_some();
     let mut stale = Vec::new();
-    for (path, content) in crossrepl::docs::files() {
+    for (path, content) in crossrepl::docs::files(&crossrepl::provider::Crossrepl) {
         let file = root.join(&path);
         if update {
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -22,7 +22,7 @@ fn generated_docs_are_current() {
 
 #[test]
 fn every_attribute_is_documented() {
-    for (path, content) in crossrepl::docs::files() {
+    for (path, content) in crossrepl::docs::files(&crossrepl::provider::Crossrepl) {
         for line in content.lines().filter(|l| l.starts_with("- `")) {
             let text = line.split_once(") ").map(|(_, d)| d.trim()).unwrap_or("");
             assert!(!text.is_empty(), "{path}: undocumented attribute: {line}");

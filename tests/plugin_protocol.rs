@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use crossrepl::framework::Provider;
 use crossrepl::provider::Crossrepl;
+use framework::Provider;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -160,7 +160,7 @@ trait IoStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> IoStream for T {}
 
 fn provider_config(pairs: Vec<(&str, Value)>) -> pb::DynamicValue {
-    let ty = Crossrepl.schema().block.value_type();
+    let ty = Crossrepl.schema().schema.block.value_type();
     let tfplugin::Type::Object(attrs) = &ty else { unreachable!() };
     let mut obj: std::collections::BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
     for (k, v) in pairs {

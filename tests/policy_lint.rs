@@ -5,10 +5,11 @@
 
 use std::process::Command;
 
-use crossrepl::policy::{
-    self, DestinationGrant, DestinationGrantInput, PolicyDocument, RolePolicyInput, replication_role_policy,
+use crossrepl::domain::grants::{
+    self as policy, DestinationGrant, DestinationGrantInput, RolePolicyInput, replication_role_policy,
     replication_trust_policy,
 };
+use crossrepl::domain::policy::PolicyDocument;
 
 const SRC: &str = "111111111111";
 const KMS_SRC: &str = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";

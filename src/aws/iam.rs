@@ -1,9 +1,9 @@
 //! AWS IAM calls crossrepl makes: the replication role, its managed policy and the attachment.
 
-use aws_sdk_iam::Client;
 use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::types::Tag;
 
+use super::AwsClients;
 use super::error::AwsError;
 use super::once;
 
@@ -34,8 +34,8 @@ fn policy_res(arn: &str) -> String {
 }
 
 /// The role named `name`, or `None` (iam:GetRole).
-pub async fn role(client: &Client, name: &str) -> Result<Option<Role>, AwsError> {
-    match client.get_role().role_name(name).send().await {
+pub async fn role(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError> {
+    match aws.iam.get_role().role_name(name).send().await {
         Ok(out) => Ok(out.role().map(|r| Role {
             arn: r.arn().to_string(),
             path: r.path().to_string(),
@@ -75,8 +75,9 @@ fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
 }
 
 /// Creates a role (iam:CreateRole) and returns its ARN.
-pub async fn create_role(client: &Client, role: &NewRole<'_>) -> Result<String, AwsError> {
-    let out = client
+pub async fn create_role(aws: &AwsClients, role: &NewRole<'_>) -> Result<String, AwsError> {
+    let out = aws
+        .iam
         .create_role()
         .role_name(role.name)
         .path(role.path)
@@ -91,8 +92,8 @@ pub async fn create_role(client: &Client, role: &NewRole<'_>) -> Result<String, 
 }
 
 /// Replaces a role's trust policy (iam:UpdateAssumeRolePolicy).
-pub async fn update_trust_policy(client: &Client, name: &str, doc: &str) -> Result<(), AwsError> {
-    client
+pub async fn update_trust_policy(aws: &AwsClients, name: &str, doc: &str) -> Result<(), AwsError> {
+    aws.iam
         .update_assume_role_policy()
         .role_name(name)
         .policy_document(doc)
@@ -103,8 +104,8 @@ pub async fn update_trust_policy(client: &Client, name: &str, doc: &str) -> Resu
 }
 
 /// Deletes a role (iam:DeleteRole); a role that is already gone is not an error.
-pub async fn delete_role(client: &Client, name: &str) -> Result<(), AwsError> {
-    match client.delete_role().role_name(name).send().await {
+pub async fn delete_role(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
+    match aws.iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) => {
             let err = AwsError::from_sdk("iam", "DeleteRole", role_res(name), e);
@@ -114,8 +115,8 @@ pub async fn delete_role(client: &Client, name: &str) -> Result<(), AwsError> {
 }
 
 /// A managed policy's default version id, or `None` when the policy does not exist (iam:GetPolicy).
-async fn policy_default_version(client: &Client, arn: &str) -> Result<Option<String>, AwsError> {
-    match client.get_policy().policy_arn(arn).send().await {
+async fn policy_default_version(aws: &AwsClients, arn: &str) -> Result<Option<String>, AwsError> {
+    match aws.iam.get_policy().policy_arn(arn).send().await {
         Ok(out) => Ok(out.policy().and_then(|p| p.default_version_id()).map(str::to_string)),
         Err(e) => {
             let err = AwsError::from_sdk("iam", "GetPolicy", policy_res(arn), e);
@@ -125,8 +126,9 @@ async fn policy_default_version(client: &Client, arn: &str) -> Result<Option<Str
 }
 
 /// The tags of a managed policy (iam:ListPolicyTags).
-pub async fn policy_tags(client: &Client, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
-    let out = client
+pub async fn policy_tags(aws: &AwsClients, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
+    let out = aws
+        .iam
         .list_policy_tags()
         .policy_arn(arn)
         .send()
@@ -136,8 +138,9 @@ pub async fn policy_tags(client: &Client, arn: &str) -> Result<Vec<(String, Stri
 }
 
 /// The document of one policy version, as IAM returned it (possibly URL-encoded) (iam:GetPolicyVersion).
-async fn policy_document(client: &Client, arn: &str, version: &str) -> Result<String, AwsError> {
-    let out = client
+async fn policy_document(aws: &AwsClients, arn: &str, version: &str) -> Result<String, AwsError> {
+    let out = aws
+        .iam
         .get_policy_version()
         .policy_arn(arn)
         .version_id(version)
@@ -149,20 +152,21 @@ async fn policy_document(client: &Client, arn: &str, version: &str) -> Result<St
 
 /// The document of a managed policy's default version as IAM returned it, or `None` when the policy does not
 /// exist (iam:GetPolicy, iam:GetPolicyVersion).
-pub async fn default_policy_document(client: &Client, arn: &str) -> Result<Option<String>, AwsError> {
-    let Some(version) = policy_default_version(client, arn).await? else { return Ok(None) };
-    policy_document(client, arn, &version).await.map(Some)
+pub async fn default_policy_document(aws: &AwsClients, arn: &str) -> Result<Option<String>, AwsError> {
+    let Some(version) = policy_default_version(aws, arn).await? else { return Ok(None) };
+    policy_document(aws, arn, &version).await.map(Some)
 }
 
 /// Creates a managed policy (iam:CreatePolicy) and returns its ARN.
 pub async fn create_policy(
-    client: &Client,
+    aws: &AwsClients,
     name: &str,
     path: &str,
     doc: &str,
     tag_pairs: &[(String, String)],
 ) -> Result<String, AwsError> {
-    let out = client
+    let out = aws
+        .iam
         .create_policy()
         .policy_name(name)
         .path(path)
@@ -182,21 +186,21 @@ pub async fn create_policy(
 /// off; after an attempt that may have taken effect, `is_doc` is asked whether the default version's document
 /// is already `doc` before another attempt.
 pub async fn set_policy_document(
-    client: &Client,
+    aws: &AwsClients,
     arn: &str,
     doc: &str,
     is_doc: impl Fn(&str) -> bool,
 ) -> Result<(), AwsError> {
-    let mut old = non_default_versions(client, arn).await?;
+    let mut old = non_default_versions(aws, arn).await?;
     // Keep room for the new version: at most MAX - 1 versions may exist before creating one.
     while old.len() + 1 >= MAX_POLICY_VERSIONS {
         let oldest = old.remove(0);
-        delete_policy_version(client, arn, &oldest).await?;
+        delete_policy_version(aws, arn, &oldest).await?;
     }
-    let max = client.config().retry_config().map_or(1, |r| r.max_attempts());
+    let max = aws.iam.config().retry_config().map_or(1, |r| r.max_attempts());
     let no_retries = aws_sdk_iam::config::Builder::default().retry_config(RetryConfig::disabled());
     let create = || async {
-        client
+        aws.iam
             .create_policy_version()
             .policy_arn(arn)
             .policy_document(doc)
@@ -209,13 +213,14 @@ pub async fn set_policy_document(
             .map_err(|e| AwsError::from_sdk("iam", "CreatePolicyVersion", policy_res(arn), e))
     };
     let took_effect =
-        || async { Ok(default_policy_document(client, arn).await?.is_some_and(|d| is_doc(&d)).then_some(())) };
+        || async { Ok(default_policy_document(aws, arn).await?.is_some_and(|d| is_doc(&d)).then_some(())) };
     once::at_most_once(once::Attempts::new(max), create, took_effect).await
 }
 
 /// Non-default version ids, oldest first.
-async fn non_default_versions(client: &Client, arn: &str) -> Result<Vec<String>, AwsError> {
-    let out = client
+async fn non_default_versions(aws: &AwsClients, arn: &str) -> Result<Vec<String>, AwsError> {
+    let out = aws
+        .iam
         .list_policy_versions()
         .policy_arn(arn)
         .send()
@@ -233,8 +238,8 @@ async fn non_default_versions(client: &Client, arn: &str) -> Result<Vec<String>,
 
 /// Deletes one policy version; a version already gone (the answer to an earlier attempt was lost, and the SDK
 /// sent it again) is not an error.
-async fn delete_policy_version(client: &Client, arn: &str, version: &str) -> Result<(), AwsError> {
-    match client.delete_policy_version().policy_arn(arn).version_id(version).send().await {
+async fn delete_policy_version(aws: &AwsClients, arn: &str, version: &str) -> Result<(), AwsError> {
+    match aws.iam.delete_policy_version().policy_arn(arn).version_id(version).send().await {
         Ok(_) => Ok(()),
         Err(e) => {
             let err = AwsError::from_sdk("iam", "DeletePolicyVersion", policy_res(arn), e);
@@ -245,16 +250,16 @@ async fn delete_policy_version(client: &Client, arn: &str, version: &str) -> Res
 
 /// Deletes a managed policy with all its versions (IAM refuses to delete a policy that has non-default
 /// versions); a policy already gone is not an error.
-pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
-    let old = match non_default_versions(client, arn).await {
+pub async fn delete_policy(aws: &AwsClients, arn: &str) -> Result<(), AwsError> {
+    let old = match non_default_versions(aws, arn).await {
         Ok(v) => v,
         Err(e) if e.is_code("NoSuchEntity") => return Ok(()),
         Err(e) => return Err(e),
     };
     for v in old {
-        delete_policy_version(client, arn, &v).await?;
+        delete_policy_version(aws, arn, &v).await?;
     }
-    match client.delete_policy().policy_arn(arn).send().await {
+    match aws.iam.delete_policy().policy_arn(arn).send().await {
         Ok(_) => Ok(()),
         Err(e) => {
             let err = AwsError::from_sdk("iam", "DeletePolicy", policy_res(arn), e);
@@ -264,8 +269,9 @@ pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
 }
 
 /// ARNs of the managed policies attached to a role (iam:ListAttachedRolePolicies).
-pub async fn attached_policies(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let out = client
+pub async fn attached_policies(aws: &AwsClients, role: &str) -> Result<Vec<String>, AwsError> {
+    let out = aws
+        .iam
         .list_attached_role_policies()
         .role_name(role)
         .send()
@@ -275,8 +281,8 @@ pub async fn attached_policies(client: &Client, role: &str) -> Result<Vec<String
 }
 
 /// Attaches a managed policy to a role (iam:AttachRolePolicy).
-pub async fn attach(client: &Client, role: &str, policy_arn: &str) -> Result<(), AwsError> {
-    client
+pub async fn attach(aws: &AwsClients, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+    aws.iam
         .attach_role_policy()
         .role_name(role)
         .policy_arn(policy_arn)
@@ -287,8 +293,8 @@ pub async fn attach(client: &Client, role: &str, policy_arn: &str) -> Result<(),
 }
 
 /// Detaches a managed policy from a role (iam:DetachRolePolicy); not attached is not an error.
-pub async fn detach(client: &Client, role: &str, policy_arn: &str) -> Result<(), AwsError> {
-    match client.detach_role_policy().role_name(role).policy_arn(policy_arn).send().await {
+pub async fn detach(aws: &AwsClients, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+    match aws.iam.detach_role_policy().role_name(role).policy_arn(policy_arn).send().await {
         Ok(_) => Ok(()),
         Err(e) => {
             let err = AwsError::from_sdk("iam", "DetachRolePolicy", role_res(role), e);
@@ -298,9 +304,10 @@ pub async fn detach(client: &Client, role: &str, policy_arn: &str) -> Result<(),
 }
 
 /// Sets or removes a role's permissions boundary (iam:PutRolePermissionsBoundary, iam:DeleteRolePermissionsBoundary).
-pub async fn set_permissions_boundary(client: &Client, role: &str, boundary: Option<&str>) -> Result<(), AwsError> {
+pub async fn set_permissions_boundary(aws: &AwsClients, role: &str, boundary: Option<&str>) -> Result<(), AwsError> {
     match boundary {
-        Some(arn) => client
+        Some(arn) => aws
+            .iam
             .put_role_permissions_boundary()
             .role_name(role)
             .permissions_boundary(arn)
@@ -308,7 +315,7 @@ pub async fn set_permissions_boundary(client: &Client, role: &str, boundary: Opt
             .await
             .map(|_| ())
             .map_err(|e| AwsError::from_sdk("iam", "PutRolePermissionsBoundary", role_res(role), e)),
-        None => match client.delete_role_permissions_boundary().role_name(role).send().await {
+        None => match aws.iam.delete_role_permissions_boundary().role_name(role).send().await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let err = AwsError::from_sdk("iam", "DeleteRolePermissionsBoundary", role_res(role), e);
@@ -327,18 +334,18 @@ fn tag_changes(have: &[(String, String)], want: &[(String, String)]) -> (Vec<Str
 
 /// Makes a role's tags exactly `want` (iam:TagRole, iam:UntagRole).
 pub async fn set_role_tags(
-    client: &Client,
+    aws: &AwsClients,
     role: &str,
     have: &[(String, String)],
     want: &[(String, String)],
 ) -> Result<(), AwsError> {
     let (stale, changed) = tag_changes(have, want);
     if !stale.is_empty() {
-        let call = client.untag_role().role_name(role).set_tag_keys(Some(stale)).send().await;
+        let call = aws.iam.untag_role().role_name(role).set_tag_keys(Some(stale)).send().await;
         call.map_err(|e| AwsError::from_sdk("iam", "UntagRole", role_res(role), e))?;
     }
     if !changed.is_empty() {
-        let call = client.tag_role().role_name(role).set_tags(Some(tags(&changed))).send().await;
+        let call = aws.iam.tag_role().role_name(role).set_tags(Some(tags(&changed))).send().await;
         call.map_err(|e| AwsError::from_sdk("iam", "TagRole", role_res(role), e))?;
     }
     Ok(())
@@ -346,18 +353,18 @@ pub async fn set_role_tags(
 
 /// Makes a managed policy's tags exactly `want` (iam:TagPolicy, iam:UntagPolicy).
 pub async fn set_policy_tags(
-    client: &Client,
+    aws: &AwsClients,
     arn: &str,
     have: &[(String, String)],
     want: &[(String, String)],
 ) -> Result<(), AwsError> {
     let (stale, changed) = tag_changes(have, want);
     if !stale.is_empty() {
-        let call = client.untag_policy().policy_arn(arn).set_tag_keys(Some(stale)).send().await;
+        let call = aws.iam.untag_policy().policy_arn(arn).set_tag_keys(Some(stale)).send().await;
         call.map_err(|e| AwsError::from_sdk("iam", "UntagPolicy", policy_res(arn), e))?;
     }
     if !changed.is_empty() {
-        let call = client.tag_policy().policy_arn(arn).set_tags(Some(tags(&changed))).send().await;
+        let call = aws.iam.tag_policy().policy_arn(arn).set_tags(Some(tags(&changed))).send().await;
         call.map_err(|e| AwsError::from_sdk("iam", "TagPolicy", policy_res(arn), e))?;
     }
     Ok(())

@@ -4,6 +4,7 @@ pub mod error;
 pub mod iam;
 pub mod once;
 pub mod s3;
+pub mod s3_replication;
 pub mod sts;
 
 pub use error::{AwsError, ErrorKind};
@@ -12,22 +13,98 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-/// The AWS clients of one configured provider block, and what it learns once (the account id).
+/// The AWS clients of one configured provider block, and what it learns once (the account id). The SDK clients
+/// stay inside this module: the rest of crossrepl calls the functions of its submodules.
 pub struct AwsClients {
-    /// Amazon S3.
-    pub s3: aws_sdk_s3::Client,
-    /// AWS IAM.
-    pub iam: aws_sdk_iam::Client,
-    /// AWS STS.
-    pub sts: aws_sdk_sts::Client,
+    s3: aws_sdk_s3::Client,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
     /// The region requests go to.
     pub region: String,
     account_id: OnceCell<Arc<str>>,
 }
 
+/// How to reach AWS: what a provider block says, explicit values first, the standard AWS environment and shared
+/// config files for the rest (as hashicorp/aws resolves them).
+#[derive(Debug, Default, PartialEq)]
+pub struct Settings {
+    /// AWS region.
+    pub region: Option<String>,
+    /// Shared config profile.
+    pub profile: Option<String>,
+    /// Static credentials: access key id, secret key, session token.
+    pub static_keys: Option<(String, String, Option<String>)>,
+    /// Role to assume with the base credentials.
+    pub assume_role: Option<AssumeRole>,
+    /// Endpoint overrides.
+    pub endpoints: Endpoints,
+    /// S3 path-style addressing.
+    pub s3_use_path_style: bool,
+    /// Attempts per AWS call (the first included) on throttling and transient errors.
+    pub max_attempts: u32,
+}
+
+/// A role to assume.
+#[derive(Debug, Default, PartialEq)]
+pub struct AssumeRole {
+    /// The role to assume.
+    pub role_arn: String,
+    /// The session name.
+    pub session_name: String,
+    /// The external id the role's trust policy requires.
+    pub external_id: Option<String>,
+    /// The session length.
+    pub duration: Option<std::time::Duration>,
+}
+
 impl AwsClients {
+    /// Resolves credentials and region as `settings` say and builds the clients; `Err` when no region is set
+    /// anywhere.
+    pub async fn connect(settings: &Settings) -> Result<Self, String> {
+        use aws_config::BehaviorVersion;
+        use aws_config::retry::RetryConfig;
+        use aws_credential_types::Credentials;
+        use aws_credential_types::provider::SharedCredentialsProvider;
+
+        let retry = RetryConfig::standard().with_max_attempts(settings.max_attempts);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        if let Some(r) = &settings.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some((ak, sk, token)) = &settings.static_keys {
+            loader =
+                loader.credentials_provider(Credentials::new(ak, sk, token.clone(), None, "crossrepl-provider-block"));
+        }
+        let mut sdk = loader.load().await;
+        if sdk.region().is_none() {
+            return Err("no region".into());
+        }
+        if let Some(ar) = &settings.assume_role {
+            // Role assumption talks to STS, so it honours the sts endpoint override too.
+            let sts_sdk = match &settings.endpoints.sts {
+                Some(url) => sdk.to_builder().endpoint_url(url).build(),
+                None => sdk.clone(),
+            };
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(&ar.role_arn)
+                .session_name(&ar.session_name)
+                .configure(&sts_sdk);
+            if let Some(id) = &ar.external_id {
+                builder = builder.external_id(id);
+            }
+            if let Some(d) = ar.duration {
+                builder = builder.session_length(d);
+            }
+            let provider = builder.build().await;
+            sdk = sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+        }
+        Ok(Self::new(&sdk, &settings.endpoints, settings.s3_use_path_style))
+    }
+
     /// Clients built from `sdk` with per-service endpoint overrides.
-    pub fn new(sdk: &aws_config::SdkConfig, endpoints: &Endpoints, s3_path_style: bool) -> Self {
+    fn new(sdk: &aws_config::SdkConfig, endpoints: &Endpoints, s3_path_style: bool) -> Self {
         let mut s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(s3_path_style);
         if let Some(url) = &endpoints.s3 {
             s3 = s3.endpoint_url(url);
@@ -51,7 +128,7 @@ impl AwsClients {
 
     /// The account these credentials belong to, asked of STS once and cached.
     pub async fn account_id(&self) -> Result<Arc<str>, AwsError> {
-        self.account_id.get_or_try_init(|| async { sts::caller_account(&self.sts).await.map(Arc::from) }).await.cloned()
+        self.account_id.get_or_try_init(|| async { sts::caller_account(self).await.map(Arc::from) }).await.cloned()
     }
 }
 

@@ -1,9 +1,11 @@
 //! Amazon S3 calls crossrepl makes: versioning, bucket policy and replication configuration of one bucket.
 
-use aws_sdk_s3::Client;
-use aws_sdk_s3::types::{BucketVersioningStatus, ReplicationConfiguration, VersioningConfiguration};
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 
+use super::AwsClients;
 use super::error::{AwsError, ErrorKind};
+use super::s3_replication;
+use crate::domain::replication::ReplicationConfig;
 
 fn bucket_res(bucket: &str) -> String {
     format!("bucket {bucket}")
@@ -22,8 +24,8 @@ pub enum Versioning {
 
 /// The bucket's versioning state, or `None` when the bucket does not exist (s3:GetBucketVersioning). This one
 /// call serves as the existence check too, which saves a round trip on every create and refresh.
-pub async fn versioning(client: &Client, bucket: &str) -> Result<Option<Versioning>, AwsError> {
-    let out = match client.get_bucket_versioning().bucket(bucket).send().await {
+pub async fn versioning(aws: &AwsClients, bucket: &str) -> Result<Option<Versioning>, AwsError> {
+    let out = match aws.s3.get_bucket_versioning().bucket(bucket).send().await {
         Ok(out) => out,
         Err(e) => {
             let err = AwsError::from_sdk("s3", "GetBucketVersioning", bucket_res(bucket), e);
@@ -56,9 +58,9 @@ pub enum Ownership {
 /// concurrently with s3:ListAllMyBuckets filtered to the name). AWS answers 403 when the expected owner differs;
 /// the listing also tells when an endpoint ignores `ExpectedBucketOwner` (LocalStack). A caller without
 /// s3:ListAllMyBuckets still gets the 403 answer.
-pub async fn ownership(client: &Client, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
-    let versioning = client.get_bucket_versioning().bucket(bucket).expected_bucket_owner(account).send();
-    let listed = client.list_buckets().prefix(bucket).max_buckets(1000).send();
+pub async fn ownership(aws: &AwsClients, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
+    let versioning = aws.s3.get_bucket_versioning().bucket(bucket).expected_bucket_owner(account).send();
+    let listed = aws.s3.list_buckets().prefix(bucket).max_buckets(1000).send();
     let (versioning, listed) = tokio::join!(versioning, listed);
     let versioning = match versioning {
         Ok(out) => versioning_of(out.status()),
@@ -83,8 +85,8 @@ pub async fn ownership(client: &Client, bucket: &str, account: &str) -> Result<O
 /// The region a bucket lives in, or `None` when no bucket has that name (s3:HeadBucket). The region is read from
 /// the `x-amz-bucket-region` header, which S3 sends even when it denies access, so this works for buckets of
 /// other accounts too.
-pub async fn bucket_region(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
-    match client.head_bucket().bucket(bucket).send().await {
+pub async fn bucket_region(aws: &AwsClients, bucket: &str) -> Result<Option<String>, AwsError> {
+    match aws.s3.head_bucket().bucket(bucket).send().await {
         Ok(out) => Ok(out.bucket_region().map(str::to_string)),
         Err(e) => {
             let header = e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_string);
@@ -99,9 +101,9 @@ pub async fn bucket_region(client: &Client, bucket: &str) -> Result<Option<Strin
 }
 
 /// Turns versioning on (s3:PutBucketVersioning).
-pub async fn enable_versioning(client: &Client, bucket: &str) -> Result<(), AwsError> {
+pub async fn enable_versioning(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
     let cfg = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-    client
+    aws.s3
         .put_bucket_versioning()
         .bucket(bucket)
         .versioning_configuration(cfg)
@@ -112,8 +114,8 @@ pub async fn enable_versioning(client: &Client, bucket: &str) -> Result<(), AwsE
 }
 
 /// The bucket policy as text, or `None` when the bucket has none, or no longer exists (s3:GetBucketPolicy).
-pub async fn policy(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
-    match client.get_bucket_policy().bucket(bucket).send().await {
+pub async fn policy(aws: &AwsClients, bucket: &str) -> Result<Option<String>, AwsError> {
+    match aws.s3.get_bucket_policy().bucket(bucket).send().await {
         Ok(out) => Ok(out.policy().map(str::to_string).filter(|p| !p.trim().is_empty())),
         Err(e) => {
             let err = AwsError::from_sdk("s3", "GetBucketPolicy", bucket_res(bucket), e);
@@ -123,8 +125,8 @@ pub async fn policy(client: &Client, bucket: &str) -> Result<Option<String>, Aws
 }
 
 /// Replaces the bucket policy (s3:PutBucketPolicy).
-pub async fn put_policy(client: &Client, bucket: &str, policy: &str) -> Result<(), AwsError> {
-    client
+pub async fn put_policy(aws: &AwsClients, bucket: &str, policy: &str) -> Result<(), AwsError> {
+    aws.s3
         .put_bucket_policy()
         .bucket(bucket)
         .policy(policy)
@@ -135,8 +137,8 @@ pub async fn put_policy(client: &Client, bucket: &str, policy: &str) -> Result<(
 }
 
 /// Deletes the bucket policy (s3:DeleteBucketPolicy).
-pub async fn delete_policy(client: &Client, bucket: &str) -> Result<(), AwsError> {
-    client
+pub async fn delete_policy(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    aws.s3
         .delete_bucket_policy()
         .bucket(bucket)
         .send()
@@ -146,9 +148,9 @@ pub async fn delete_policy(client: &Client, bucket: &str) -> Result<(), AwsError
 }
 
 /// The replication configuration, or `None` when the bucket has none (s3:GetReplicationConfiguration).
-pub async fn replication(client: &Client, bucket: &str) -> Result<Option<ReplicationConfiguration>, AwsError> {
-    match client.get_bucket_replication().bucket(bucket).send().await {
-        Ok(out) => Ok(out.replication_configuration().cloned()),
+pub async fn replication(aws: &AwsClients, bucket: &str) -> Result<Option<ReplicationConfig>, AwsError> {
+    match aws.s3.get_bucket_replication().bucket(bucket).send().await {
+        Ok(out) => Ok(out.replication_configuration().map(s3_replication::flatten)),
         Err(e) => {
             let err = AwsError::from_sdk("s3", "GetReplicationConfiguration", bucket_res(bucket), e);
             if err.is_code("ReplicationConfigurationNotFoundError") { Ok(None) } else { Err(err) }
@@ -157,11 +159,13 @@ pub async fn replication(client: &Client, bucket: &str) -> Result<Option<Replica
 }
 
 /// Sets the replication configuration (s3:PutReplicationConfiguration, which also needs iam:PassRole).
-pub async fn put_replication(client: &Client, bucket: &str, cfg: ReplicationConfiguration) -> Result<(), AwsError> {
-    client
+pub async fn put_replication(aws: &AwsClients, bucket: &str, cfg: &ReplicationConfig) -> Result<(), AwsError> {
+    let sdk = s3_replication::expand(cfg)
+        .map_err(|e| AwsError::local("s3", "PutReplicationConfiguration", bucket_res(bucket), e, ErrorKind::Other))?;
+    aws.s3
         .put_bucket_replication()
         .bucket(bucket)
-        .replication_configuration(cfg)
+        .replication_configuration(sdk)
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("s3", "PutReplicationConfiguration", bucket_res(bucket), e))?;
@@ -169,8 +173,8 @@ pub async fn put_replication(client: &Client, bucket: &str, cfg: ReplicationConf
 }
 
 /// Removes the replication configuration (s3:PutReplicationConfiguration via DeleteBucketReplication).
-pub async fn delete_replication(client: &Client, bucket: &str) -> Result<(), AwsError> {
-    client
+pub async fn delete_replication(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    aws.s3
         .delete_bucket_replication()
         .bucket(bucket)
         .send()

@@ -1,10 +1,12 @@
 //! AWS STS: who the configured credentials are.
 
+use super::AwsClients;
 use super::error::AwsError;
 
 /// The 12-digit account id of the caller (sts:GetCallerIdentity, which needs no permission).
-pub async fn caller_account(client: &aws_sdk_sts::Client) -> Result<String, AwsError> {
-    let out = client
+pub async fn caller_account(aws: &AwsClients) -> Result<String, AwsError> {
+    let out = aws
+        .sts
         .get_caller_identity()
         .send()
         .await

@@ -5,11 +5,13 @@ use std::sync::{Arc, OnceLock};
 
 use tfplugin::{
     ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, FunctionError, ImportResponse,
-    ImportedResource, PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, Schema,
-    StopToken, UpgradeRequest, Value,
+    ImportedResource, PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, StopToken,
+    UpgradeRequest, Value,
 };
 
-use super::resource::{Ctx, Resource};
+use crate::model::AttrValue;
+use crate::resource::{AnyResource, Ctx, check};
+use crate::schema::ResourceSchema;
 
 /// A provider: its configuration schema, how it builds its client, and its resources.
 #[async_trait::async_trait]
@@ -17,17 +19,23 @@ pub trait Provider: Send + Sync + 'static {
     /// What resources get once the provider is configured (AWS clients, account id cache, ...).
     type Client: Send + Sync + 'static;
 
-    /// The schema of the `provider` block.
-    fn schema(&self) -> Schema;
+    /// The provider block's model (declared with [`crate::model!`]).
+    type Model: AttrValue + Send + Sync + 'static;
 
-    /// Validates the provider block without side effects; values may be unknown.
-    fn validate(&self, config: &Value) -> Diagnostics;
+    /// The schema of the `provider` block, with its validators.
+    fn schema(&self) -> ResourceSchema;
+
+    /// Checks across attributes of the provider block (each attribute's own checks are the schema's
+    /// validators); values may be unknown.
+    fn validate(&self, _config: &Self::Model) -> Diagnostics {
+        Diagnostics::new()
+    }
 
     /// Builds the client from the provider block.
-    async fn configure(&self, config: &Value, stop: StopToken) -> Result<Self::Client, Diagnostics>;
+    async fn configure(&self, config: &Self::Model, stop: StopToken) -> Result<Self::Client, Diagnostics>;
 
-    /// The managed resource types.
-    fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
+    /// The managed resource types (each a [`crate::Resource`] passed through [`crate::erase`]).
+    fn resources(&self) -> Vec<Arc<dyn AnyResource<Self::Client>>>;
 
     /// Provider-defined functions; none by default.
     fn functions(&self) -> Vec<Arc<dyn ProviderFunction>> {
@@ -48,7 +56,7 @@ pub trait ProviderFunction: Send + Sync + 'static {
 /// Serves a [`Provider`] over the protocol layer.
 pub struct FrameworkServer<P: Provider> {
     provider: P,
-    resources: BTreeMap<&'static str, Arc<dyn Resource<P::Client>>>,
+    resources: BTreeMap<&'static str, Arc<dyn AnyResource<P::Client>>>,
     functions: BTreeMap<&'static str, Arc<dyn ProviderFunction>>,
     client: OnceLock<Arc<P::Client>>,
 }
@@ -61,7 +69,7 @@ impl<P: Provider> FrameworkServer<P> {
         Self { provider, resources, functions, client: OnceLock::new() }
     }
 
-    fn resource(&self, type_name: &str) -> Result<&Arc<dyn Resource<P::Client>>, Diagnostics> {
+    fn resource(&self, type_name: &str) -> Result<&Arc<dyn AnyResource<P::Client>>, Diagnostics> {
         self.resources.get(type_name).ok_or_else(|| {
             Diagnostic::error(format!("Unknown resource type {type_name:?}"), "This provider does not manage it.")
                 .into()
@@ -72,7 +80,7 @@ impl<P: Provider> FrameworkServer<P> {
         let client = self.client.get().cloned().ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(
                 "Provider not configured",
-                "The crossrepl provider was used before it was configured. This is a bug in the engine or provider.",
+                "The provider was used before it was configured. This is a bug in the engine or provider.",
             ))
         })?;
         Ok(Ctx { client, stop })
@@ -83,18 +91,22 @@ impl<P: Provider> FrameworkServer<P> {
 impl<P: Provider> ProviderServer for FrameworkServer<P> {
     fn schemas(&self) -> ProviderSchemas {
         ProviderSchemas {
-            provider: self.provider.schema(),
+            provider: self.provider.schema().schema,
             resources: self.resources.iter().map(|(n, r)| (n.to_string(), r.schema().schema)).collect(),
             functions: self.functions.iter().map(|(n, f)| (n.to_string(), f.definition())).collect(),
         }
     }
 
     async fn validate_provider_config(&self, config: Value) -> Diagnostics {
-        self.provider.validate(&config)
+        let rules = self.provider.schema().rules;
+        check(&rules, &config, "provider configuration", |m| self.provider.validate(m)).0
     }
 
     async fn configure_provider(&self, request: ConfigureRequest, stop: StopToken) -> Diagnostics {
-        match self.provider.configure(&request.config, stop).await {
+        let rules = self.provider.schema().rules;
+        let (ds, model) = check(&rules, &request.config, "provider configuration", |m| self.provider.validate(m));
+        let Some(model) = model.filter(|_| !ds.has_errors()) else { return ds };
+        match self.provider.configure(&model, stop).await {
             Ok(client) => {
                 if self.client.set(Arc::new(client)).is_err() {
                     tracing::warn!("provider configured twice; keeping the first configuration");
@@ -127,8 +139,8 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
                 return ReadResponse { new_state: request.current_state, private: request.private, diagnostics };
             }
         };
-        let out = resource.read(&ctx, &request.current_state, &request.private).await;
-        ReadResponse { new_state: out.state, private: out.private, diagnostics: out.diagnostics }
+        let out = resource.read(&ctx, &request.current_state).await;
+        ReadResponse { new_state: out.state, private: request.private, diagnostics: out.diagnostics }
     }
 
     async fn plan_resource_change(&self, request: PlanRequest, stop: StopToken) -> PlanResponse {
@@ -163,17 +175,8 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
                 return ApplyResponse { new_state: request.prior_state, private: request.planned_private, diagnostics };
             }
         };
-        let out = if request.planned_state.is_null() {
-            let diagnostics = resource.delete(&ctx, &request.prior_state).await;
-            // A failed delete keeps the prior state so the engine still tracks what exists.
-            let state = if diagnostics.has_errors() { request.prior_state } else { Value::Null };
-            return ApplyResponse { new_state: state, private: request.planned_private, diagnostics };
-        } else if request.prior_state.is_null() {
-            resource.create(&ctx, &request.planned_state, &request.config).await
-        } else {
-            resource.update(&ctx, &request.prior_state, &request.planned_state, &request.config).await
-        };
-        ApplyResponse { new_state: out.state, private: out.private, diagnostics: out.diagnostics }
+        let out = resource.apply(&ctx, &request.prior_state, &request.planned_state).await;
+        ApplyResponse { new_state: out.state, private: request.planned_private, diagnostics: out.diagnostics }
     }
 
     async fn import_resource_state(&self, type_name: &str, id: &str, stop: StopToken) -> ImportResponse {
@@ -194,7 +197,9 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
     async fn call_function(&self, name: &str, arguments: Vec<Value>) -> Result<Value, FunctionError> {
         match self.functions.get(name) {
             Some(f) => f.call(&arguments),
-            None => Err(FunctionError { text: format!("crossrepl has no function named {name:?}"), argument: None }),
+            None => {
+                Err(FunctionError { text: format!("this provider has no function named {name:?}"), argument: None })
+            }
         }
     }
 }

@@ -1,11 +1,10 @@
 //! Plan helpers: defaults, unknown computed values on create, stable computed values on update, and
 //! replacement detection. Resources start from [`default_plan`] and refine with the helpers below.
 
-use std::collections::BTreeMap;
+use tfplugin::{AttributePath, Value};
 
-use tfplugin::{AttributePath, PathStep, Value};
-
-use super::schema::PlanRules;
+use crate::planmodifier::ModifyRequest;
+use crate::schema::{PlanRules, single_attr};
 
 /// The engine's proposal turned into a plan by the schema's rules.
 ///
@@ -13,13 +12,14 @@ use super::schema::PlanRules;
 /// - attributes with a default that configuration leaves null get the default;
 /// - computed attributes that configuration leaves null are unknown on create (and in new nested blocks); on
 ///   update the engine has already carried over their prior values, so they stay stable;
+/// - plan modifiers run next, in declaration order (see [`crate::planmodifier`]);
 /// - a change to a `force_new` attribute is listed in the returned paths (the engine then plans a replacement).
 pub fn default_plan(rules: &PlanRules, prior: &Value, proposed: &Value, config: &Value) -> (Value, Vec<AttributePath>) {
     if proposed.is_null() {
         return (Value::Null, Vec::new());
     }
     let mut planned = proposed.clone();
-    apply_rules(rules, &mut planned, config, prior);
+    apply_rules(rules, &mut planned, config, prior, None);
     let mut replace = Vec::new();
     if !prior.is_null() {
         collect_replacements(rules, &AttributePath::root(), prior, &planned, &mut replace);
@@ -27,7 +27,31 @@ pub fn default_plan(rules: &PlanRules, prior: &Value, proposed: &Value, config: 
     (planned, replace)
 }
 
-fn apply_rules(rules: &PlanRules, planned: &mut Value, config: &Value, prior: &Value) {
+/// `config` with the schema's defaults filled in where it leaves attributes null, nested blocks included: what
+/// checks across attributes look at, so that no default is repeated in resource code.
+pub fn with_defaults(rules: &PlanRules, config: &Value) -> Value {
+    let mut out = config.clone();
+    fill_defaults(rules, &mut out);
+    out
+}
+
+fn fill_defaults(rules: &PlanRules, value: &mut Value) {
+    let Value::Object(attrs) = value else { return };
+    for (path, default) in &rules.defaults {
+        if let Some(name) = single_attr(path)
+            && attrs.get(name).is_none_or(Value::is_null)
+        {
+            attrs.insert(name.to_string(), default.clone());
+        }
+    }
+    for (path, block_rules) in &rules.blocks {
+        if let Some(Value::List(items)) = single_attr(path).and_then(|n| attrs.get_mut(n)) {
+            items.iter_mut().for_each(|item| fill_defaults(block_rules, item));
+        }
+    }
+}
+
+fn apply_rules(rules: &PlanRules, planned: &mut Value, config: &Value, prior: &Value, index: Option<usize>) {
     let Value::Object(attrs) = planned else { return };
     for (path, default) in &rules.defaults {
         if let Some(name) = single_attr(path)
@@ -52,8 +76,15 @@ fn apply_rules(rules: &PlanRules, planned: &mut Value, config: &Value, prior: &V
         for (i, item) in items.iter_mut().enumerate() {
             let c = config_items.get(i).unwrap_or(&Value::Null);
             let p = prior_items.get(i).unwrap_or(&Value::Null);
-            apply_rules(block_rules, item, c, p);
+            apply_rules(block_rules, item, c, p, Some(i));
         }
+    }
+    for (path, modifier) in &rules.modifiers {
+        let Some(name) = single_attr(path) else { continue };
+        let object = Value::Object(attrs.clone());
+        let req = ModifyRequest { planned: object.get(name), config: config.get(name), object: &object, index };
+        let value = modifier.0.modify(&req);
+        attrs.insert(name.to_string(), value);
     }
 }
 
@@ -80,43 +111,10 @@ fn collect_replacements(
     }
 }
 
-fn single_attr(path: &AttributePath) -> Option<&str> {
-    match path.0.as_slice() {
-        [PathStep::Attribute(name)] => Some(name),
-        _ => None,
-    }
-}
-
-/// Marks `outputs` unknown when any of `inputs` differs between `prior` and `planned`: computed values stay
-/// stable exactly as long as what they derive from does not change.
-pub fn unknown_if_changed(planned: &mut Value, prior: &Value, inputs: &[&str], outputs: &[&str]) {
-    if prior.is_null() || inputs.iter().all(|i| prior.get(i) == planned.get(i)) {
-        return;
-    }
-    set_attrs(planned, outputs.iter().map(|o| (*o, Value::Unknown)));
-}
-
-/// Sets attributes of an object value (no-op on anything else).
-pub fn set_attrs<'a>(value: &mut Value, attrs: impl IntoIterator<Item = (&'a str, Value)>) {
-    if let Value::Object(map) = value {
-        for (k, v) in attrs {
-            map.insert(k.to_string(), v);
-        }
-    }
-}
-
-/// An object's attributes as a mutable map, if it is an object.
-pub fn attrs_mut(value: &mut Value) -> Option<&mut BTreeMap<String, Value>> {
-    match value {
-        Value::Object(m) => Some(m),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::schema::{Attr, BlockSpec};
+    use crate::schema::{Attr, BlockSpec};
 
     fn rules() -> PlanRules {
         BlockSpec::new("")
@@ -136,6 +134,12 @@ mod tests {
 
     fn obj(pairs: Vec<(&str, Value)>) -> Value {
         Value::object(pairs)
+    }
+
+    fn set_attrs<'a>(value: &mut Value, attrs: impl IntoIterator<Item = (&'a str, Value)>) {
+        if let Value::Object(map) = value {
+            map.extend(attrs.into_iter().map(|(k, v)| (k.to_string(), v)));
+        }
     }
 
     fn dest(arn: &str, rule: Value) -> Value {
@@ -198,16 +202,5 @@ mod tests {
     fn destroy_plans_null() {
         let (planned, replace) = default_plan(&rules(), &obj(vec![("bucket", "b".into())]), &Value::Null, &Value::Null);
         assert!(planned.is_null() && replace.is_empty());
-    }
-
-    #[test]
-    fn unknown_if_changed_only_on_change() {
-        let prior = obj(vec![("bucket", "a".into()), ("arn", "arn:aws:s3:::a".into())]);
-        let mut same = prior.clone();
-        unknown_if_changed(&mut same, &prior, &["bucket"], &["arn"]);
-        assert_eq!(same.get("arn").as_str(), Some("arn:aws:s3:::a"));
-        let mut changed = obj(vec![("bucket", "b".into()), ("arn", "arn:aws:s3:::a".into())]);
-        unknown_if_changed(&mut changed, &prior, &["bucket"], &["arn"]);
-        assert!(changed.get("arn").is_unknown());
     }
 }

@@ -1,8 +1,13 @@
-//! Schema builder: attributes and blocks with their descriptions, flags, defaults and replacement rules.
+//! Schema builder: attributes and blocks with their descriptions, flags, defaults, replacement rules,
+//! validators and plan modifiers.
 
 use tfplugin::{
-    Attribute, AttributePath, AttributeType, Block, NestedAttributes, NestedBlock, Nesting, Schema, Type, Value,
+    Attribute, AttributePath, AttributeType, Block, Diagnostics, NestedAttributes, NestedBlock, Nesting, Schema, Type,
+    Value,
 };
+
+use crate::planmodifier::AnyPlanModifier;
+use crate::validator::AnyValidator;
 
 /// One attribute under construction.
 #[derive(Debug, Clone)]
@@ -11,6 +16,8 @@ pub struct Attr {
     default: Option<Value>,
     force_new: bool,
     nested: Vec<Attr>,
+    validators: Vec<AnyValidator>,
+    modifiers: Vec<AnyPlanModifier>,
 }
 
 impl Attr {
@@ -29,6 +36,8 @@ impl Attr {
             default: None,
             force_new: false,
             nested: Vec::new(),
+            validators: Vec::new(),
+            modifiers: Vec::new(),
         }
     }
     /// A string attribute (optional until told otherwise).
@@ -103,6 +112,16 @@ impl Attr {
     /// A change of this attribute replaces the resource.
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+    /// Checks the attribute's known values with `validator` (see [`crate::validator`]).
+    pub fn validate(mut self, validator: AnyValidator) -> Self {
+        self.validators.push(validator);
+        self
+    }
+    /// Plans the attribute's value with `modifier`, after defaults (see [`crate::planmodifier`]).
+    pub fn plan_modifier(mut self, modifier: AnyPlanModifier) -> Self {
+        self.modifiers.push(modifier);
         self
     }
 
@@ -180,6 +199,8 @@ impl BlockSpec {
             if a.attribute.computed && a.default.is_none() {
                 rules.computed.push(path.clone());
             }
+            rules.validators.extend(a.validators.iter().map(|v| (path.clone(), v.clone())));
+            rules.modifiers.extend(a.modifiers.iter().map(|m| (path.clone(), m.clone())));
         }
         for (name, b, ..) in &self.blocks {
             rules.blocks.push((at.with_attr(name), b.clone().build_rules()));
@@ -203,8 +224,57 @@ pub struct PlanRules {
     /// Attributes the provider computes (read-only, or optional without a default): unknown on create when
     /// configuration leaves them null.
     pub computed: Vec<AttributePath>,
+    /// Validators of attributes, run on known, non-null configuration values.
+    pub validators: Vec<(AttributePath, AnyValidator)>,
+    /// Plan modifiers of attributes, run after defaults, in declaration order.
+    pub modifiers: Vec<(AttributePath, AnyPlanModifier)>,
     /// Rules of each nested block type (each block instance follows them).
     pub blocks: Vec<(AttributePath, PlanRules)>,
+}
+
+impl PlanRules {
+    /// The validators, plan modifiers and default of the attribute `name` of this block, for the docs.
+    pub fn constraints_of(&self, name: &str) -> (Vec<String>, Vec<String>, Option<&Value>) {
+        let here = |p: &AttributePath| p == &AttributePath::attr(name);
+        (
+            self.validators.iter().filter(|(p, _)| here(p)).map(|(_, v)| v.0.description()).collect(),
+            self.modifiers.iter().filter(|(p, _)| here(p)).map(|(_, m)| m.0.description()).collect(),
+            self.defaults.iter().find(|(p, _)| here(p)).map(|(_, d)| d),
+        )
+    }
+
+    /// The rules of the nested block type `name`.
+    pub fn block(&self, name: &str) -> Option<&PlanRules> {
+        self.blocks.iter().find(|(p, _)| p == &AttributePath::attr(name)).map(|(_, r)| r)
+    }
+
+    /// Runs every attribute validator on the known, non-null values of `config` (an object of this block),
+    /// nested blocks included; diagnostics carry paths from `at`.
+    pub fn validate(&self, config: &Value, at: &AttributePath) -> Diagnostics {
+        let mut ds = Diagnostics::new();
+        for (path, validator) in &self.validators {
+            let Some(name) = single_attr(path) else { continue };
+            let value = config.get(name);
+            if !value.is_null() && !value.is_unknown() {
+                ds.extend(validator.0.validate(value, &at.with_attr(name)));
+            }
+        }
+        for (path, rules) in &self.blocks {
+            let Some(name) = single_attr(path) else { continue };
+            for (i, item) in config.get(name).as_elements().unwrap_or(&[]).iter().enumerate() {
+                ds.extend(rules.validate(item, &at.with_attr(name).with_index(i)));
+            }
+        }
+        ds
+    }
+}
+
+/// The attribute name of a one-step path.
+pub(crate) fn single_attr(path: &AttributePath) -> Option<&str> {
+    match path.0.as_slice() {
+        [tfplugin::PathStep::Attribute(name)] => Some(name),
+        _ => None,
+    }
 }
 
 /// A resource's protocol schema plus its plan rules.

@@ -1,0 +1,357 @@
+//! The documents crossrepl writes for replication: the role's trust policy and permissions policy, and the
+//! destination bucket-policy statements (with the hand-written grants they supersede); the names it derives.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::policy::{Condition, Effect, OneOrMany, PolicyDocument, PolicyError, Principal, PrincipalMap, Statement};
+use crate::domain::arn::{AccountId, Partition};
+
+/// Longest IAM role name (and the limit crossrepl keeps for its policy names too).
+pub const MAX_IAM_NAME_LEN: usize = 64;
+
+const DESTINATION_SID_BASE: &str = "CrossreplReplication";
+
+const BUCKET_SID_SUFFIX: &str = "Bucket";
+
+const ROLE_NAME_PREFIX: &str = "crossrepl-";
+
+const POLICY_NAME_PREFIX: &str = "crossrepl-policy-";
+
+const S3_SERVICE_PRINCIPAL: &str = "s3.amazonaws.com";
+
+const OBJECT_REPLICATION_ACTIONS: [&str; 3] = ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"];
+
+const OWNER_OVERRIDE_ACTION: &str = "s3:ObjectOwnerOverrideToBucketOwner";
+
+/// Actions a hand-written destination grant for a replication role holds (the AWS guide's and the usual
+/// hashicorp/aws setup's). A statement granting only these is what crossrepl's statements supersede.
+const HAND_WRITTEN_GRANT_ACTIONS: [&str; 10] = [
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
+    "s3:Replicate*",
+    "s3:ObjectOwnerOverrideToBucketOwner",
+    "s3:GetBucketVersioning",
+    "s3:PutBucketVersioning",
+    "s3:ListBucket",
+    "s3:List*",
+    "s3:GetObjectVersionTagging",
+];
+
+/// One destination of a replication role, as the role policy needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationGrant {
+    /// `arn:<partition>:s3:::<bucket>`.
+    pub bucket_arn: String,
+    /// Whether replicas are owned by the destination account (`AccessControlTranslation`).
+    pub owner_override: bool,
+    /// KMS key replicas are encrypted with; in the destination bucket's region.
+    pub replica_kms_key_arn: Option<String>,
+}
+
+/// Inputs of [`replication_role_policy`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePolicyInput {
+    /// AWS partition (`aws`, `aws-cn`, `aws-us-gov`, ...).
+    pub partition: String,
+    /// Source bucket name.
+    pub source_bucket: String,
+    /// Source bucket region (scopes `kms:ViaService` for source keys).
+    pub region: String,
+    /// Every destination of the source's replication configuration.
+    pub destinations: Vec<DestinationGrant>,
+    /// KMS keys source objects are encrypted with; empty when SSE-KMS objects are not replicated.
+    pub source_kms_key_arns: Vec<String>,
+}
+
+/// Inputs of [`destination_statements`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationGrantInput {
+    /// AWS partition.
+    pub partition: String,
+    /// Destination bucket name.
+    pub destination_bucket: String,
+    /// Account that owns the source bucket and the replication role.
+    pub source_account_id: String,
+    /// The replication role's ARN (the role need not exist).
+    pub source_role_arn: String,
+}
+
+/// The replication role's trust policy: `s3.amazonaws.com` may assume it, only for this source bucket and account.
+pub fn replication_trust_policy(partition: &str, source_account_id: &str, source_bucket: &str) -> PolicyDocument {
+    let condition = Condition::default()
+        .with("StringEquals", "aws:SourceAccount", vec![source_account_id.to_owned()])
+        .with("ArnLike", "aws:SourceArn", vec![s3_arn(partition, source_bucket)]);
+    PolicyDocument::new(vec![Statement {
+        principal: Some(Principal::service(S3_SERVICE_PRINCIPAL)),
+        condition: Some(condition),
+        ..allow("S3AssumeReplicationRole", &["sts:AssumeRole"], vec![])
+    }])
+}
+
+/// The replication role's least-privilege permissions policy (stable Sids, sorted values, no wildcards).
+///
+/// KMS conditions allow both the object ARN (`<bucket>/*`) and the bucket ARN as encryption context, so that
+/// buckets using S3 Bucket Keys replicate too. Errors when a bucket name, region or ARN cannot be used.
+pub fn replication_role_policy(input: &RolePolicyInput) -> Result<PolicyDocument, PolicyError> {
+    let partition = input.partition.as_str();
+    let source = s3_arn(partition, checked_value("source bucket name", &input.source_bucket)?);
+    let dns_suffix = Partition::by_id(partition).map_or("amazonaws.com", |p| p.dns_suffix);
+
+    let mut destinations = BTreeSet::new();
+    let mut overridden = BTreeSet::new();
+    let mut replica_keys: BTreeMap<&str, (&str, BTreeSet<String>)> = BTreeMap::new();
+    for d in &input.destinations {
+        let bucket = checked_bucket_arn(partition, &d.bucket_arn)?;
+        destinations.insert(format!("{bucket}/*"));
+        if d.owner_override {
+            overridden.insert(format!("{bucket}/*"));
+        }
+        if let Some(key) = &d.replica_kms_key_arn {
+            let region = kms_key_region(partition, key)?;
+            let contexts = &mut replica_keys.entry(key).or_insert_with(|| (region, BTreeSet::new())).1;
+            contexts.extend([bucket.to_owned(), format!("{bucket}/*")]);
+        }
+    }
+    let source_keys = input
+        .source_kms_key_arns
+        .iter()
+        .map(|k| kms_key_region(partition, k).map(|_| k.clone()))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+
+    let mut statements = vec![
+        allow("SourceBucket", &["s3:GetReplicationConfiguration", "s3:ListBucket"], vec![source.clone()]),
+        allow(
+            "SourceObjects",
+            &["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+            vec![format!("{source}/*")],
+        ),
+    ];
+    if !destinations.is_empty() {
+        statements.push(allow("DestinationObjects", &OBJECT_REPLICATION_ACTIONS, destinations.into_iter().collect()));
+    }
+    if !overridden.is_empty() {
+        statements.push(allow("DestinationOwnerOverride", &[OWNER_OVERRIDE_ACTION], overridden.into_iter().collect()));
+    }
+    if !source_keys.is_empty() {
+        let region = checked_value("region", &input.region)?;
+        let condition = Condition::default()
+            .with("StringLike", "kms:ViaService", vec![format!("s3.{region}.{dns_suffix}")])
+            .with("StringLike", "kms:EncryptionContext:aws:s3:arn", vec![source.clone(), format!("{source}/*")]);
+        statements.push(Statement {
+            condition: Some(condition),
+            ..allow("SourceKmsDecrypt", &["kms:Decrypt"], source_keys.into_iter().collect())
+        });
+    }
+    for (n, (key, (region, contexts))) in replica_keys.into_iter().enumerate() {
+        let condition = Condition::default()
+            .with("StringLike", "kms:ViaService", vec![format!("s3.{region}.{dns_suffix}")])
+            .with("StringLike", "kms:EncryptionContext:aws:s3:arn", contexts.into_iter().collect());
+        statements.push(Statement {
+            condition: Some(condition),
+            ..allow(&format!("ReplicaKmsEncrypt{}", n + 1), &["kms:Encrypt"], vec![key.to_owned()])
+        });
+    }
+    Ok(PolicyDocument::new(statements))
+}
+
+/// The Sid prefix of the destination statements for one source role: `CrossreplReplication`, the source account
+/// id, and the 16-hex-digit FNV-1a 64 hash of the role name (≤ 48 characters, only `[A-Za-z0-9]`).
+pub fn destination_sid_prefix(input: &DestinationGrantInput) -> String {
+    let account: String = input.source_account_id.chars().filter(char::is_ascii_alphanumeric).collect();
+    let role_name = input.source_role_arn.rsplit_once('/').map_or(input.source_role_arn.as_str(), |(_, name)| name);
+    format!("{DESTINATION_SID_BASE}{account}{:016x}", fnv1a64(role_name.as_bytes()))
+}
+
+/// The two destination bucket-policy statements for one source role: replication actions on `<bucket>/*`
+/// (Sid = [`destination_sid_prefix`]) and versioning/listing on the bucket (Sid = prefix + `Bucket`).
+///
+/// The principal is the source account root with `ArnEquals aws:PrincipalArn = <role ARN>`, so the role need not
+/// exist yet and a re-created role still matches.
+pub fn destination_statements(input: &DestinationGrantInput) -> Vec<Statement> {
+    let partition = input.partition.as_str();
+    let prefix = destination_sid_prefix(input);
+    let bucket = s3_arn(partition, &input.destination_bucket);
+    let principal = Principal::aws(format!("arn:{partition}:iam::{}:root", input.source_account_id));
+    let condition = Condition::default().with("ArnEquals", "aws:PrincipalArn", vec![input.source_role_arn.clone()]);
+    let mut object_actions = OBJECT_REPLICATION_ACTIONS.to_vec();
+    object_actions.push(OWNER_OVERRIDE_ACTION);
+    vec![
+        Statement {
+            principal: Some(principal.clone()),
+            condition: Some(condition.clone()),
+            ..allow(&prefix, &object_actions, vec![format!("{bucket}/*")])
+        },
+        Statement {
+            principal: Some(principal),
+            condition: Some(condition),
+            ..allow(
+                &format!("{prefix}{BUCKET_SID_SUFFIX}"),
+                &["s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:ListBucket"],
+                vec![bucket],
+            )
+        },
+    ]
+}
+
+/// The role ARNs named by crossrepl destination statements for `source_account_id` in `doc` (sorted, for import).
+pub fn destination_role_arns(doc: &PolicyDocument, source_account_id: &str) -> Vec<String> {
+    let base = format!("{DESTINATION_SID_BASE}{source_account_id}");
+    let ours = |s: &&Statement| {
+        let hash = s.sid.as_deref().and_then(|sid| sid.strip_prefix(base.as_str()));
+        hash.is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    let arns: BTreeSet<String> = doc
+        .statements
+        .iter()
+        .filter(ours)
+        .filter_map(|s| s.condition.as_ref()?.0.get("ArnEquals")?.get("aws:PrincipalArn"))
+        .flat_map(|v| v.0.iter().cloned())
+        .collect();
+    arns.into_iter().collect()
+}
+
+/// Whether `s` is a hand-written replication grant for exactly `role_arn` on `bucket` that crossrepl's statements
+/// supersede: `Allow`, principal `{"AWS": <role ARN>}` and nothing else, only replication-related actions
+/// ([`HAND_WRITTEN_GRANT_ACTIONS`]), only the bucket or objects in it as resources, no condition, and not one of
+/// crossrepl's own Sids. Statements with a condition or any other principal, action or resource are left alone.
+pub fn is_superseded_grant(s: &Statement, partition: &str, bucket: &str, role_arn: &str) -> bool {
+    let bucket_arn = s3_arn(partition, bucket);
+    let objects = format!("{bucket_arn}/");
+    let principal_ok = matches!(&s.principal, Some(Principal::Specific(PrincipalMap { aws: Some(aws), service: None, federated: None, canonical_user: None }))
+        if !aws.0.is_empty() && aws.0.iter().all(|a| a == role_arn));
+    let actions_ok = s.action.as_ref().is_some_and(|a| {
+        !a.0.is_empty() && a.0.iter().all(|x| HAND_WRITTEN_GRANT_ACTIONS.iter().any(|h| h.eq_ignore_ascii_case(x)))
+    });
+    let resources_ok = s
+        .resource
+        .as_ref()
+        .is_some_and(|r| !r.0.is_empty() && r.0.iter().all(|x| *x == bucket_arn || x.starts_with(&objects)));
+    let ours = s.sid.as_deref().is_some_and(|sid| sid.starts_with(DESTINATION_SID_BASE));
+    s.effect == Effect::Allow
+        && principal_ok
+        && actions_ok
+        && resources_ok
+        && s.condition.is_none()
+        && s.not_principal.is_none()
+        && s.not_action.is_none()
+        && s.not_resource.is_none()
+        && !ours
+}
+
+/// `doc` without the statements [`is_superseded_grant`] finds; `None` when nothing is left.
+pub fn remove_superseded_grants(
+    mut doc: PolicyDocument,
+    partition: &str,
+    bucket: &str,
+    role_arn: &str,
+) -> Option<PolicyDocument> {
+    doc.statements.retain(|s| !is_superseded_grant(s, partition, bucket, role_arn));
+    (!doc.statements.is_empty()).then_some(doc)
+}
+
+/// Role ARNs of `source_account_id` that hand-written replication grants on `bucket` name as their principal
+/// (sorted; for importing such a setup).
+pub fn hand_written_grant_roles(
+    doc: &PolicyDocument,
+    partition: &str,
+    bucket: &str,
+    source_account_id: &str,
+) -> Vec<String> {
+    let prefix = format!("arn:{partition}:iam::{source_account_id}:role/");
+    let arns: BTreeSet<String> = doc
+        .statements
+        .iter()
+        .filter_map(|s| match &s.principal {
+            Some(Principal::Specific(PrincipalMap { aws: Some(aws), .. })) => aws.0.first(),
+            _ => None,
+        })
+        .filter(|arn| arn.starts_with(&prefix))
+        .filter(|arn| doc.statements.iter().any(|s| is_superseded_grant(s, partition, bucket, arn)))
+        .cloned()
+        .collect();
+    arns.into_iter().collect()
+}
+
+/// Default replication role name for a source bucket: `crossrepl-<bucket>`, or when that is over 64 characters
+/// (or the bucket name has characters outside `[a-z0-9.-]`), a truncated form ending in `_` + 8 hex digits of a
+/// hash of the whole name. Deterministic; distinct buckets give distinct names.
+pub fn role_name_for_bucket(bucket: &str) -> String {
+    derived_name(ROLE_NAME_PREFIX, bucket)
+}
+
+/// Default permissions-policy name for a source bucket: `crossrepl-policy-<bucket>`, shortened as in
+/// [`role_name_for_bucket`].
+pub fn policy_name_for_bucket(bucket: &str) -> String {
+    derived_name(POLICY_NAME_PREFIX, bucket)
+}
+
+fn derived_name(prefix: &str, bucket: &str) -> String {
+    let plain = bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if plain && prefix.len() + bucket.len() <= MAX_IAM_NAME_LEN {
+        return format!("{prefix}{bucket}");
+    }
+    // `_` never occurs in a bucket name, so shortened names cannot equal a plain one.
+    let hash = format!("{:08x}", fnv1a64(bucket.as_bytes()) >> 32);
+    let keep = MAX_IAM_NAME_LEN - prefix.len() - 1 - hash.len();
+    let iam_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    let head: String = bucket.chars().map(|c| if iam_char(c) { c } else { '-' }).take(keep).collect();
+    format!("{prefix}{head}_{hash}")
+}
+
+fn allow(sid: &str, actions: &[&str], resources: Vec<String>) -> Statement {
+    Statement {
+        sid: Some(sid.to_owned()),
+        action: Some(OneOrMany(actions.iter().map(|a| (*a).to_owned()).collect())),
+        resource: (!resources.is_empty()).then_some(OneOrMany(resources)),
+        ..Statement::new(Effect::Allow)
+    }
+}
+
+fn s3_arn(partition: &str, bucket: &str) -> String {
+    format!("arn:{partition}:s3:::{bucket}")
+}
+
+fn checked_value<'a>(what: &'static str, value: &'a str) -> Result<&'a str, PolicyError> {
+    let bad = value.is_empty() || value.contains(['*', '?', '/', ':']);
+    if bad { Err(PolicyError::InvalidValue { what, value: value.to_owned() }) } else { Ok(value) }
+}
+
+/// `arn` itself when it is an S3 bucket ARN in `partition`.
+fn checked_bucket_arn<'a>(partition: &str, arn: &'a str) -> Result<&'a str, PolicyError> {
+    let name = arn.strip_prefix(&format!("arn:{partition}:s3:::")).unwrap_or_default();
+    if checked_value("bucket", name).is_err() {
+        let reason = format!("expected an S3 bucket ARN `arn:{partition}:s3:::<bucket>`");
+        return Err(PolicyError::InvalidArn { arn: arn.to_owned(), reason });
+    }
+    Ok(arn)
+}
+
+/// The region of a KMS key (or alias) ARN in `partition`.
+fn kms_key_region<'a>(partition: &str, arn: &'a str) -> Result<&'a str, PolicyError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", p, "kms", region, account, resource]
+            if *p == partition
+                && checked_value("region", region).is_ok()
+                && account.parse::<AccountId>().is_ok()
+                && (resource.starts_with("key/") || resource.starts_with("alias/"))
+                && !resource.contains(['*', '?']) =>
+        {
+            Ok(region)
+        }
+        _ => Err(PolicyError::InvalidArn {
+            arn: arn.to_owned(),
+            reason: format!("expected a KMS key ARN `arn:{partition}:kms:<region>:<account>:key/<id>`"),
+        }),
+    }
+}
+
+/// FNV-1a, 64 bits: small, stable across releases and platforms.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+#[cfg(test)]
+#[path = "grants_tests.rs"]
+mod tests;

@@ -1,0 +1,54 @@
+//! What both resources check and say: attribute validators they share, and messages needed in more than one place.
+
+use framework::validator::{self, AnyValidator};
+use tfplugin::{AttributePath, Diagnostic};
+
+use crate::aws::{AwsError, s3};
+use crate::domain::arn::BucketName;
+use crate::retry::RetryError;
+
+/// A bucket-name attribute, reported with `summary`.
+pub fn bucket_name(summary: &'static str) -> AnyValidator {
+    validator::string(summary, "An S3 bucket name.", |name| name.parse::<BucketName>().map(|_| ()))
+}
+
+/// An error diagnostic for a failed AWS call made for `resource` (e.g. `crossrepl_source "acme-data"`).
+pub fn aws_diag(resource: &str, step: &str, e: &AwsError) -> Diagnostic {
+    Diagnostic::error(format!("{resource}: {step} failed"), e.with_advice())
+}
+
+/// An error diagnostic for a retried call that gave up or was interrupted.
+pub fn retry_diag(resource: &str, step: &str, e: &RetryError, hint: &str) -> Diagnostic {
+    match e {
+        RetryError::Stopped => Diagnostic::error(
+            format!("{resource}: {step} interrupted"),
+            "The engine asked the provider to stop. What was created so far is recorded in the state; apply again to finish.",
+        ),
+        RetryError::Failed { error, .. } => {
+            Diagnostic::error(format!("{resource}: {step} failed"), format!("{e}.\n\n{hint}\n\n{}", error.advice()))
+        }
+    }
+}
+
+/// The bucket a resource manages does not exist (at apply: an error).
+pub fn bucket_not_found(resource: &str, bucket: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("{resource}: bucket not found"),
+        format!(
+            "Bucket {bucket} does not exist or is not visible to this provider block's account. Create it first \
+             (crossrepl never creates or deletes buckets), or check the provider's credentials and region."
+        ),
+    )
+    .at(AttributePath::attr("bucket"))
+}
+
+/// Versioning is off or suspended and `enable_versioning = false` forbids turning it on.
+pub fn versioning_off(resource: &str, bucket: &str, state: s3::Versioning) -> Diagnostic {
+    let state = if state == s3::Versioning::Suspended { "suspended" } else { "off" };
+    Diagnostic::error(
+        format!("{resource}: versioning is {state} on bucket {bucket}"),
+        "Replication needs versioning, and enable_versioning = false forbids turning it on. Enable versioning on \
+         the bucket, or set enable_versioning = true.",
+    )
+    .at(AttributePath::attr("enable_versioning"))
+}

@@ -1,0 +1,125 @@
+//! Import: a destination's state from the bucket policy, by its crossrepl statements or, failing those, by a
+//! hand-written replication grant (a setup to migrate).
+
+use framework::Known;
+use tfplugin::{Diagnostic, Diagnostics};
+
+use super::model::DestinationModel;
+use super::schema::TYPE_NAME;
+use crate::aws::AwsClients;
+use crate::domain::arn::{AccountId, BucketName, Partition, RoleArn};
+use crate::domain::grants;
+use crate::resources::merged_policy::{self, BucketPolicy};
+
+/// The state of the `crossrepl_destination` of `id` (`<bucket>,<source_account_id>[,<source_bucket>]`).
+pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diagnostics> {
+    let parts: Vec<&str> = id.split(',').map(str::trim).collect();
+    let usage = || {
+        Diagnostics::from(Diagnostic::error(
+            "Invalid import id",
+            format!(
+                "Import {TYPE_NAME} as `<bucket>,<source_account_id>` (or `<bucket>,<source_account_id>,<source_bucket>` \
+                 when the role name cannot tell the source bucket); got {id:?}."
+            ),
+        ))
+    };
+    let (bucket, account, source_bucket) = match parts.as_slice() {
+        [b, a] => (*b, *a, None),
+        [b, a, s] => (*b, *a, Some(s.to_string())),
+        _ => return Err(usage()),
+    };
+    if bucket.parse::<BucketName>().is_err() || account.parse::<AccountId>().is_err() {
+        return Err(usage());
+    }
+    let failed =
+        |msg: String| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {id:?} failed"), msg));
+    let doc = merged_policy::read(&BucketPolicy { aws, bucket }).await.map_err(failed)?;
+    // crossrepl's own statements name the role; failing those, a hand-written grant does (a setup to migrate).
+    let partition = Partition::of_region(&aws.region);
+    let roles = match doc.as_ref().map(|d| grants::destination_role_arns(d, account)) {
+        Some(ours) if !ours.is_empty() => ours,
+        _ => {
+            doc.as_ref().map(|d| grants::hand_written_grant_roles(d, partition.id, bucket, account)).unwrap_or_default()
+        }
+    };
+    let role = pick_role(&roles, source_bucket.as_deref())
+        .map_err(|msg| failed(format!("The policy of bucket {bucket}: {msg}")))?;
+    let parsed: RoleArn = role.parse().map_err(failed)?;
+    let source_bucket = source_bucket
+        .or_else(|| {
+            parsed
+                .name
+                .strip_prefix("crossrepl-")
+                .filter(|b| grants::role_name_for_bucket(b) == parsed.name)
+                .map(str::to_string)
+        })
+        .ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error(
+                format!("Importing {TYPE_NAME} {id:?} needs the source bucket"),
+                format!(
+                    "The role {role} does not tell the source bucket; import as `{bucket},{account},<source_bucket>`."
+                ),
+            ))
+        })?;
+    Ok(DestinationModel {
+        id: Known::Value(format!("{bucket},{account}")),
+        bucket: Known::Value(bucket.to_string()),
+        source_account_id: Known::Value(account.to_string()),
+        source_bucket: Known::Value(source_bucket),
+        source_role_name: Known::Value(parsed.name),
+        source_role_path: Known::Value(parsed.path),
+        enable_versioning: Known::Value(true),
+        bucket_arn: Known::Null,
+        account_id: aws.account_id().await.map_or(Known::Null, |a| Known::Value(a.to_string())),
+        source_role_arn: Known::Value(role.clone()),
+        statement_sid: Known::Null,
+    })
+}
+
+/// The role an import is about: the only one of `account` in the policy, or, with a source bucket, the one named
+/// after it (`crossrepl-<source bucket>`).
+fn pick_role<'a>(roles: &'a [String], source_bucket: Option<&str>) -> Result<&'a String, String> {
+    let name_of = |arn: &str| arn.rsplit('/').next().unwrap_or_default().to_string();
+    match (roles, source_bucket) {
+        ([], _) => Err("it holds neither crossrepl statements nor a hand-written replication grant (principal: a \
+                        role of this source account; only replication actions on this bucket; no condition)."
+            .into()),
+        ([only], None) => Ok(only),
+        (_, Some(b)) => {
+            let want = grants::role_name_for_bucket(b);
+            match roles.iter().find(|r| name_of(r) == want) {
+                Some(r) => Ok(r),
+                None if roles.len() == 1 => Ok(&roles[0]),
+                None => Err(format!(
+                    "none of its crossrepl statements names the role {want} of source bucket {b} (roles: {}).",
+                    roles.iter().map(|r| name_of(r)).collect::<Vec<_>>().join(", ")
+                )),
+            }
+        }
+        (_, None) => Err(format!(
+            "it holds crossrepl statements for {} roles of this source account; say which with \
+             `<bucket>,<source_account_id>,<source_bucket>`.",
+            roles.len()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_picks_the_role_of_the_source_bucket() {
+        let roles = vec![
+            "arn:aws:iam::111111111111:role/crossrepl-one".to_string(),
+            "arn:aws:iam::111111111111:role/crossrepl-two".to_string(),
+        ];
+        assert_eq!(pick_role(&roles, Some("two")).unwrap(), &roles[1]);
+        assert!(pick_role(&roles, None).unwrap_err().contains("<source_bucket>"));
+        assert!(pick_role(&roles, Some("three")).is_err());
+        assert_eq!(pick_role(&roles[..1], None).unwrap(), &roles[0]);
+        // A custom role name: the only role of the account is the one, whatever its name.
+        assert_eq!(pick_role(&roles[..1], Some("other")).unwrap(), &roles[0]);
+        assert!(pick_role(&[], None).is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! The schema of `crossrepl_destination`: attributes, their defaults, checks and derived values.
+
+use framework::{Attr, BlockSpec, ResourceSchema, Value, planmodifier, validator};
+
+use crate::domain::arn::{AccountId, check_iam_name, check_iam_path};
+use crate::domain::grants::role_name_for_bucket;
+use crate::resources::checks;
+
+/// The resource type's name.
+pub const TYPE_NAME: &str = "crossrepl_destination";
+
+/// The schema.
+pub fn schema() -> ResourceSchema {
+    BlockSpec::new(
+        "Lets a source account's replication role replicate into an existing bucket of this account: turns \
+         versioning on and merges two statements into the bucket policy, leaving every other statement alone. \
+         The principal is the source account root restricted to the role by an `aws:PrincipalArn` condition, so \
+         this can be applied before the role exists and keeps working if the role is re-created. A hand-written \
+         grant to the same role (principal the role ARN, only replication actions on this bucket, no condition), \
+         as an imported hashicorp/aws setup has, is replaced by these statements in the same write.",
+    )
+    .attr(Attr::string("id").computed().describe("`<bucket>,<source_account_id>`, also the import id."))
+    .attr(Attr::string("bucket").required().force_new().validate(checks::bucket_name("Invalid bucket name")).describe("Name of the destination bucket. It must already exist in this provider's account. Changing it replaces the resource."))
+    .attr(Attr::string("source_account_id").required().validate(validator::string("Invalid source account id", "A 12-digit account id.", |v| v.parse::<AccountId>().map(|_| ()))).describe("12-digit id of the account that owns the source bucket and the replication role."))
+    .attr(Attr::string("source_bucket").required().validate(checks::bucket_name("Invalid source bucket name")).describe("Name of the source bucket; the replication role's name is derived from it exactly as `crossrepl_source` derives it."))
+    .attr(Attr::string("source_role_name").optional_computed().validate(validator::string("Invalid role name", "An IAM name.", check_iam_name)).plan_modifier(planmodifier::derive_from("source_bucket", "Default: `crossrepl-<source_bucket>`.", |b| Some(role_name_for_bucket(b)))).describe("Name of the replication role, when `crossrepl_source` sets `role_name`. Default: derived from `source_bucket`."))
+    .attr(Attr::string("source_role_path").default(Value::from("/")).validate(validator::string("Invalid role path", "An IAM path.", check_iam_path)).describe("Path of the replication role, when `crossrepl_source` sets `role_path`. Default `/`."))
+    .attr(Attr::bool("enable_versioning").default(Value::Bool(true)).describe("Turn versioning on when it is off (default). With `false`, apply fails unless versioning is already enabled. Versioning is never turned off again: S3 cannot, once replication used it."))
+    .attr(Attr::string("bucket_arn").computed().describe("ARN of the destination bucket, for `crossrepl_source`'s `destination.bucket_arn`."))
+    .attr(Attr::string("account_id").computed().describe("Id of the destination account, for `crossrepl_source`'s `destination.account_id`."))
+    .attr(Attr::string("source_role_arn").computed().describe("ARN of the replication role the statements admit."))
+    .attr(Attr::string("statement_sid").computed().describe("Sid of the replication statement in the bucket policy (the second statement adds `Bucket`). Empty after a refresh that found the statements missing or changed; the next apply restores them."))
+    .build(0)
+}

@@ -1,0 +1,187 @@
+//! Statements one resource owns inside a resource policy that others write too (a bucket policy today; a KMS key
+//! policy is the same problem): merged in and taken out by `Sid`, every other statement kept, under a per-policy
+//! lock in this process, and looked at again after other processes' writes would have landed.
+//!
+//! S3 bucket policies are last-writer-wins. The lock serialises writers in this process (OpenTofu and Terraform
+//! run one provider process per provider block, so all resources writing through one account's block share it);
+//! a writer in another process that read the policy before our write lands its own within about one round trip,
+//! dropping our change, so a second look after [`SETTLE`] catches it and the write is redone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use tfplugin::StopToken;
+
+use crate::aws::{AwsClients, AwsError, s3};
+use crate::domain::policy::merge::{find_statements, merge_statements, remove_statements};
+use crate::domain::policy::{PolicyDocument, Statement};
+
+/// Attempts at a write that another writer outside this process keeps overwriting.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// How long after a write crossrepl looks at the policy again (plus up to [`SETTLE_JITTER_MS`]).
+const SETTLE: Duration = Duration::from_millis(600);
+/// Random extra wait, so that two processes catching each other do not redo their writes in lockstep.
+const SETTLE_JITTER_MS: u64 = 400;
+
+/// Where a resource policy lives.
+#[async_trait::async_trait]
+pub trait PolicyStore: Send + Sync {
+    /// What messages call it, e.g. `the bucket policy of acme-dr`; also the lock's key.
+    fn name(&self) -> String;
+    /// The policy text, or `None` when there is none.
+    async fn read(&self) -> Result<Option<String>, AwsError>;
+    /// Replaces the policy.
+    async fn write(&self, doc: &str) -> Result<(), AwsError>;
+    /// Deletes the policy (nothing of anyone's is left in it).
+    async fn delete(&self) -> Result<(), AwsError>;
+}
+
+/// What one owner wants of a shared policy.
+pub struct OwnedStatements<'a> {
+    /// The statements to hold, by `Sid`.
+    pub statements: &'a [Statement],
+    /// Sids of statements to remove (an owner's earlier statements that these replace).
+    pub stale: &'a [String],
+    /// Other statements these replace (e.g. a hand-written grant to the same principal).
+    pub supersedes: &'a (dyn Fn(&Statement) -> bool + Sync),
+}
+
+impl OwnedStatements<'_> {
+    /// Whether `doc` holds our statements as we write them, and nothing we replace.
+    pub fn in_place(&self, doc: &PolicyDocument) -> bool {
+        crate::domain::policy::merge::statements_match(doc, self.statements)
+            && !doc.statements.iter().any(|s| (self.supersedes)(s))
+            && find_statements(doc, self.stale).is_empty()
+    }
+
+    fn merged_into(&self, existing: Option<PolicyDocument>) -> PolicyDocument {
+        let cleaned = existing.and_then(|doc| remove_statements(doc, self.stale)).map(|mut doc| {
+            doc.statements.retain(|s| !(self.supersedes)(s));
+            doc
+        });
+        merge_statements(cleaned.filter(|d| !d.statements.is_empty()), self.statements)
+    }
+}
+
+/// One async lock per policy, by its store's name.
+async fn lock(key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+    let lock = LOCKS.lock().unwrap_or_else(|e| e.into_inner()).entry(key.to_string()).or_default().clone();
+    lock.lock_owned().await
+}
+
+/// Reads and parses the policy, or an error if it exists but cannot be parsed (never clobber what we cannot read).
+pub async fn read(store: &dyn PolicyStore) -> Result<Option<PolicyDocument>, String> {
+    match store.read().await.map_err(|e| e.with_advice())? {
+        None => Ok(None),
+        Some(t) => PolicyDocument::parse(&t).map(Some).map_err(|e| {
+            format!("{} could not be parsed ({e}); crossrepl will not overwrite it. Fix it by hand.", store.name())
+        }),
+    }
+}
+
+/// Waits [`SETTLE`] plus jitter; `false` when the engine asked to stop meanwhile.
+async fn settle(stop: &StopToken) -> bool {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let wait = SETTLE + Duration::from_millis(u64::from(nanos) % SETTLE_JITTER_MS);
+    tokio::select! {
+        () = tokio::time::sleep(wait) => true,
+        () = stop.stopped() => false,
+    }
+}
+
+/// Merges `ours` into the policy; then verifies by reading back, at once and again after [`settle`], and merges
+/// again if another writer dropped them.
+pub async fn put(store: &dyn PolicyStore, stop: &StopToken, ours: &OwnedStatements<'_>) -> Result<(), String> {
+    let name = store.name();
+    for attempt in 1..=WRITE_ATTEMPTS {
+        {
+            let _guard = lock(&name).await;
+            let existing = read(store).await?;
+            if existing.as_ref().is_some_and(|d| ours.in_place(d)) {
+                return Ok(());
+            }
+            store.write(&ours.merged_into(existing).to_json()).await.map_err(|e| e.with_advice())?;
+        }
+        // Outside the lock, so writers in this process are not held up.
+        if !settle(stop).await || read(store).await?.as_ref().is_some_and(|d| ours.in_place(d)) {
+            return Ok(());
+        }
+        tracing::warn!(policy = name, attempt, "policy changed under us; merging again");
+    }
+    Err(format!(
+        "{name} kept changing while crossrepl merged its statements ({WRITE_ATTEMPTS} attempts). Another tool is \
+         rewriting it; stop it or let it own the statements, then apply again."
+    ))
+}
+
+/// Removes the statements with `sids` (deleting the policy if nothing else is left), and looks again after
+/// [`settle`] in case a writer in another process put them back with a policy it read before.
+pub async fn take_out(store: &dyn PolicyStore, stop: &StopToken, sids: &[String]) -> Result<(), String> {
+    let name = store.name();
+    for attempt in 1..=WRITE_ATTEMPTS {
+        {
+            let _guard = lock(&name).await;
+            let Some(doc) = read(store).await? else { return Ok(()) };
+            if find_statements(&doc, sids).is_empty() {
+                return Ok(());
+            }
+            let result = match remove_statements(doc, sids) {
+                Some(rest) => store.write(&rest.to_json()).await,
+                None => store.delete().await,
+            };
+            result.map_err(|e| e.with_advice())?;
+        }
+        let gone = |doc: Option<PolicyDocument>| doc.is_none_or(|d| find_statements(&d, sids).is_empty());
+        if !settle(stop).await || gone(read(store).await?) {
+            return Ok(());
+        }
+        tracing::warn!(policy = name, attempt, "removed statements came back; removing again");
+    }
+    Err(format!(
+        "crossrepl's statements in {name} kept coming back ({WRITE_ATTEMPTS} attempts). Another tool is rewriting \
+         the policy from an old copy; stop it, then destroy again."
+    ))
+}
+
+/// The bucket policy of one bucket.
+pub struct BucketPolicy<'a> {
+    /// The clients of the bucket's account.
+    pub aws: &'a AwsClients,
+    /// The bucket.
+    pub bucket: &'a str,
+}
+
+#[async_trait::async_trait]
+impl PolicyStore for BucketPolicy<'_> {
+    fn name(&self) -> String {
+        format!("the bucket policy of {}", self.bucket)
+    }
+    async fn read(&self) -> Result<Option<String>, AwsError> {
+        s3::policy(self.aws, self.bucket).await
+    }
+    async fn write(&self, doc: &str) -> Result<(), AwsError> {
+        s3::put_policy(self.aws, self.bucket, doc).await
+    }
+    async fn delete(&self) -> Result<(), AwsError> {
+        s3::delete_policy(self.aws, self.bucket).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn locks_serialise_per_policy() {
+        let a = lock("lock-test-a").await;
+        // Another policy is independent.
+        let _b = tokio::time::timeout(Duration::from_millis(100), lock("lock-test-b")).await.unwrap();
+        // The same policy waits until the first guard is gone.
+        assert!(tokio::time::timeout(Duration::from_millis(50), lock("lock-test-a")).await.is_err());
+        drop(a);
+        tokio::time::timeout(Duration::from_millis(100), lock("lock-test-a")).await.unwrap();
+    }
+}

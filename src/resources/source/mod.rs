@@ -1,0 +1,198 @@
+//! `crossrepl_source`: in the source account, the replication role and its least-privilege policy, versioning
+//! on the source bucket, and the replication configuration with one rule per `destination` block.
+//!
+//! [`schema`] declares the attributes; [`model`] holds them typed; [`validate`] checks across them; [`plan`]
+//! computes ARNs and runs the plan-time checks; [`observe`] reads what exists, [`reconcile`] makes it match;
+//! [`ownership`] is the refusal to adopt, shared by plan and apply; [`import`] builds a state from AWS.
+
+pub mod import;
+pub mod model;
+pub mod observe;
+pub mod ownership;
+pub mod plan;
+pub mod reconcile;
+pub mod schema;
+pub mod validate;
+
+use framework::{Ctx, Known, Outcome, PlanRequest, Resource, ResourceSchema};
+use tfplugin::{Diagnostic, Diagnostics};
+
+use self::model::{Desired, SourceModel, map_value};
+use self::observe::observe;
+use self::reconcile::Reconcile;
+use self::schema::{OWNER_TAG, TYPE_NAME};
+use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
+use crate::domain::arn::{AccountId, Partition};
+use crate::resources::checks::aws_diag;
+
+/// The `crossrepl_source` resource type.
+pub struct SourceResource;
+
+fn label(m: &SourceModel) -> String {
+    format!("{TYPE_NAME} {:?}", m.bucket.known().map_or("?", String::as_str))
+}
+
+/// The account and partition of the provider block: the account from the role or policy ARN of `m` when known
+/// (no call), else asked of STS once per process.
+async fn context(aws: &AwsClients, m: &SourceModel) -> Result<(String, &'static Partition), AwsError> {
+    let partition = Partition::of_region(&aws.region);
+    let from_arn = [&m.role_arn, &m.policy_arn].into_iter().find_map(|arn| {
+        let account = arn.known()?.split(':').nth(4)?;
+        account.parse::<AccountId>().is_ok().then(|| account.to_string())
+    });
+    match from_arn {
+        Some(account) => Ok((account, partition)),
+        None => Ok((aws.account_id().await?.to_string(), partition)),
+    }
+}
+
+impl SourceResource {
+    async fn converge(
+        &self,
+        ctx: &Ctx<AwsClients>,
+        planned: &SourceModel,
+        old: Option<Desired>,
+        create: bool,
+    ) -> Outcome<SourceModel> {
+        let label = label(planned);
+        let (account, partition) = match context(&ctx.client, planned).await {
+            Ok(v) => v,
+            Err(e) => return Outcome::with(None, aws_diag(&label, "identifying the account", &e)),
+        };
+        let want = match Desired::from_model(planned, partition, &account, &ctx.client.region) {
+            Ok(w) => w,
+            Err(msg) => return Outcome::with(None, Diagnostic::error(format!("{label}: invalid plan"), msg)),
+        };
+        Reconcile { ctx, label, partition, planned, want }.converge(old, create).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Resource<AwsClients> for SourceResource {
+    type Model = SourceModel;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema::schema()
+    }
+
+    fn validate(&self, config: &SourceModel) -> Diagnostics {
+        validate::validate(config)
+    }
+
+    async fn plan(
+        &self,
+        ctx: Option<&Ctx<AwsClients>>,
+        mut planned: SourceModel,
+        req: PlanRequest<'_, SourceModel>,
+    ) -> (SourceModel, Diagnostics) {
+        let Some(ctx) = ctx else {
+            plan::unknown_arns(&mut planned);
+            return (planned, Diagnostics::new());
+        };
+        let prior = req.prior.filter(|_| !req.replacing); // a replacement is a new object: check it as a create
+        let (account, partition) = match context(&ctx.client, req.prior.unwrap_or(&planned)).await {
+            Ok((a, p)) => (Some(a), p),
+            Err(_) => (None, Partition::of_region(&ctx.client.region)),
+        };
+        plan::computed_arns(&mut planned, partition, account.as_deref());
+        let diagnostics = match &account {
+            Some(a) => plan::preflight(&ctx.client, &label(&planned), &planned, prior, a, partition).await,
+            None => Diagnostics::new(),
+        };
+        (planned, diagnostics)
+    }
+
+    async fn create(&self, ctx: &Ctx<AwsClients>, planned: &SourceModel) -> Outcome<SourceModel> {
+        self.converge(ctx, planned, None, true).await
+    }
+
+    async fn read(&self, ctx: &Ctx<AwsClients>, state: &SourceModel) -> Outcome<SourceModel> {
+        let label = label(state);
+        let keep = |d: Diagnostic| Outcome::with(Some(state.clone()), d);
+        let (account, partition) = match context(&ctx.client, state).await {
+            Ok(v) => v,
+            Err(e) => return keep(aws_diag(&label, "identifying the account", &e)),
+        };
+        let want = match Desired::from_model(state, partition, &account, &ctx.client.region) {
+            Ok(w) => w,
+            Err(msg) => return keep(Diagnostic::error(format!("{label}: unreadable state"), msg)),
+        };
+        let seen = match observe(&ctx.client, &want).await {
+            Ok(o) => o,
+            Err((step, e)) => return keep(aws_diag(&label, &step, &e)),
+        };
+        if !seen.bucket_exists {
+            return Outcome { state: None, diagnostics: Diagnostics::new() };
+        }
+        let mut new_state =
+            want.state(state, partition, seen.role_ok(&want), seen.policy_ok(&want), &seen.rules_ok(&want));
+        // Keep user-facing attributes honest so drift shows as a diff on them.
+        if let Some(role) = &seen.role {
+            let tags = role.tags.iter().filter(|(k, _)| k != OWNER_TAG).cloned().collect();
+            new_state.tags = match map_value(tags) {
+                Known::Null if !state.tags.is_null() => Known::Value(Default::default()),
+                other => other,
+            };
+            new_state.permissions_boundary = Known::from(role.permissions_boundary.clone());
+        }
+        if want.enable_versioning && seen.versioning != s3::Versioning::Enabled {
+            new_state.enable_versioning = Known::Value(false);
+        }
+        Outcome::ok(new_state)
+    }
+
+    async fn update(&self, ctx: &Ctx<AwsClients>, prior: &SourceModel, planned: &SourceModel) -> Outcome<SourceModel> {
+        let old = match context(&ctx.client, prior).await {
+            Ok((account, partition)) => Desired::from_model(prior, partition, &account, &ctx.client.region).ok(),
+            Err(_) => None,
+        };
+        self.converge(ctx, planned, old, false).await
+    }
+
+    async fn delete(&self, ctx: &Ctx<AwsClients>, prior: &SourceModel) -> Diagnostics {
+        let aws = &ctx.client;
+        let label = label(prior);
+        let (account, partition) = match context(aws, prior).await {
+            Ok(v) => v,
+            Err(e) => return aws_diag(&label, "identifying the account", &e).into(),
+        };
+        let Ok(want) = Desired::from_model(prior, partition, &account, &aws.region) else { return Diagnostics::new() };
+        // The replication configuration goes first: S3 needs the role until then. Only ours is removed.
+        match s3::replication(aws, &want.bucket).await {
+            Ok(Some(cfg)) if cfg.role == want.configuration.role => {
+                if let Err(e) = s3::delete_replication(aws, &want.bucket).await {
+                    return aws_diag(&label, "deleting the replication configuration", &e).into();
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind == ErrorKind::NotFound => {}
+            Err(e) => return aws_diag(&label, "reading the replication configuration", &e).into(),
+        }
+        if let Err(e) = iam::detach(aws, &want.role_name, &want.policy_arn).await
+            && e.kind != ErrorKind::NotFound
+        {
+            return aws_diag(&label, "detaching the policy", &e).into();
+        }
+        let (p, r) = tokio::join!(iam::delete_policy(aws, &want.policy_arn), iam::delete_role(aws, &want.role_name));
+        let mut ds = Diagnostics::new();
+        if let Err(e) = p {
+            ds.push(aws_diag(&label, "deleting the policy", &e));
+        }
+        if let Err(e) = r {
+            ds.push(aws_diag(&label, "deleting the role", &e));
+        }
+        ds
+    }
+
+    async fn import(&self, ctx: &Ctx<AwsClients>, id: &str) -> Result<SourceModel, Diagnostics> {
+        import::import(&ctx.client, id).await
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,282 @@
+//! The model of `crossrepl_source` (configuration, plan and state), and [`Desired`]: everything the resource
+//! derives from a wholly known plan or state.
+
+use std::collections::BTreeMap;
+
+use framework::{Known, Set};
+use tfplugin::Number;
+
+use super::schema::OWNER_TAG;
+use crate::domain::arn::{Partition, bucket_arn, policy_arn, role_arn};
+use crate::domain::grants::{self, DestinationGrant, RolePolicyInput};
+use crate::domain::policy::PolicyDocument;
+use crate::domain::replication::{DestinationSpec, ReplicationConfig};
+
+framework::model! {
+    /// A `crossrepl_source`.
+    pub struct SourceModel {
+        /// The source bucket name.
+        pub id: Known<String>,
+        /// The source bucket.
+        pub bucket: Known<String>,
+        /// The replication role's name.
+        pub role_name: Known<String>,
+        /// The role policy's name.
+        pub policy_name: Known<String>,
+        /// The IAM path of both.
+        pub role_path: Known<String>,
+        /// The role's permissions boundary.
+        pub permissions_boundary: Known<String>,
+        /// The user's tags of the role and policy.
+        pub tags: Known<BTreeMap<String, Known<String>>>,
+        /// Whether apply turns versioning on.
+        pub enable_versioning: Known<bool>,
+        /// The role's ARN, when it exists as planned.
+        pub role_arn: Known<String>,
+        /// The policy's ARN, when it exists as planned.
+        pub policy_arn: Known<String>,
+        /// The source bucket's ARN.
+        pub bucket_arn: Known<String>,
+        /// The replication rules.
+        pub destination: Known<Vec<DestinationBlock>>,
+    }
+}
+
+framework::model! {
+    /// One `destination` block: one replication rule.
+    pub struct DestinationBlock {
+        /// ARN of the destination bucket.
+        pub bucket_arn: Known<String>,
+        /// Its account (cross-account replication).
+        pub account_id: Known<String>,
+        /// Key prefix selected.
+        pub prefix: Known<String>,
+        /// Object tags selected.
+        pub tags: Known<BTreeMap<String, Known<String>>>,
+        /// Storage class of the replicas.
+        pub storage_class: Known<String>,
+        /// Replicate delete markers.
+        pub delete_marker_replication: Known<bool>,
+        /// Replicas owned by the destination account.
+        pub owner_override: Known<bool>,
+        /// Key of the replicas.
+        pub replica_kms_key_arn: Known<String>,
+        /// Keys of the source objects.
+        pub source_kms_key_arns: Known<Set<Known<String>>>,
+        /// Replication time control.
+        pub replication_time_control: Known<bool>,
+        /// Replica modification sync.
+        pub replica_modifications: Known<bool>,
+        /// Rule priority.
+        pub priority: Known<Number>,
+        /// Rule enabled.
+        pub enabled: Known<bool>,
+        /// Rule id.
+        pub rule_id: Known<String>,
+    }
+}
+
+/// A map of known strings, or `None` while any entry is unknown.
+pub fn known_map(m: &Known<BTreeMap<String, Known<String>>>) -> Option<BTreeMap<String, String>> {
+    match m {
+        Known::Null => Some(BTreeMap::new()),
+        Known::Unknown => None,
+        Known::Value(m) => m.iter().map(|(k, v)| Some((k.clone(), v.known()?.clone()))).collect(),
+    }
+}
+
+/// `Known::Null` for an empty map (an unset attribute), else the map.
+pub fn map_value(m: BTreeMap<String, String>) -> Known<BTreeMap<String, Known<String>>> {
+    if m.is_empty() { Known::Null } else { Known::Value(m.into_iter().map(|(k, v)| (k, Known::Value(v))).collect()) }
+}
+
+impl DestinationBlock {
+    /// The block as a spec, when every attribute it needs is known.
+    pub fn spec(&self) -> Result<DestinationSpec, String> {
+        let need = |v: &Known<bool>, name: &str| {
+            v.known().copied().ok_or_else(|| format!("`destination.{name}` is not known"))
+        };
+        let opt = |v: &Known<String>, name: &str| match v {
+            Known::Unknown => Err(format!("`destination.{name}` is not known")),
+            other => Ok(other.known().cloned()),
+        };
+        Ok(DestinationSpec {
+            bucket_arn: opt(&self.bucket_arn, "bucket_arn")?.ok_or("`destination.bucket_arn` is not set")?,
+            account_id: opt(&self.account_id, "account_id")?,
+            prefix: opt(&self.prefix, "prefix")?.unwrap_or_default(),
+            tags: known_map(&self.tags).ok_or("`destination.tags` is not known")?,
+            storage_class: opt(&self.storage_class, "storage_class")?,
+            delete_marker_replication: need(&self.delete_marker_replication, "delete_marker_replication")?,
+            owner_override: need(&self.owner_override, "owner_override")?,
+            replica_kms_key_arn: opt(&self.replica_kms_key_arn, "replica_kms_key_arn")?,
+            source_kms_key_arns: match &self.source_kms_key_arns {
+                Known::Null => Vec::new(),
+                Known::Unknown => return Err("`destination.source_kms_key_arns` is not known".into()),
+                Known::Value(set) => set
+                    .0
+                    .iter()
+                    .map(|k| k.known().cloned())
+                    .collect::<Option<_>>()
+                    .ok_or("`destination.source_kms_key_arns` is not known")?,
+            },
+            replication_time_control: need(&self.replication_time_control, "replication_time_control")?,
+            replica_modifications: need(&self.replica_modifications, "replica_modifications")?,
+            priority: match &self.priority {
+                Known::Unknown => return Err("`destination.priority` is not known".into()),
+                p => p.known().and_then(Number::as_i64),
+            },
+            enabled: need(&self.enabled, "enabled")?,
+            rule_id: opt(&self.rule_id, "rule_id")?,
+        })
+    }
+
+    /// A block for `spec` at its rule's id and priority (import), with `source_kms_key_arns` given separately.
+    pub fn from_spec(spec: DestinationSpec, priority: Option<i32>, id: String, source_keys: &[String]) -> Self {
+        let string = |s: Option<String>| Known::from(s);
+        let keys = if spec.replica_kms_key_arn.is_some() && !source_keys.is_empty() {
+            Known::Value(Set(source_keys.iter().cloned().map(Known::Value).collect()))
+        } else {
+            Known::Null
+        };
+        DestinationBlock {
+            bucket_arn: Known::Value(spec.bucket_arn),
+            account_id: string(spec.account_id),
+            prefix: string(Some(spec.prefix).filter(|p| !p.is_empty())),
+            tags: map_value(spec.tags),
+            storage_class: string(spec.storage_class),
+            delete_marker_replication: Known::Value(spec.delete_marker_replication),
+            owner_override: Known::Value(spec.owner_override),
+            replica_kms_key_arn: string(spec.replica_kms_key_arn),
+            source_kms_key_arns: keys,
+            replication_time_control: Known::Value(spec.replication_time_control),
+            replica_modifications: Known::Value(spec.replica_modifications),
+            priority: priority.map_or(Known::Null, |p| Known::Value(Number::Int(i64::from(p)))),
+            enabled: Known::Value(spec.enabled),
+            rule_id: Known::Value(id),
+        }
+    }
+}
+
+/// Everything the resource derives from a (planned or stored) state.
+pub struct Desired {
+    /// The source bucket.
+    pub bucket: String,
+    /// The role's name.
+    pub role_name: String,
+    /// The policy's name.
+    pub policy_name: String,
+    /// The IAM path of both.
+    pub path: String,
+    /// The permissions boundary.
+    pub boundary: Option<String>,
+    /// The user's tags.
+    pub tags: Vec<(String, String)>,
+    /// Whether apply turns versioning on.
+    pub enable_versioning: bool,
+    /// The role's ARN.
+    pub role_arn: String,
+    /// The policy's ARN.
+    pub policy_arn: String,
+    /// The trust policy.
+    pub trust: PolicyDocument,
+    /// The role policy.
+    pub permissions: PolicyDocument,
+    /// The rules' specs.
+    pub dests: Vec<DestinationSpec>,
+    /// The replication configuration.
+    pub configuration: ReplicationConfig,
+}
+
+impl Desired {
+    /// What `m` asks for in account `account` of `partition`, whose buckets are in `region`.
+    pub fn from_model(
+        m: &SourceModel,
+        partition: &'static Partition,
+        account: &str,
+        region: &str,
+    ) -> Result<Self, String> {
+        let need = |v: &Known<String>, name: &str| v.known().cloned().ok_or_else(|| format!("`{name}` is not known"));
+        let bucket = need(&m.bucket, "bucket")?;
+        let role_name = need(&m.role_name, "role_name")?;
+        let policy_name = need(&m.policy_name, "policy_name")?;
+        let path = need(&m.role_path, "role_path")?;
+        let dests = m.destination.known().ok_or("`destination` is not known")?;
+        let dests = dests.iter().map(DestinationBlock::spec).collect::<Result<Vec<_>, _>>()?;
+        let role_arn = role_arn(partition, account, &path, &role_name);
+        let trust = grants::replication_trust_policy(partition.id, account, &bucket);
+        let permissions = grants::replication_role_policy(&RolePolicyInput {
+            partition: partition.id.to_string(),
+            source_bucket: bucket.clone(),
+            region: region.to_string(),
+            destinations: dests
+                .iter()
+                .map(|d| DestinationGrant {
+                    bucket_arn: d.bucket_arn.clone(),
+                    owner_override: d.owner_override,
+                    replica_kms_key_arn: d.replica_kms_key_arn.clone(),
+                })
+                .collect(),
+            source_kms_key_arns: dests.iter().flat_map(|d| d.source_kms_key_arns.iter().cloned()).collect(),
+        })
+        .map_err(|e| e.to_string())?;
+        let configuration = ReplicationConfig::from_destinations(&role_arn, &dests)?;
+        Ok(Desired {
+            policy_arn: policy_arn(partition, account, &path, &policy_name),
+            boundary: m.permissions_boundary.known().cloned(),
+            tags: known_map(&m.tags).ok_or("`tags` is not known")?.into_iter().collect(),
+            enable_versioning: *m.enable_versioning.known().ok_or("`enable_versioning` is not known")?,
+            bucket,
+            role_name,
+            policy_name,
+            path,
+            role_arn,
+            trust,
+            permissions,
+            dests,
+            configuration,
+        })
+    }
+
+    /// The user's tags plus the ownership tag: what the role and the policy carry in AWS.
+    pub fn aws_tags(&self) -> Vec<(String, String)> {
+        let mut tags = self.tags.clone();
+        tags.push((OWNER_TAG.to_string(), self.bucket.clone()));
+        tags.sort();
+        tags
+    }
+
+    /// Whether `tags` carry this resource's ownership tag.
+    pub fn owns(&self, tags: &[(String, String)]) -> bool {
+        owned_by(tags, &self.bucket)
+    }
+
+    /// The state of `base` recording what exists: computed attributes set for the parts that exist and match,
+    /// null otherwise.
+    pub fn state(
+        &self,
+        base: &SourceModel,
+        partition: &Partition,
+        role_ok: bool,
+        policy_ok: bool,
+        rules_ok: &[bool],
+    ) -> SourceModel {
+        let mut state = base.clone();
+        state.id = Known::Value(self.bucket.clone());
+        state.bucket_arn = Known::Value(bucket_arn(partition, &self.bucket));
+        state.role_arn = if role_ok { Known::Value(self.role_arn.clone()) } else { Known::Null };
+        state.policy_arn = if policy_ok { Known::Value(self.policy_arn.clone()) } else { Known::Null };
+        if let Known::Value(blocks) = &mut state.destination {
+            for (i, (block, rule)) in blocks.iter_mut().zip(&self.configuration.rules).enumerate() {
+                let ok = rules_ok.get(i).copied().unwrap_or(false);
+                block.rule_id = if ok { Known::from(rule.id.clone()) } else { Known::Null };
+                block.priority = Known::from(rule.priority.map(|p| Number::Int(i64::from(p))));
+            }
+        }
+        state
+    }
+}
+
+/// Whether `tags` carry the ownership tag of the `crossrepl_source` of `bucket`.
+pub fn owned_by(tags: &[(String, String)], bucket: &str) -> bool {
+    tags.iter().any(|(k, v)| k == OWNER_TAG && v == bucket)
+}

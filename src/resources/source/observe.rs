@@ -1,0 +1,85 @@
+//! Observe: what exists of a source's parts, read concurrently, and how it compares with what is wanted.
+
+use super::model::Desired;
+use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
+use crate::domain::policy::PolicyDocument;
+use crate::domain::replication::ReplicationConfig;
+
+/// What a read found, part by part.
+pub struct Observed {
+    /// Whether the source bucket exists.
+    pub bucket_exists: bool,
+    /// Its versioning.
+    pub versioning: s3::Versioning,
+    /// The role with the wanted name.
+    pub role: Option<iam::Role>,
+    /// The default version of the policy with the wanted ARN (an empty document when it cannot be parsed: it
+    /// exists, and is drift to overwrite, never a policy to create).
+    pub policy_document: Option<PolicyDocument>,
+    /// Whether that policy is attached to that role.
+    pub attached: bool,
+    /// The bucket's replication configuration.
+    pub configuration: Option<ReplicationConfig>,
+}
+
+impl Observed {
+    /// Whether the role exists with the wanted path and trust policy.
+    pub fn role_ok(&self, want: &Desired) -> bool {
+        self.role.as_ref().is_some_and(|role| {
+            role.path == want.path
+                && PolicyDocument::parse(&role.trust_policy).is_ok_and(|t| t.semantically_equal(&want.trust))
+        })
+    }
+
+    /// Whether the policy exists with the wanted document and is attached.
+    pub fn policy_ok(&self, want: &Desired) -> bool {
+        self.attached && self.policy_document.as_ref().is_some_and(|d| d.semantically_equal(&want.permissions))
+    }
+
+    /// For each wanted rule, whether S3 holds it as written.
+    pub fn rules_ok(&self, want: &Desired) -> Vec<bool> {
+        want.configuration.matching(self.configuration.as_ref())
+    }
+}
+
+/// Reads every part concurrently; `Err` names the step that failed. GetBucketVersioning doubles as the existence
+/// check of the bucket.
+pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (String, AwsError)> {
+    let step = |s: &'static str| move |e: AwsError| (s.to_string(), e);
+    let policy_doc = async {
+        let text = iam::default_policy_document(aws, &want.policy_arn).await?;
+        Ok::<_, AwsError>(text.map(|t| PolicyDocument::parse(&t).unwrap_or_else(|_| PolicyDocument::new(Vec::new()))))
+    };
+    let attached = async {
+        match iam::attached_policies(aws, &want.role_name).await {
+            Ok(arns) => Ok(arns.contains(&want.policy_arn)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    };
+    let (versioning, role, policy_document, attached, configuration) = tokio::join!(
+        s3::versioning(aws, &want.bucket),
+        iam::role(aws, &want.role_name),
+        policy_doc,
+        attached,
+        s3::replication(aws, &want.bucket),
+    );
+    let Some(versioning) = versioning.map_err(step("reading versioning"))? else {
+        return Ok(Observed {
+            bucket_exists: false,
+            versioning: s3::Versioning::Off,
+            role: None,
+            policy_document: None,
+            attached: false,
+            configuration: None,
+        });
+    };
+    Ok(Observed {
+        bucket_exists: true,
+        versioning,
+        role: role.map_err(step("reading the role"))?,
+        policy_document: policy_document.map_err(step("reading the role policy"))?,
+        attached: attached.map_err(step("reading the role's policies"))?,
+        configuration: configuration.map_err(step("reading the replication configuration"))?,
+    })
+}

@@ -1,0 +1,110 @@
+//! Plan: the computed ARNs of a source, and the read-only plan-time checks of what apply would trip over.
+
+use framework::Known;
+use tfplugin::{AttributePath, Diagnostic, Diagnostics};
+
+use super::model::{DestinationBlock, SourceModel};
+use super::ownership::{self, Claim, Occupants};
+use crate::aws::{AwsClients, iam, s3};
+use crate::domain::arn::{Partition, bucket_arn, policy_arn, role_arn};
+use crate::domain::replication::DestinationSpec;
+use crate::resources::preflight_bucket;
+
+/// The planned `id`, `bucket_arn`, `role_arn` and `policy_arn`: known when the names they derive from are (and,
+/// for the role and policy, the account), unknown otherwise.
+pub fn computed_arns(planned: &mut SourceModel, partition: &Partition, account: Option<&str>) {
+    let names =
+        (planned.bucket.known(), planned.role_name.known(), planned.policy_name.known(), planned.role_path.known());
+    let (Some(bucket), Some(role), Some(policy), Some(path)) = names else { return unknown_arns(planned) };
+    let (role_arn_, policy_arn_) = match account {
+        Some(a) => {
+            (Known::Value(role_arn(partition, a, path, role)), Known::Value(policy_arn(partition, a, path, policy)))
+        }
+        None => (Known::Unknown, Known::Unknown),
+    };
+    planned.id = Known::Value(bucket.clone());
+    planned.bucket_arn = Known::Value(bucket_arn(partition, bucket));
+    planned.role_arn = role_arn_;
+    planned.policy_arn = policy_arn_;
+}
+
+/// All computed ARNs unknown (the provider is not configured yet, or the names are not known).
+pub fn unknown_arns(planned: &mut SourceModel) {
+    (planned.id, planned.bucket_arn, planned.role_arn, planned.policy_arn) =
+        (Known::Unknown, Known::Unknown, Known::Unknown, Known::Unknown);
+}
+
+/// Plan-time checks, read-only, in one round of concurrent calls: on create (`prior` None), the bucket (exists,
+/// this account's, versioned or allowed to be) and a replication configuration crossrepl does not own; on create
+/// or when they change, the role and policy names (taken by something crossrepl did not create), and replica KMS
+/// keys in another region than their destination bucket. Read failures skip a check: apply reports them.
+pub async fn preflight(
+    aws: &AwsClients,
+    label: &str,
+    planned: &SourceModel,
+    prior: Option<&SourceModel>,
+    account: &str,
+    partition: &Partition,
+) -> Diagnostics {
+    let (Some(bucket), Some(role_name), Some(policy_name), Some(path)) =
+        (planned.bucket.known(), planned.role_name.known(), planned.policy_name.known(), planned.role_path.known())
+    else {
+        return Diagnostics::new();
+    };
+    let create = prior.is_none();
+    let changed = |f: fn(&SourceModel) -> &Known<String>| prior.is_none_or(|p| f(p) != f(planned));
+    let policy_arn = policy_arn(partition, account, path, policy_name);
+    let keys = new_replica_keys(planned, prior);
+    let regions = futures_util::future::join_all(keys.iter().map(|(_, b, _)| s3::bucket_region(aws, b)));
+    let enable = planned.enable_versioning.known() != Some(&false);
+    let bucket_check =
+        async { if create { preflight_bucket(aws, label, account, bucket, enable).await } else { Diagnostics::new() } };
+    let replication = async { if create { s3::replication(aws, bucket).await.ok().flatten() } else { None } };
+    let role = async { if changed(|m| &m.role_name) { iam::role(aws, role_name).await.ok().flatten() } else { None } };
+    let policy_tags = async {
+        let moved = changed(|m| &m.policy_name) || changed(|m| &m.role_path);
+        if moved { iam::policy_tags(aws, &policy_arn).await.ok() } else { None }
+    };
+    let (mut ds, replication, role, policy_tags, regions) =
+        tokio::join!(bucket_check, replication, role, policy_tags, regions);
+    let occupants =
+        Occupants { role_tags: role.map(|r| r.tags), policy_tags, configuration_role: replication.map(|c| c.role) };
+    let our_role = role_arn(partition, account, path, role_name);
+    let claim = Claim { label, bucket, role_name, role_arn: &our_role, policy_arn: &policy_arn };
+    ds.extend(Diagnostics(ownership::refusals(&claim, &occupants)));
+    for ((i, dest_bucket, key), region) in keys.iter().zip(regions) {
+        let key_region = key.split(':').nth(3).unwrap_or_default();
+        if let Ok(Some(region)) = region
+            && region != key_region
+        {
+            ds.push(
+                Diagnostic::error(
+                    format!("{label}: replica KMS key is in {key_region}, destination bucket in {region}"),
+                    format!(
+                        "S3 encrypts replicas in {dest_bucket} with a key of the destination bucket's region \
+                         ({region}); {key} is in {key_region}. Use a key in {region}."
+                    ),
+                )
+                .at(AttributePath::attr("destination").with_index(*i).with_attr("replica_kms_key_arn")),
+            );
+        }
+    }
+    ds
+}
+
+/// Replica keys to check: (block index, destination bucket name, key) of known keys not planned (with the same
+/// destination bucket) before.
+fn new_replica_keys(planned: &SourceModel, prior: Option<&SourceModel>) -> Vec<(usize, String, String)> {
+    let pair = |d: &DestinationBlock| Some((d.bucket_arn.known()?.clone(), d.replica_kms_key_arn.known()?.clone()));
+    let blocks = |m: &SourceModel| m.destination.known().cloned().unwrap_or_default();
+    let before: Vec<(String, String)> = prior.map(blocks).unwrap_or_default().iter().filter_map(pair).collect();
+    blocks(planned)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let (arn, key) = pair(d)?;
+            let name = DestinationSpec { bucket_arn: arn.clone(), ..Default::default() }.bucket_name()?.to_string();
+            (!before.contains(&(arn, key.clone()))).then_some((i, name, key))
+        })
+        .collect()
+}

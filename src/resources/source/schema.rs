@@ -1,0 +1,155 @@
+//! The schema of `crossrepl_source`: attributes, their defaults, checks and derived values.
+
+use framework::{Attr, BlockSpec, ResourceSchema, Value, planmodifier, validator};
+use tfplugin::Number;
+
+use crate::domain::arn::{BucketArn, KmsKeyArn, check_iam_name, check_iam_path, check_policy_arn};
+use crate::domain::grants::{policy_name_for_bucket, role_name_for_bucket};
+use crate::domain::replication::{
+    MAX_DESTINATIONS, MAX_PREFIX_LEN, MAX_RULE_ID_LEN, REPLICATION_STORAGE_CLASSES, derived_rule_id, position_priority,
+};
+use crate::resources::checks;
+
+/// The resource type's name.
+pub const TYPE_NAME: &str = "crossrepl_source";
+
+/// Tag crossrepl puts on the role and the policy it creates, naming the source bucket. It is how a re-run after
+/// an interrupted create (a killed provider or engine, a lost answer) recognises its own role and policy instead
+/// of refusing them as foreign. It never shows in the `tags` attribute.
+pub const OWNER_TAG: &str = "crossrepl:source-bucket";
+
+/// IAM's 50 tags per role or policy, less the ownership tag.
+pub const MAX_USER_TAGS: usize = 49;
+
+/// The schema.
+pub fn schema() -> ResourceSchema {
+    BlockSpec::new(
+        "Replicates an existing bucket of this account to one or more destination buckets: creates the \
+         replication role and its least-privilege policy, turns versioning on, and writes the replication \
+         configuration (one rule per `destination`). Never adopts a role, policy or replication configuration \
+         it did not create: import them instead.",
+    )
+    .attr(Attr::string("id").computed().describe("The source bucket name, also the import id."))
+    .attr(Attr::string("bucket").required().force_new().validate(checks::bucket_name("Invalid bucket name")).describe("Name of the source bucket. It must already exist in this provider's account and region. Changing it replaces the resource."))
+    .attr(Attr::string("role_name").optional_computed().validate(validator::string("Invalid role name", "An IAM name.", check_iam_name)).plan_modifier(planmodifier::derive_from("bucket", "Default: `crossrepl-<bucket>`.", |b| Some(role_name_for_bucket(b)))).describe("Name of the replication role. Default: derived from the bucket (`crossrepl-<bucket>`, shortened with a hash past 64 characters)."))
+    .attr(Attr::string("policy_name").optional_computed().validate(validator::string("Invalid policy name", "An IAM name.", check_iam_name)).plan_modifier(planmodifier::derive_from("bucket", "Default: `crossrepl-policy-<bucket>`.", |b| Some(policy_name_for_bucket(b)))).describe("Name of the role's managed policy. Default: derived from the bucket (`crossrepl-policy-<bucket>`)."))
+    .attr(Attr::string("role_path").default(Value::from("/")).validate(validator::string("Invalid role path", "An IAM path.", check_iam_path)).describe("IAM path of the role and the policy. Default `/`."))
+    .attr(Attr::string("permissions_boundary").validate(validator::string("Invalid permissions boundary", "An IAM policy ARN.", check_policy_arn)).describe("ARN of a managed policy to set as the role's permissions boundary."))
+    .attr(Attr::string_map("tags").validate(validator::max_size(MAX_USER_TAGS, "Too many tags", too_many_tags)).validate(validator::each_entry("Invalid tag", "IAM tags.", check_iam_tag)).describe("Tags for the role and the policy."))
+    .attr(Attr::bool("enable_versioning").default(Value::Bool(true)).describe("Turn versioning on when it is off (default). With `false`, apply fails unless versioning is already enabled. Versioning stays enabled on destroy: S3 cannot turn it off."))
+    .attr(Attr::string("role_arn").computed().describe("ARN of the replication role. Empty after a refresh that found the role missing or its trust policy changed."))
+    .attr(Attr::string("policy_arn").computed().describe("ARN of the role's policy. Empty after a refresh that found it missing, changed or detached."))
+    .attr(Attr::string("bucket_arn").computed().describe("ARN of the source bucket."))
+    .list_block("destination", destination_block(), 1, MAX_DESTINATIONS as i64)
+    .build(0)
+}
+
+fn destination_block() -> BlockSpec {
+    BlockSpec::new("One replication rule: where replicas of (part of) the bucket go.")
+        .attr(Attr::string("bucket_arn").required().validate(validator::string("Invalid destination bucket ARN", "An S3 bucket ARN.", check_bucket_arn)).describe("ARN of the destination bucket, e.g. `crossrepl_destination.dr.bucket_arn`."))
+        .attr(Attr::string("account_id").validate(validator::string("Invalid account id", "A 12-digit account id.", check_destination_account)).describe("Account owning the destination bucket, e.g. `crossrepl_destination.dr.account_id`. Omit for same-account replication."))
+        .attr(Attr::string("prefix").validate(validator::string("Replication prefix too long", "At most 1,024 characters.", check_prefix)).describe("Replicate only keys with this prefix. Default: every object."))
+        .attr(Attr::string_map("tags").validate(validator::each_entry("Invalid tag filter key", "Keys of 1 to 128 characters.", check_tag_key)).validate(validator::each_entry("Invalid tag filter value", "Values of at most 256 characters.", check_tag_value)).describe("Replicate only objects carrying all these tags (requires `delete_marker_replication = false`)."))
+        .attr(Attr::string("storage_class").validate(validator::string("Invalid replication storage class", "A storage class S3 replicates into.", check_storage_class)).describe("Storage class of the replicas (`STANDARD`, `STANDARD_IA`, `ONEZONE_IA`, `INTELLIGENT_TIERING`, `GLACIER`, `GLACIER_IR`, `DEEP_ARCHIVE`, `REDUCED_REDUNDANCY`). Default: the source object's class."))
+        .attr(Attr::bool("delete_marker_replication").default(Value::Bool(true)).describe("Replicate delete markers. Default `true`."))
+        .attr(Attr::bool("owner_override").default(Value::Bool(false)).describe("Make the destination account own the replicas (needs `account_id`). Default `false`."))
+        .attr(Attr::string("replica_kms_key_arn").validate(validator::string("Invalid KMS key ARN", "A KMS key ARN.", check_kms_key)).describe("KMS key ARN (in the destination's region) to encrypt replicas with."))
+        .attr(Attr::string_set("source_kms_key_arns").validate(validator::each_string("Invalid KMS key ARN", "KMS key ARNs.", check_kms_key)).describe("KMS key ARNs source objects are encrypted with; set to replicate SSE-KMS objects (needs `replica_kms_key_arn`)."))
+        .attr(Attr::bool("replication_time_control").default(Value::Bool(false)).describe("S3 Replication Time Control (15 minutes), with replication metrics. Default `false`."))
+        .attr(Attr::bool("replica_modifications").default(Value::Bool(false)).describe("Replicate metadata changes made on replicas (for two-way replication). Default `false`."))
+        .attr(Attr::number("priority").optional_computed().validate(validator::value("Invalid replication rule priority", "A whole number from 0 to 2147483647.", check_priority)).plan_modifier(planmodifier::from_position("Default: the block's position, from 1.", |i| Value::int(i64::from(position_priority(i))))).describe("Rule priority. Default: the block's position (1, 2, ...), so appending a destination changes no other rule."))
+        .attr(Attr::bool("enabled").default(Value::Bool(true)).describe("Whether the rule is enabled. Default `true`."))
+        .attr(Attr::string("rule_id").optional_computed().validate(validator::string("Invalid replication rule id", "1 to 255 characters.", check_rule_id)).plan_modifier(planmodifier::derive_from("bucket_arn", "Default: `crossrepl-<destination bucket>`.", derived_rule_id)).describe("Id of the replication rule. Default: `crossrepl-<destination bucket>`. Set it to keep an existing rule's id when adopting a hand-written setup (see the migration guide). Empty after a refresh that found the rule missing or changed; the next apply restores it."))
+}
+
+fn too_many_tags(n: usize) -> String {
+    format!(
+        "IAM allows 50 tags per role or policy, and crossrepl adds its ownership tag ({OWNER_TAG}); set at most \
+         {MAX_USER_TAGS}, not {n}."
+    )
+}
+
+fn check_iam_tag(key: &str, value: &Value) -> Result<(), String> {
+    let value_ok = value.as_str().is_none_or(|s| s.len() <= 256);
+    if key.is_empty() || key.len() > 128 || key.starts_with("aws:") || !value_ok {
+        return Err("IAM tag keys have 1 to 128 characters and may not start with `aws:`; values at most 256.".into());
+    }
+    Ok(())
+}
+
+fn check_bucket_arn(arn: &str) -> Result<(), String> {
+    arn.parse::<BucketArn>().map(|_| ()).map_err(|why| {
+        format!(
+            "{arn:?} is not a valid S3 bucket ARN: {why}. Use the form arn:aws:s3:::bucket-name, for example \
+             crossrepl_destination.<name>.bucket_arn."
+        )
+    })
+}
+
+fn check_destination_account(id: &str) -> Result<(), String> {
+    id.parse::<crate::domain::arn::AccountId>().map(|_| ()).map_err(|why| {
+        format!(
+            "{why} Use the destination bucket owner's account id, for example crossrepl_destination.<name>.account_id."
+        )
+    })
+}
+
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    let len = prefix.chars().count();
+    if len > MAX_PREFIX_LEN {
+        return Err(format!("The prefix has {len} characters; S3 accepts at most {MAX_PREFIX_LEN}. Shorten it."));
+    }
+    Ok(())
+}
+
+fn check_tag_key(key: &str, _: &Value) -> Result<(), String> {
+    let len = key.chars().count();
+    if !(1..=128).contains(&len) {
+        return Err(format!("Tag keys have 1 to 128 characters; this one has {len}. Use a shorter, non-empty key."));
+    }
+    Ok(())
+}
+
+fn check_tag_value(key: &str, value: &Value) -> Result<(), String> {
+    if value.as_str().is_some_and(|v| v.chars().count() > 256) {
+        return Err(format!(
+            "The value of tag {key:?} is longer than 256 characters, the most S3 accepts. Shorten it."
+        ));
+    }
+    Ok(())
+}
+
+fn check_storage_class(class: &str) -> Result<(), String> {
+    if REPLICATION_STORAGE_CLASSES.contains(&class) {
+        return Ok(());
+    }
+    Err(format!(
+        "{class:?} is not a storage class S3 replicates into. Use one of {}, or omit storage_class to keep each \
+         source object's class.",
+        REPLICATION_STORAGE_CLASSES.join(", ")
+    ))
+}
+
+fn check_kms_key(arn: &str) -> Result<(), String> {
+    arn.parse::<KmsKeyArn>()
+        .map(|_| ())
+        .map_err(|why| format!("{arn:?} is not usable here: {why}. Give the key ARN, e.g. aws_kms_key.<name>.arn."))
+}
+
+fn check_priority(v: &Value) -> Result<(), String> {
+    match v.as_number() {
+        Some(Number::Int(p)) if (0..=i64::from(i32::MAX)).contains(p) => Ok(()),
+        Some(n) => {
+            Err(format!("Priority {n} is not a whole number from 0 to {}. Use a value in that range.", i32::MAX))
+        }
+        None => Ok(()),
+    }
+}
+
+fn check_rule_id(id: &str) -> Result<(), String> {
+    let len = id.chars().count();
+    if id.is_empty() || len > MAX_RULE_ID_LEN {
+        return Err(format!("A rule id has 1 to {MAX_RULE_ID_LEN} characters; this one has {len}."));
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+use std::collections::BTreeMap;
+
+use framework::{AnyResource, AttrValue};
+use tfplugin::{AttributePath, Value};
+
+use super::SourceResource;
+use super::model::{Desired, SourceModel};
+use super::schema::{MAX_USER_TAGS, schema};
+use crate::aws::AwsClients;
+use crate::domain::arn::PARTITIONS;
+
+fn resource() -> std::sync::Arc<dyn AnyResource<AwsClients>> {
+    framework::erase(SourceResource)
+}
+
+fn validate_config(c: &Value) -> tfplugin::Diagnostics {
+    resource().validate(c)
+}
+
+fn config(pairs: Vec<(&str, Value)>) -> Value {
+    let tfplugin::Type::Object(attrs) = schema().schema.block.value_type() else { unreachable!() };
+    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for (k, x) in pairs {
+        v.insert(k.into(), x);
+    }
+    Value::Object(v)
+}
+
+fn dest(pairs: Vec<(&str, Value)>) -> Value {
+    let block = schema().schema.block;
+    let tfplugin::Type::Object(attrs) = block.block("destination").unwrap().block.value_type() else { unreachable!() };
+    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for (k, x) in pairs {
+        v.insert(k.into(), x);
+    }
+    Value::Object(v)
+}
+
+#[tokio::test]
+async fn plan_derives_names_rule_ids_and_priorities() {
+    let c = config(vec![
+        ("bucket", "acme-data".into()),
+        (
+            "destination",
+            Value::List(vec![
+                dest(vec![("bucket_arn", "arn:aws:s3:::dr-one".into())]),
+                dest(vec![("bucket_arn", Value::Unknown)]),
+            ]),
+        ),
+    ]);
+    let out = resource().plan(None, &Value::Null, &c, &c).await;
+    assert!(out.diagnostics.is_empty());
+    let p = &out.planned;
+    assert_eq!(p.get("role_name").as_str(), Some("crossrepl-acme-data"));
+    assert_eq!(p.get("policy_name").as_str(), Some("crossrepl-policy-acme-data"));
+    let d = p.get("destination").as_elements().unwrap();
+    assert_eq!(d[0].get("rule_id").as_str(), Some("crossrepl-dr-one"));
+    assert_eq!(d[0].get("priority"), &Value::int(1));
+    assert_eq!(d[0].get("delete_marker_replication"), &Value::Bool(true));
+    assert!(d[1].get("rule_id").is_unknown());
+    assert_eq!(d[1].get("priority"), &Value::int(2));
+}
+
+#[tokio::test]
+async fn plan_keeps_configured_rule_ids_and_derives_unset_priorities_from_position() {
+    let block = |extra: Vec<(&str, Value)>| {
+        let mut attrs = vec![("bucket_arn", Value::from("arn:aws:s3:::dr-one"))];
+        attrs.extend(extra);
+        config(vec![("bucket", "acme-data".into()), ("destination", Value::List(vec![dest(attrs)]))])
+    };
+    // An imported rule: its own id and priority 0 in the prior state.
+    let prior = block(vec![("rule_id", "allfiles".into()), ("priority", Value::int(0))]);
+    let kept = block(vec![("rule_id", "allfiles".into()), ("priority", Value::int(0))]);
+    let out = resource().plan(None, &prior, &kept, &kept).await;
+    let d = &out.planned.get("destination").as_elements().unwrap()[0];
+    assert_eq!((d.get("rule_id").as_str(), d.get("priority")), (Some("allfiles"), &Value::int(0)));
+    // Unset in the configuration: the documented defaults, not the prior values.
+    let unset = block(vec![]);
+    let out = resource().plan(None, &prior, &prior, &unset).await;
+    let d = &out.planned.get("destination").as_elements().unwrap()[0];
+    assert_eq!((d.get("rule_id").as_str(), d.get("priority")), (Some("crossrepl-dr-one"), &Value::int(1)));
+}
+
+#[test]
+fn validation_covers_the_resource_and_its_destinations() {
+    let c = config(vec![
+        ("bucket", "acme-data".into()),
+        ("role_path", "bad".into()),
+        ("tags", Value::Map([("aws:x".to_string(), Value::from("y"))].into())),
+        (
+            "destination",
+            Value::List(vec![dest(vec![
+                ("bucket_arn", "arn:aws:s3:::acme-data".into()),
+                ("owner_override", true.into()),
+            ])]),
+        ),
+    ]);
+    let paths: Vec<String> =
+        validate_config(&c).0.iter().filter_map(|d| d.attribute.as_ref()).map(|p| p.to_string()).collect();
+    assert!(paths.contains(&"role_path".to_string()), "{paths:?}");
+    let tags = |n: usize| Value::Map((0..n).map(|i| (format!("k{i}"), Value::from("v"))).collect());
+    let too_many = config(vec![("bucket", "acme-data".into()), ("tags", tags(MAX_USER_TAGS + 1))]);
+    assert_eq!(validate_config(&too_many).0[0].attribute, Some(AttributePath::attr("tags")));
+    let enough = config(vec![("bucket", "acme-data".into()), ("tags", tags(MAX_USER_TAGS))]);
+    assert!(validate_config(&enough).is_empty());
+    assert!(paths.contains(&"tags[\"aws:x\"]".to_string()), "{paths:?}");
+    assert!(paths.iter().any(|p| p.starts_with("destination[0]")), "{paths:?}");
+}
+
+#[tokio::test]
+async fn desired_documents_are_scoped_to_the_exact_arns() {
+    let c = config(vec![
+        ("bucket", "acme-data".into()),
+        ("role_name", "r".into()),
+        ("policy_name", "p".into()),
+        ("role_path", "/".into()),
+        (
+            "destination",
+            Value::List(vec![dest(vec![
+                ("bucket_arn", "arn:aws:s3:::dr-one".into()),
+                ("account_id", "222222222222".into()),
+            ])]),
+        ),
+    ]);
+    let m = SourceModel::from_value(&resource().plan(None, &Value::Null, &c, &c).await.planned).unwrap();
+    let d = Desired::from_model(&m, &PARTITIONS[0], "111111111111", "us-east-1").unwrap();
+    assert_eq!(d.role_arn, "arn:aws:iam::111111111111:role/r");
+    assert_eq!(d.policy_arn, "arn:aws:iam::111111111111:policy/p");
+    let json = d.permissions.to_json();
+    assert!(json.contains("arn:aws:s3:::dr-one/*") && json.contains("arn:aws:s3:::acme-data/*"), "{json}");
+    assert_eq!(d.configuration.role, "arn:aws:iam::111111111111:role/r");
+    assert_eq!(d.configuration.rules.len(), 1);
+    assert_eq!(d.configuration.rules[0].account.as_deref(), Some("222222222222"));
+}

@@ -1,0 +1,161 @@
+//! Checks across the `destination` blocks and their attributes, against the rules S3 enforces, so that mistakes
+//! surface at plan time even where LocalStack would accept them. Each attribute's own checks are the schema's
+//! validators; unknown values are skipped (they are checked again once known). Each diagnostic names
+//! `destination[i].<attribute>`.
+
+use std::collections::HashMap;
+
+use framework::Known;
+use tfplugin::{AttributePath, Diagnostic, Diagnostics, Number};
+
+use super::model::{DestinationBlock, SourceModel};
+use crate::domain::arn::BucketArn;
+use crate::domain::replication::{MAX_DESTINATIONS, derived_rule_id, position_priority};
+
+/// The path `destination[i].<attr>`.
+fn path(i: usize, attr: &str) -> AttributePath {
+    AttributePath::attr("destination").with_index(i).with_attr(attr)
+}
+
+/// Every check across attributes of a source configuration (defaults filled in).
+pub fn validate(config: &SourceModel) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    let Known::Value(blocks) = &config.destination else { return ds };
+    if blocks.len() > MAX_DESTINATIONS {
+        ds.push(
+            Diagnostic::error(
+                "Too many destination blocks",
+                format!(
+                    "S3 allows at most {MAX_DESTINATIONS} replication rules per bucket, and each destination block \
+                     is one rule; this configuration has {}. Remove destination blocks.",
+                    blocks.len()
+                ),
+            )
+            .at(AttributePath::attr("destination")),
+        );
+    }
+    unique_buckets(blocks, config.bucket.known().map(String::as_str), &mut ds);
+    unique_priorities(blocks, &mut ds);
+    unique_rule_ids(blocks, &mut ds);
+    for (i, d) in blocks.iter().enumerate() {
+        requirements(i, d, &mut ds);
+    }
+    ds
+}
+
+/// Valid destination bucket ARNs name neither the source bucket nor a bucket another block names.
+fn unique_buckets(blocks: &[DestinationBlock], source: Option<&str>, ds: &mut Diagnostics) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, d) in blocks.iter().enumerate() {
+        let Some(arn) = d.bucket_arn.known().and_then(|a| a.parse::<BucketArn>().ok()) else { continue };
+        let name = arn.bucket.as_str();
+        if source == Some(name) {
+            let detail = format!(
+                "Bucket {name:?} cannot replicate to itself. Point bucket_arn at a different bucket, or remove this \
+                 destination block."
+            );
+            ds.push(Diagnostic::error("Destination bucket is the source bucket", detail).at(path(i, "bucket_arn")));
+        } else if let Some(first) = seen.get(name) {
+            let detail = format!(
+                "destination[{first}] already replicates to bucket {name:?}; each destination block must name a \
+                 different bucket (a block is one rule with one filter). Remove one of the two blocks."
+            );
+            ds.push(Diagnostic::error("Duplicate destination bucket", detail).at(path(i, "bucket_arn")));
+        } else {
+            seen.insert(name.to_string(), i);
+        }
+    }
+}
+
+/// Each rule's effective priority (explicit, or by position) is unique; invalid priorities are the
+/// validator's to report.
+fn unique_priorities(blocks: &[DestinationBlock], ds: &mut Diagnostics) {
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for (i, d) in blocks.iter().enumerate() {
+        let (priority, explicit) = match &d.priority {
+            Known::Unknown => continue,
+            Known::Null => (i64::from(position_priority(i)), false),
+            Known::Value(Number::Int(p)) if (0..=i64::from(i32::MAX)).contains(p) => (*p, true),
+            Known::Value(_) => continue,
+        };
+        if let Some(first) = seen.get(&priority) {
+            let how = if explicit { "is set to" } else { "gets by its position (index + 1)" };
+            let detail = format!(
+                "This destination {how} priority {priority}, which destination[{first}] already has; S3 needs every \
+                 rule's priority to be unique. Set a different, explicit priority on one of them (blocks without one \
+                 get their position + 1)."
+            );
+            ds.push(Diagnostic::error("Duplicate replication rule priority", detail).at(path(i, "priority")));
+        } else {
+            seen.insert(priority, i);
+        }
+    }
+}
+
+/// No two rules get the same id, explicit or derived from the destination bucket (two derived ids collide only
+/// for the same bucket, which [`unique_buckets`] reports already).
+fn unique_rule_ids(blocks: &[DestinationBlock], ds: &mut Diagnostics) {
+    let mut seen: HashMap<String, (usize, bool)> = HashMap::new();
+    for (i, d) in blocks.iter().enumerate() {
+        let (id, explicit) = match (&d.rule_id, &d.bucket_arn) {
+            (Known::Value(id), _) if !id.is_empty() && id.chars().count() <= 255 => (id.clone(), true),
+            (Known::Null, Known::Value(arn)) => match derived_rule_id(arn) {
+                Some(id) => (id, false),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if let Some((first, first_explicit)) = seen.insert(id.clone(), (i, explicit))
+            && (first_explicit || explicit)
+        {
+            let detail = format!(
+                "This destination's rule id would be {id:?}, which destination[{first}] already has; S3 needs every \
+                 rule id to be unique. Set a different rule_id on one of them."
+            );
+            let at = path(i, if explicit { "rule_id" } else { "bucket_arn" });
+            ds.push(Diagnostic::error("Duplicate replication rule id", detail).at(at));
+        }
+    }
+}
+
+/// What one attribute of a block needs of another.
+fn requirements(i: usize, d: &DestinationBlock, ds: &mut Diagnostics) {
+    if d.owner_override == Known::Value(true) && d.account_id.is_null() {
+        ds.push(
+            Diagnostic::error(
+                "owner_override needs account_id",
+                "S3 transfers replica ownership only to a named account (AccessControlTranslation requires \
+                 Destination.Account). Set account_id to the destination bucket owner's account id, or set \
+                 owner_override = false.",
+            )
+            .at(path(i, "owner_override")),
+        );
+    }
+    if d.source_kms_key_arns.known().is_some_and(|keys| !keys.0.is_empty()) && d.replica_kms_key_arn.is_null() {
+        ds.push(
+            Diagnostic::error(
+                "source_kms_key_arns needs replica_kms_key_arn",
+                "Replicating SSE-KMS encrypted objects requires a key to encrypt the replicas with. Set \
+                 replica_kms_key_arn to a key in the destination bucket's region (its key policy must allow the \
+                 source account), or remove source_kms_key_arns.",
+            )
+            .at(path(i, "source_kms_key_arns")),
+        );
+    }
+    let tagged = d.tags.known().is_some_and(|t| !t.is_empty());
+    if tagged && d.delete_marker_replication == Known::Value(true) {
+        ds.push(
+            Diagnostic::error(
+                "Delete-marker replication cannot be used with a tag filter",
+                "S3 rejects delete-marker replication on rules that filter by tags, and delete_marker_replication \
+                 defaults to true. Set delete_marker_replication = false in this destination block, or remove \
+                 its tags.",
+            )
+            .at(path(i, "delete_marker_replication")),
+        );
+    }
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;

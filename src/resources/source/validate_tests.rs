@@ -1,0 +1,309 @@
+use std::collections::BTreeMap;
+
+use tfplugin::{Diagnostic, Diagnostics, Number, Value};
+
+use crate::aws::AwsClients;
+use crate::domain::replication::{MAX_DESTINATIONS, MAX_RULE_ID_LEN, REPLICATION_STORAGE_CLASSES};
+use crate::resources::source::SourceResource;
+
+const KEY: &str = "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const KEY2: &str = "arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+
+fn arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+/// A `destination` block value as the engine sends it: every attribute present, null unless given.
+fn block(bucket: &str, given: Vec<(&str, Value)>) -> Value {
+    let schema = crate::resources::source::schema::schema().schema;
+    let tfplugin::Type::Object(attrs) = schema.block.block("destination").unwrap().block.value_type() else {
+        unreachable!()
+    };
+    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+    v.insert("bucket_arn".into(), Value::string(arn(bucket)));
+    for (k, x) in given {
+        assert!(v.insert(k.to_string(), x).is_some(), "unknown attribute {k}");
+    }
+    Value::Object(v)
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Value {
+    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), Value::string(*v))).collect())
+}
+
+/// Validates a source configuration with `dests` as the engine would: the schema's validators, then the checks
+/// across attributes. `source` is the source bucket (unknown when `None`).
+fn validate_destinations(source: Option<&str>, dests: &[Value]) -> Diagnostics {
+    let tfplugin::Type::Object(attrs) = crate::resources::source::schema::schema().schema.block.value_type() else {
+        unreachable!()
+    };
+    let mut config: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+    config.insert("bucket".into(), source.map_or(Value::Unknown, Value::from));
+    config.insert("destination".into(), Value::List(dests.to_vec()));
+    framework::erase::<AwsClients, _>(SourceResource).validate(&Value::Object(config))
+}
+
+/// `(path, summary)` of every diagnostic; all must be errors.
+fn errors(ds: &Diagnostics) -> Vec<(String, String)> {
+    assert!(ds.0.iter().all(Diagnostic::is_error), "{ds:?}");
+    ds.0.iter()
+        .map(|d| (d.attribute.as_ref().map(ToString::to_string).unwrap_or_default(), d.summary.clone()))
+        .collect()
+}
+
+/// The attribute paths of the diagnostics for one block alone (source bucket `src`).
+fn paths_for(b: Value) -> Vec<String> {
+    errors(&validate_destinations(Some("src"), &[b])).into_iter().map(|(p, _)| p).collect()
+}
+
+fn paths_for_all(dests: &[Value]) -> Vec<String> {
+    errors(&validate_destinations(Some("src"), dests)).into_iter().map(|(p, _)| p).collect()
+}
+
+#[test]
+fn valid_destinations_have_no_diagnostics() {
+    let dests = [
+        block("dst-a", vec![("account_id", "222222222222".into()), ("owner_override", true.into())]),
+        block(
+            "dst-b",
+            vec![
+                ("tags", tags(&[("env", "prod")])),
+                ("delete_marker_replication", false.into()),
+                ("storage_class", "DEEP_ARCHIVE".into()),
+                ("replica_kms_key_arn", KEY.into()),
+                ("source_kms_key_arns", Value::Set(vec![KEY2.into()])),
+                ("priority", Value::int(0)),
+            ],
+        ),
+        block("dst-c", vec![("priority", Value::int(i64::from(i32::MAX)))]),
+    ];
+    assert_eq!(validate_destinations(Some("src"), &dests), Diagnostics::new());
+    assert_eq!(validate_destinations(None, &[]), Diagnostics::new());
+}
+
+#[test]
+fn rejects_malformed_bucket_arns() {
+    for bad in [
+        "acme-dr",
+        "arn:aws:s3:::Acme",
+        "arn:aws:s3:::acme/*",
+        "arn:aws:s3:us-east-1::acme",
+        "arn:aws:s3::111111111111:acme",
+        "arn:amazon:s3:::acme",
+        "arn:aws:iam:::acme",
+        "arn:aws:s3:::ac..me",
+    ] {
+        let ds = validate_destinations(Some("src"), &[block("x", vec![("bucket_arn", bad.into())])]);
+        assert_eq!(
+            errors(&ds),
+            vec![("destination[0].bucket_arn".into(), "Invalid destination bucket ARN".into())],
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn rejects_the_source_bucket_and_duplicates() {
+    let ds = validate_destinations(Some("src"), &[block("dst-a", vec![]), block("src", vec![])]);
+    assert_eq!(
+        errors(&ds),
+        vec![("destination[1].bucket_arn".into(), "Destination bucket is the source bucket".into())]
+    );
+    let dup = [block("dst-a", vec![]), block("dst-b", vec![]), block("dst-a", vec![])];
+    let ds = validate_destinations(None, &dup);
+    assert_eq!(errors(&ds), vec![("destination[2].bucket_arn".into(), "Duplicate destination bucket".into())]);
+    assert!(ds.0[0].detail.contains("destination[0]"));
+    // The same name in another partition is the same rule id: still a duplicate.
+    let cn = block("x", vec![("bucket_arn", "arn:aws-cn:s3:::dst-a".into())]);
+    assert_eq!(paths_for_all(&[block("dst-a", vec![]), cn]), ["destination[1].bucket_arn"]);
+}
+
+#[test]
+fn rejects_bad_account_ids() {
+    for bad in ["12345678901", "1234567890123", "12345678901a", ""] {
+        assert_eq!(paths_for(block("dst-a", vec![("account_id", bad.into())])), ["destination[0].account_id"], "{bad}");
+    }
+}
+
+#[test]
+fn checks_priorities() {
+    let at = |p: Value| paths_for(block("dst-a", vec![("priority", p)]));
+    assert_eq!(at(Value::int(-1)), ["destination[0].priority"]);
+    assert_eq!(at(Value::int(i64::from(i32::MAX) + 1)), ["destination[0].priority"]);
+    assert_eq!(at(Value::Number(Number::Float(1.5))), ["destination[0].priority"]);
+    assert!(at(Value::int(5)).is_empty());
+
+    let explicit =
+        [block("dst-a", vec![("priority", Value::int(9))]), block("dst-b", vec![("priority", Value::int(9))])];
+    let ds = validate_destinations(None, &explicit);
+    assert_eq!(errors(&ds), vec![("destination[1].priority".into(), "Duplicate replication rule priority".into())]);
+    // destination[0] gets 1 by order; destination[1] sets 1 explicitly.
+    let mixed = [block("dst-a", vec![]), block("dst-b", vec![("priority", Value::int(1))])];
+    assert_eq!(paths_for_all(&mixed), ["destination[1].priority"]);
+    // destination[0] sets 2 explicitly; destination[1] gets 2 by order.
+    let mixed = [block("dst-a", vec![("priority", Value::int(2))]), block("dst-b", vec![])];
+    let ds = validate_destinations(None, &mixed);
+    assert_eq!(errors(&ds)[0].0, "destination[1].priority");
+    assert!(ds.0[0].detail.contains("by its position"));
+}
+
+#[test]
+fn checks_rule_ids() {
+    let at = |id: Value| paths_for(block("dst-a", vec![("rule_id", id)]));
+    assert!(at("allfiles".into()).is_empty());
+    assert!(at(Value::Unknown).is_empty());
+    assert_eq!(at("".into()), ["destination[0].rule_id"]);
+    assert_eq!(at("x".repeat(MAX_RULE_ID_LEN + 1).into()), ["destination[0].rule_id"]);
+    let twice = [block("dst-a", vec![("rule_id", "r".into())]), block("dst-b", vec![("rule_id", "r".into())])];
+    let ds = validate_destinations(None, &twice);
+    assert_eq!(errors(&ds), vec![("destination[1].rule_id".into(), "Duplicate replication rule id".into())]);
+    // An explicit id equal to another block's derived id collides too; the derived one is blamed on its ARN.
+    let mixed = [block("dst-a", vec![("rule_id", "crossrepl-dst-b".into())]), block("dst-b", vec![])];
+    assert_eq!(paths_for_all(&mixed), ["destination[1].bucket_arn"]);
+}
+
+#[test]
+fn checks_storage_classes() {
+    for ok in REPLICATION_STORAGE_CLASSES {
+        assert!(paths_for(block("dst-a", vec![("storage_class", ok.into())])).is_empty(), "{ok}");
+    }
+    for bad in ["OUTPOSTS", "EXPRESS_ONEZONE", "FSX_OPENZFS", "SNOW", "standard", "COLD"] {
+        let ds = validate_destinations(None, &[block("dst-a", vec![("storage_class", bad.into())])]);
+        assert_eq!(
+            errors(&ds),
+            vec![("destination[0].storage_class".into(), "Invalid replication storage class".into())]
+        );
+    }
+}
+
+#[test]
+fn owner_override_needs_account_id() {
+    assert_eq!(paths_for(block("dst-a", vec![("owner_override", true.into())])), ["destination[0].owner_override"]);
+    let with_account = block("dst-a", vec![("owner_override", true.into()), ("account_id", "222222222222".into())]);
+    assert!(paths_for(with_account).is_empty());
+    assert!(paths_for(block("dst-a", vec![("owner_override", false.into())])).is_empty());
+}
+
+#[test]
+fn tag_filters_refuse_delete_marker_replication() {
+    // delete_marker_replication defaults to true.
+    let ds = validate_destinations(None, &[block("dst-a", vec![("tags", tags(&[("env", "prod")]))])]);
+    assert_eq!(
+        errors(&ds),
+        vec![(
+            "destination[0].delete_marker_replication".into(),
+            "Delete-marker replication cannot be used with a tag filter".into()
+        )]
+    );
+    assert!(ds.0[0].detail.contains("delete_marker_replication = false"));
+    let explicit = block("dst-a", vec![("tags", tags(&[("e", "p")])), ("delete_marker_replication", true.into())]);
+    assert_eq!(paths_for(explicit), ["destination[0].delete_marker_replication"]);
+    let off = block("dst-a", vec![("tags", tags(&[("e", "p")])), ("delete_marker_replication", false.into())]);
+    assert!(paths_for(off).is_empty());
+    assert!(paths_for(block("dst-a", vec![("tags", tags(&[]))])).is_empty());
+}
+
+#[test]
+fn checks_kms_keys() {
+    for bad in [
+        "alias/replica",
+        "arn:aws:kms:eu-west-1:222222222222:alias/replica",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:eu-west-1:2222:key/abc",
+        "arn:aws:kms:nowhere:222222222222:key/abc",
+        "arn:aws:kms:eu-west-1:222222222222:key/",
+        "arn:aws:s3:eu-west-1:222222222222:key/abc",
+    ] {
+        let ds = validate_destinations(None, &[block("dst-a", vec![("replica_kms_key_arn", bad.into())])]);
+        assert_eq!(errors(&ds), vec![("destination[0].replica_kms_key_arn".into(), "Invalid KMS key ARN".into())]);
+    }
+    let ds = validate_destinations(None, &[block("dst-a", vec![("replica_kms_key_arn", "alias/replica".into())])]);
+    assert!(ds.0[0].detail.contains("alias"));
+
+    let set = block(
+        "dst-a",
+        vec![
+            ("replica_kms_key_arn", KEY.into()),
+            ("source_kms_key_arns", Value::Set(vec![KEY2.into(), "alias/x".into()])),
+        ],
+    );
+    assert_eq!(paths_for(set), ["destination[0].source_kms_key_arns"]);
+    let list = block(
+        "dst-a",
+        vec![
+            ("replica_kms_key_arn", KEY.into()),
+            ("source_kms_key_arns", Value::List(vec![KEY2.into(), "alias/x".into()])),
+        ],
+    );
+    assert_eq!(paths_for(list), ["destination[0].source_kms_key_arns[1]"]);
+
+    let no_replica = block("dst-a", vec![("source_kms_key_arns", Value::Set(vec![KEY2.into()]))]);
+    let ds = validate_destinations(None, &[no_replica]);
+    assert_eq!(
+        errors(&ds),
+        vec![("destination[0].source_kms_key_arns".into(), "source_kms_key_arns needs replica_kms_key_arn".into())]
+    );
+    assert!(paths_for(block("dst-a", vec![("source_kms_key_arns", Value::Set(vec![]))])).is_empty());
+    assert!(paths_for(block("dst-a", vec![("replica_kms_key_arn", KEY.into())])).is_empty());
+}
+
+#[test]
+fn checks_filter_lengths() {
+    assert!(paths_for(block("dst-a", vec![("prefix", "p".repeat(1024).into())])).is_empty());
+    assert_eq!(paths_for(block("dst-a", vec![("prefix", "p".repeat(1025).into())])), ["destination[0].prefix"]);
+    let no_dmr = ("delete_marker_replication", Value::from(false));
+    let long_key = "k".repeat(129);
+    let t = tags(&[("", "v"), (&long_key, "v"), ("ok", &"v".repeat(257)), ("fine", &"v".repeat(256))]);
+    assert_eq!(
+        paths_for(block("dst-a", vec![("tags", t), no_dmr])),
+        [
+            r#"destination[0].tags[""]"#.to_string(),
+            format!("destination[0].tags[{long_key:?}]"),
+            r#"destination[0].tags["ok"]"#.into()
+        ]
+    );
+}
+
+#[test]
+fn limits_the_number_of_destinations() {
+    let many: Vec<Value> = (0..=MAX_DESTINATIONS).map(|i| block(&format!("dst-{i}"), vec![])).collect();
+    assert_eq!(paths_for_all(&many), ["destination"]);
+    assert!(paths_for_all(&many[..MAX_DESTINATIONS]).is_empty());
+}
+
+#[test]
+fn skips_unknown_values() {
+    let unknown = |attr: &str| block("dst-a", vec![(attr, Value::Unknown)]);
+    for attr in ["bucket_arn", "account_id", "priority", "storage_class", "replica_kms_key_arn", "prefix", "tags"] {
+        assert!(paths_for(unknown(attr)).is_empty(), "{attr}");
+    }
+    // An attribute that decides another check, unknown.
+    assert!(
+        paths_for(block("dst-a", vec![("owner_override", true.into()), ("account_id", Value::Unknown)])).is_empty()
+    );
+    assert!(
+        paths_for(block("dst-a", vec![("tags", tags(&[("e", "p")])), ("delete_marker_replication", Value::Unknown)]))
+            .is_empty()
+    );
+    assert!(
+        paths_for(block(
+            "dst-a",
+            vec![("source_kms_key_arns", Value::Set(vec![KEY2.into()])), ("replica_kms_key_arn", Value::Unknown)]
+        ))
+        .is_empty()
+    );
+    assert!(paths_for(block("dst-a", vec![("source_kms_key_arns", Value::Unknown)])).is_empty());
+    // Unknown bucket ARNs and priorities take no part in duplicate checks.
+    let dup = [
+        block("dst-a", vec![("priority", Value::int(2))]),
+        block("dst-b", vec![("bucket_arn", Value::Unknown), ("priority", Value::Unknown)]),
+    ];
+    assert!(paths_for_all(&dup).is_empty());
+    // Unknown source bucket: nothing to compare.
+    assert!(errors(&validate_destinations(None, &[block("src", vec![])])).is_empty());
+    // Known parts of a block with unknown parts are still checked.
+    assert_eq!(
+        paths_for(block("dst-a", vec![("prefix", Value::Unknown), ("account_id", "1".into())])),
+        ["destination[0].account_id"]
+    );
+}
