@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import Aws, Names, copy_example, every_option_config
-
-import awsproxy  # noqa: E402  (testbed/awsproxy.py)
+import awsproxy  # testbed/awsproxy.py
+from lib.aws_readers import Aws
+from lib.examples import copy_example
+from lib.harness import Workspace
+from lib.naming import Names
+from lib.scenarios import every_option_config
+from lib.services import LocalStack
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 # Requests that change something; reads are left out (their number may vary, their content carries nothing).

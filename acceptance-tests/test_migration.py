@@ -46,11 +46,13 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS, Aws, Names, arn, as_list,
-                       assert_converged, assert_converged_exit_code, check_destination_grant, copy_example, counts,
-                       crossrepl_statements, decode_doc, destination_sid, planned_changes, statement_resources)
+from lib.aws_readers import Aws, as_list, check_destination_grant, crossrepl_statements, decode_doc, statement_resources
+from lib.constants import REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
+from lib.examples import copy_example
+from lib.harness import Workspace, assert_converged, assert_converged_exit_code, counts, planned_changes
+from lib.naming import Names, arn, destination_sid
+from lib.services import LocalStack
+
 ROLE = "s3-replication-configuration"
 POLICY = "s3-replication"
 RULE = "allfiles"

@@ -20,11 +20,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from reliability import Example
-from scenarios import (Aws, Names, assert_converged, crossrepl_statements, destination_resource, policy_arn,
-                       providers, role_arn, role_name, source_resource, to)
+from lib.aws_readers import Aws, crossrepl_statements
+from lib.examples import Example
+from lib.harness import Workspace, assert_converged
+from lib.naming import Names, policy_arn, role_arn, role_name
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def without_action(doc: dict, action: str) -> dict:
@@ -40,11 +41,9 @@ def without_action(doc: dict, action: str) -> dict:
     return doc
 
 
-def test_negative_control_per_grant(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    names = Names(request.node.nodeid)
-    aws = Aws(ls)
-    ex = Example.setup(ws, aws, names, endpoint=ls.endpoint)
-    src_acct, dst_acct, src, dst = ex.src_acct, ex.dst_acct, ex.src, ex.dst
+def test_negative_control_per_grant(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    Example.setup(ws, two_accounts, endpoint=ls.endpoint)
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     objs = aws.objects()

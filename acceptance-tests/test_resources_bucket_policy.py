@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, assert_converged, check_destination_grant, check_nothing_left, counts,
-                       crossrepl_statements, destination_resource, planned_changes, providers, role_arn,
-                       source_resource, to)
+from lib.aws_readers import Aws, check_destination_grant, check_nothing_left, crossrepl_statements
+from lib.harness import Workspace, assert_converged, counts, planned_changes
+from lib.naming import Names, arn, role_arn
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def foreign_statement(bucket: str) -> dict:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, check_destination_grant, check_nothing_left, check_role, copy_example,
-                       counts, destination_sid, role_arn, role_name, rule_id)
+from lib.aws_readers import Aws, check_destination_grant, check_nothing_left, check_role
+from lib.examples import copy_example
+from lib.harness import Workspace, counts
+from lib.naming import Names, arn, destination_sid, role_arn, role_name, rule_id
+from lib.services import LocalStack
 
 
 def test_cross_account_example(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:

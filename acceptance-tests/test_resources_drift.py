@@ -8,11 +8,11 @@ from typing import Callable
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, assert_converged, check_destination_grant, check_nothing_left, check_role,
-                       counts, destination_resource, planned_changes, policy_arn, providers, role_arn, role_name,
-                       source_resource, to)
+from lib.aws_readers import Aws, check_destination_grant, check_nothing_left, check_role
+from lib.harness import Workspace, assert_converged, counts, planned_changes
+from lib.naming import Names, policy_arn, role_arn, role_name
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 FOREIGN = {"Sid": "SomeoneElses", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/public/*"}

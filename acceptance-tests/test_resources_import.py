@@ -8,10 +8,11 @@ import json
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, check_nothing_left, counts, destination_resource, destination_sid,
-                       planned_changes, policy_arn, providers, role_arn, role_name, rule_id, source_resource, to)
+from lib.aws_readers import Aws, check_nothing_left
+from lib.harness import Workspace, counts, planned_changes
+from lib.naming import Names, arn, destination_sid, policy_arn, role_arn, role_name, rule_id
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def sdk_setup(aws: Aws, src_acct: str, src: str, dst_acct: str, dst: str) -> None:

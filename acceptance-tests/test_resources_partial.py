@@ -6,17 +6,15 @@ missing write permissions, and the role and policy are created concurrently with
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from conftest import LocalStack
-from harness import ROOT, Workspace
-from scenarios import (Aws, Names, assert_converged, check_nothing_left, destination_resource, errors, providers,
-                       source_resource, to)
-
-sys.path.insert(0, str(ROOT / "testbed"))
-import awsproxy  # noqa: E402
+import awsproxy  # testbed/awsproxy.py
+from lib.aws_readers import Aws, check_nothing_left
+from lib.harness import Workspace, assert_converged, errors
+from lib.naming import Names
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 DENIED = (b"<Error><Code>AccessDenied</Code><Message>not authorized to perform s3:PutBucketVersioning</Message>"
           b"</Error>")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, assert_converged, check_destination_grant, check_nothing_left, check_role,
-                       counts, destination_resource, every_option_config, made_up_kms_key, planned_changes, providers,
-                       role_arn, rule_id, rules_by_id, source_resource, statement_resources, to)
+from lib.aws_readers import (Aws, check_destination_grant, check_nothing_left, check_role, rules_by_id,
+                             statement_resources)
+from lib.harness import Workspace, assert_converged, counts, planned_changes
+from lib.naming import Names, arn, role_arn, rule_id
+from lib.scenarios import destination_resource, every_option_config, made_up_kms_key, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def test_same_account_replication(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import LocalStack
-from harness import Run, Workspace
-from scenarios import Aws, Names, arn, destination_resource, providers, source_resource, to
+from lib.aws_readers import Aws
+from lib.harness import Run, Workspace
+from lib.naming import Names, arn
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 KMS_ALIAS = "arn:aws:kms:us-east-1:111122223333:alias/replicas"
 KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
