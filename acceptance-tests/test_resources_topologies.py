@@ -8,7 +8,8 @@ from lib.aws_readers import (Aws, check_destination_grant, check_nothing_left, c
                              statement_resources)
 from lib.harness import Workspace, assert_converged, counts, planned_changes
 from lib.naming import Names, arn, role_arn, rule_id
-from lib.scenarios import destination_resource, every_option_config, made_up_kms_key, providers, source_resource, to
+from lib.scenarios import (TwoAccounts, destination_resource, every_option_config, made_up_kms_key, providers,
+                           source_resource, to)
 from lib.services import LocalStack
 
 
@@ -102,18 +103,14 @@ def test_several_destinations_from_one_source(ws: Workspace, ls: LocalStack, req
 
 
 def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls: LocalStack,
-                                                               request: pytest.FixtureRequest) -> None:
+                                                               two_accounts: TwoAccounts) -> None:
     """Every optional attribute in use at once (role path, tags, boundary, owner override, KMS, RTC, replica
     modifications, tag+prefix filter, storage class, explicit priorities, a disabled rule): the rules and role
     policy carry them, the plan after apply is empty, and state rm + import reconstructs the same state."""
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst, local = n.bucket("src"), n.bucket("dst"), n.bucket("local")
+    src_acct, dst_acct, src, dst, aws, n = two_accounts
+    local = n.bucket("local")
     key_dst, key_src = made_up_kms_key(dst_acct), made_up_kms_key(src_acct, multi_region=True)
     boundary = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
     aws.create_bucket(src_acct, local, versioning=True)
     ws.write(every_option_config(ls.endpoint, src_acct, dst_acct, src, dst, local))
     ws.init()

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
-
-from lib.aws_readers import Aws
 from lib.harness import Run, Workspace
-from lib.naming import Names, arn
-from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.naming import arn
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
 from lib.services import LocalStack
 
 KMS_ALIAS = "arn:aws:kms:us-east-1:111122223333:alias/replicas"
@@ -75,14 +72,10 @@ def matching(run: Run, case: Case) -> list[dict]:
             if case.summary in (d.get("summary") or "") and case.detail.lower() in (d.get("detail") or "").lower()]
 
 
-def test_bad_input_fails_at_plan(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst, other = n.bucket("src"), n.bucket("dst"), n.bucket("other")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
+def test_bad_input_fails_at_plan(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, n = two_accounts
+    other = n.bucket("other")
     aws.create_bucket(src_acct, other)
-    aws.create_bucket(dst_acct, dst)
 
     def config(case: Case | None) -> str:
         c = case or Case("valid", "", "", "")

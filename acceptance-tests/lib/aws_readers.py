@@ -65,7 +65,10 @@ class Aws:
     def create_bucket(self, account: str, bucket: str, versioning: bool = False) -> None:
         self.s3(account).create_bucket(Bucket=bucket)
         if versioning:
-            self.s3(account).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            self.enable_versioning(account, bucket)
+
+    def enable_versioning(self, account: str, bucket: str) -> None:
+        self.s3(account).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
     def bucket_exists(self, account: str, bucket: str) -> bool:
         try:
