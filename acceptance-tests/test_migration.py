@@ -46,7 +46,7 @@ import time
 from botocore.exceptions import ClientError
 
 from lib.aws_readers import Aws, as_list, check_destination_grant, crossrepl_statements, decode_doc, statement_resources
-from lib.constants import REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
+from lib.constants import OWNER_TAG, REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
 from lib.examples import copy_example
 from lib.harness import Workspace, assert_converged, assert_converged_exit_code, counts, planned_changes
 from lib.naming import arn, destination_sid
@@ -56,7 +56,6 @@ from lib.services import LocalStack
 ROLE = "s3-replication-configuration"
 POLICY = "s3-replication"
 RULE = "allfiles"
-OWNER_TAG = "crossrepl:source-bucket"
 
 
 # ---- the old setup, as hashicorp/aws created it --------------------------------------------------------------

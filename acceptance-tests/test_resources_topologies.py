@@ -6,6 +6,7 @@ import pytest
 
 from lib.aws_readers import (Aws, check_destination_grant, check_nothing_left, check_role, rules_by_id,
                              statement_resources)
+from lib.constants import OWNER_TAG
 from lib.harness import Workspace, assert_converged, counts, planned_changes
 from lib.naming import Names, arn, role_arn, rule_id
 from lib.scenarios import (TwoAccounts, destination_resource, every_option_config, made_up_kms_key, providers,
@@ -121,7 +122,7 @@ def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls
     r = aws.role(src_acct, f"crossrepl-{src}")
     assert r and r["Arn"] == role, r
     # The user's tags, plus the ownership tag crossrepl puts on what it creates (hidden from the `tags` attribute).
-    want_tags = {"team": "storage", "env": "test", "crossrepl:source-bucket": src}
+    want_tags = {"team": "storage", "env": "test", OWNER_TAG: src}
     assert {t["Key"]: t["Value"] for t in r.get("Tags", [])} == want_tags, r
     assert r.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary, r
     cfg = aws.replication(src_acct, src)
