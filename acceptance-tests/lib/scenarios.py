@@ -33,16 +33,6 @@ class TwoAccounts(NamedTuple):
 
 # ---- HCL -------------------------------------------------------------------------------------------------------
 
-REQUIRED = """terraform {
-  required_providers {
-    crossrepl = {
-      source = "registry.terraform.io/crossrepl/crossrepl"
-    }
-  }
-}
-"""
-
-
 def provider_block(endpoint: str, account: str, alias: str | None = None) -> str:
     alias_line = f'  alias = "{alias}"\n' if alias else ""
     return f"""provider "crossrepl" {{
@@ -73,7 +63,8 @@ def required_providers(version: str | None = None) -> str:
 
 def providers(endpoint: str, **aliases: str) -> str:
     """required_providers plus one aliased provider block per account: providers(ep, src="1…", dst="2…")."""
-    return REQUIRED + "".join(provider_block(endpoint, account, alias) for alias, account in aliases.items())
+    return required_providers() + "".join(provider_block(endpoint, account, alias)
+                                          for alias, account in aliases.items())
 
 
 def hcl_value(v) -> str:
