@@ -1,7 +1,7 @@
 """Reliability 2: kill -9 of the provider, and of the engine, during apply and destroy (issue 6, "kill -9").
 
 The example's endpoints point at a proxy that delays every AWS call by 0.15-0.5 s (latency only; see
-reliability.start_latency_proxy), so that an apply or destroy takes seconds and a kill lands mid-operation. A
+lib.reliability.start_latency_proxy), so that an apply or destroy takes seconds and a kill lands mid-operation. A
 kill point is either `random` (SIGKILL a random 0.3-4 s after the first provider process appears; seed
 CROSSREPL_KILL_SEED + round) or an AWS operation (SIGKILL as soon as the proxy has forwarded that call to
 LocalStack and answered it: the call took effect, the provider may not have recorded it yet).
