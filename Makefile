@@ -118,7 +118,7 @@ demo: setup-venv setup-tofu setup-localstack build
 bench: setup-venv setup-tofu setup-localstack build-release
 	@if [ "$${BENCH_AWS:-}" = build ]; then bench/build-aws-provider.sh; fi
 	$(call step,benchmarks (figures, not pass/fail))
-	@$(VENV_PY) bench/bench.py $(BENCH_ARGS)
+	@PYTHONPATH=$(CURDIR)/testbed:$(CURDIR)/acceptance-tests $(VENV_PY) bench/bench.py $(BENCH_ARGS)
 
 docs:
 	$(call step,regenerating docs/ from the schemas)

@@ -1,21 +1,19 @@
-"""Fixtures: engines, one LocalStack per session (reset before each test that uses it), the HTTPS mirror."""
+"""Pytest hooks and fixtures: engines, one LocalStack per session (reset before each test that uses it), the HTTPS
+mirror, a workspace per test, and the usual two accounts with a bucket each."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from harness import CACHE_DIR, ENGINES, ROOT, SOURCE, Workspace, engine_binary, mirror
-
-LAUNCHER = ROOT / "testbed" / "localstack.py"
+import mirror  # testbed/mirror.py
+from lib.aws_readers import Aws
+from lib.harness import ENGINES, SOURCE, Workspace, engine_binary
+from lib.naming import Names
+from lib.scenarios import TwoAccounts
+from lib.services import LocalStack, Mirror, free_port, launcher, load_mirror, mirror_dir, start_localstack
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,58 +37,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 # ---- LocalStack --------------------------------------------------------------------------------------------------
 
-@dataclass
-class LocalStack:
-    endpoint: str
-    port: int
-    started_here: bool
-
-    def client(self, service: str, account: str, region: str = "us-east-1"):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id=account, aws_secret_access_key="test",
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
-
-    def reset(self) -> None:
-        launcher("reset", "--port", str(self.port))
-
-    def log_tail(self, lines: int = 60) -> str:
-        return launcher("logs", "--port", str(self.port), "-n", str(lines), check=False).stdout
-
-
-def launcher(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, str(LAUNCHER), *args], capture_output=True, text=True, timeout=180,
-                       env=env)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"localstack.py {' '.join(args)} failed (exit {p.returncode}):\n{p.stderr}\n{p.stdout}")
-    return p
-
-
-def start_localstack(*extra: str) -> LocalStack:
-    p = launcher("start", *extra)
-    sys.stderr.write(p.stderr)
-    endpoint = p.stdout.strip().splitlines()[-1]
-    return LocalStack(endpoint, int(endpoint.rsplit(":", 1)[1]), True)
-
-
 @pytest.fixture(scope="session")
 def localstack_session():
     """LocalStack for the whole session, through the launcher (or $LOCALSTACK_ENDPOINT if given)."""
     if url := os.environ.get("LOCALSTACK_ENDPOINT"):
         yield LocalStack(url, int(url.rsplit(":", 1)[1]), False)
         return
-    ls = start_localstack("--port", str(_free_port()))
+    ls = start_localstack("--port", str(free_port()))
     try:
         yield ls
     finally:
         launcher("stop", "--port", str(ls.port), check=False)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -101,32 +58,13 @@ def ls(localstack_session: LocalStack, request: pytest.FixtureRequest) -> LocalS
     return localstack_session
 
 
+@pytest.fixture
+def two_accounts(ls: LocalStack, request: pytest.FixtureRequest) -> TwoAccounts:
+    """A source and a destination account with a bucket each (versioning off), named after the test's node id."""
+    return TwoAccounts.create(Aws(ls), Names(request.node.nodeid))
+
+
 # ---- mirror --------------------------------------------------------------------------------------------------
-
-@dataclass
-class Mirror:
-    directory: Path  # the network-mirror root
-    url: str
-    ca_file: Path
-    version: str
-    h1: str
-    zh: str
-    zip_path: Path
-
-
-def mirror_dir() -> Path:
-    return Path(os.environ.get("MIRROR_DIR") or CACHE_DIR / "mirror-test") / "network-mirror"
-
-
-def load_mirror(directory: Path, url: str, ca: Path) -> Mirror:
-    pdir = directory / SOURCE
-    versions = json.loads((pdir / "index.json").read_text())["versions"]
-    version = sorted(versions)[-1]
-    archive = json.loads((pdir / f"{version}.json").read_text())["archives"][mirror.host_platform()]
-    h1 = next(h for h in archive["hashes"] if h.startswith("h1:"))
-    zh = next(h for h in archive["hashes"] if h.startswith("zh:"))
-    return Mirror(directory, url, ca, version, h1, zh, pdir / archive["url"])
-
 
 @pytest.fixture(scope="session")
 def network_mirror() -> Mirror:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack, Mirror
-from harness import Workspace, engine_binary
-from scenarios import Aws, Names
-
-import aws_run  # noqa: E402  (testbed/aws_run.py)
+import aws_run  # testbed/aws_run.py
+from lib.aws_readers import Aws
+from lib.harness import Workspace, engine_binary
+from lib.naming import Names
+from lib.services import LocalStack, Mirror
 
 
 def test_aws_run_against_localstack(ws: Workspace, ls: LocalStack, network_mirror: Mirror,

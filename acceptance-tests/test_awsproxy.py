@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import random
 
-import harness  # noqa: F401  (puts testbed/ on sys.path)
-import awsproxy  # noqa: E402
+import awsproxy  # testbed/awsproxy.py
 
 
 def requests(n: int) -> list[tuple[str, str, str, str, dict, bytes]]:

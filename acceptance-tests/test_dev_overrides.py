@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import ROOT, SOURCE, Workspace, provider_block, required_providers, unique_account
+from lib.harness import ROOT, SOURCE, Workspace
+from lib.naming import unique_account
+from lib.scenarios import provider_block, required_providers
+from lib.services import LocalStack
 
 BUILD_DIR = ROOT / "target" / "debug"
 

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import Aws, Names, copy_example, every_option_config
-
-import awsproxy  # noqa: E402  (testbed/awsproxy.py)
+import awsproxy  # testbed/awsproxy.py
+from lib.aws_readers import Aws
+from lib.examples import copy_example
+from lib.harness import Workspace
+from lib.naming import Names
+from lib.scenarios import TwoAccounts, every_option_config
+from lib.services import LocalStack
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 # Requests that change something; reads are left out (their number may vary, their content carries nothing).
@@ -47,9 +49,7 @@ def writes(proxy: awsproxy.Proxy) -> list[dict]:
 
 
 def scenario_cross_account(ws: Workspace, aws: Aws, names: Names, endpoint: str) -> None:
-    src_acct, dst_acct, src, dst = names.account(0), names.account(1), names.bucket("src"), names.bucket("dst")
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+    src_acct, dst_acct, src, dst, _, _ = TwoAccounts.create(aws, names)
     copy_example(ws, source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
                  source_access_key=src_acct, source_secret_key="test", destination_access_key=dst_acct,
                  destination_secret_key="test", endpoint=endpoint)
@@ -65,10 +65,8 @@ def scenario_two_way(ws: Workspace, aws: Aws, names: Names, endpoint: str) -> No
 
 
 def scenario_every_option(ws: Workspace, aws: Aws, names: Names, endpoint: str) -> None:
-    src_acct, dst_acct = names.account(0), names.account(1)
-    src, dst, local = names.bucket("src"), names.bucket("dst"), names.bucket("local")
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+    src_acct, dst_acct, src, dst, _, _ = TwoAccounts.create(aws, names)
+    local = names.bucket("local")
     aws.create_bucket(src_acct, local, versioning=True)
     ws.write(every_option_config(endpoint, src_acct, dst_acct, src, dst, local))
 

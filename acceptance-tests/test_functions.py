@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from conftest import LocalStack, Mirror
-from harness import Workspace, provider_block, required_providers, unique_account
+from lib.harness import Workspace
+from lib.naming import unique_account
+from lib.scenarios import provider_block, required_providers
+from lib.services import LocalStack, Mirror
 
 CONFIG = """
 output "trust" {

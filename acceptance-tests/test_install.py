@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import mirror as mirror_tool
-from conftest import Mirror, load_mirror
-from harness import SOURCE, Workspace, required_providers
+import mirror as mirror_tool  # testbed/mirror.py
+from lib.harness import SOURCE, Workspace
+from lib.scenarios import required_providers
+from lib.services import Mirror, load_mirror
 
 
 def test_init_from_network_mirror_records_h1(ws: Workspace, network_mirror: Mirror) -> None:

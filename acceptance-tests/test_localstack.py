@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import LocalStack, launcher, start_localstack
-from harness import unique_name
-from objects import Objects, Put
+from lib.naming import unique_name
+from lib.services import LocalStack, free_port, launcher, start_localstack
+from objects import Objects, Put  # testbed/objects.py
 
 SOURCE_ACCOUNT, DEST_ACCOUNT = "111111111111", "222222222222"
 
@@ -22,17 +22,11 @@ SOURCE_ACCOUNT, DEST_ACCOUNT = "111111111111", "222222222222"
 @pytest.fixture(scope="module")
 def localstack_without_fix():
     """A second launcher instance, on its own port, with the fix and the replication engine switched off."""
-    ls = start_localstack("--port", str(_free_port()), "--no-fix", "--no-replication")
+    ls = start_localstack("--port", str(free_port()), "--no-fix", "--no-replication")
     try:
         yield ls
     finally:
         launcher("stop", "--port", str(ls.port), check=False)
-
-
-def _free_port() -> int:
-    from conftest import _free_port as f
-
-    return f()
 
 
 def put_cross_account_replication(ls: LocalStack, seed: str) -> tuple[str, str, dict]:

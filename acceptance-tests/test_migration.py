@@ -43,18 +43,19 @@ import re
 import threading
 import time
 
-import pytest
 from botocore.exceptions import ClientError
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS, Aws, Names, arn, as_list,
-                       assert_converged, assert_converged_exit_code, check_destination_grant, copy_example, counts,
-                       crossrepl_statements, decode_doc, destination_sid, planned_changes, statement_resources)
+from lib.aws_readers import Aws, as_list, check_destination_grant, crossrepl_statements, decode_doc, statement_resources
+from lib.constants import OWNER_TAG, REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
+from lib.examples import copy_example
+from lib.harness import Workspace, assert_converged, assert_converged_exit_code, counts, planned_changes
+from lib.naming import arn, destination_sid
+from lib.scenarios import TwoAccounts
+from lib.services import LocalStack
+
 ROLE = "s3-replication-configuration"
 POLICY = "s3-replication"
 RULE = "allfiles"
-OWNER_TAG = "crossrepl:source-bucket"
 
 
 # ---- the old setup, as hashicorp/aws created it --------------------------------------------------------------
@@ -65,9 +66,10 @@ def deny_insecure_transport(dst: str) -> dict:
 
 
 def create_hand_written_setup(aws: Aws, src_acct: str, src: str, dst_acct: str, dst: str) -> dict:
-    """What the guide's "Before" configuration (hashicorp/aws) creates, made with boto3. Returns the role."""
+    """What the guide's "Before" configuration (hashicorp/aws) creates on the two buckets, made with boto3. Returns
+    the role."""
     for account, bucket in ((src_acct, src), (dst_acct, dst)):
-        aws.create_bucket(account, bucket, versioning=True)  # aws_s3_bucket_versioning, which stays with hashicorp/aws
+        aws.enable_versioning(account, bucket)  # aws_s3_bucket_versioning, which stays with hashicorp/aws
 
     iam = aws.iam(src_acct)
     # data.aws_iam_policy_document.assume_role: no Sid, no condition
@@ -273,11 +275,8 @@ class GapSampler:
 
 # ---- the test ------------------------------------------------------------------------------------------------
 
-def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
+def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     role = create_hand_written_setup(aws, src_acct, src, dst_acct, dst)
     role_arn, policy_arn = role["Arn"], f"arn:aws:iam::{src_acct}:policy/{POLICY}"
     old_policy_versions = {v["VersionId"] for v in aws.policy_versions(src_acct, policy_arn)}
@@ -411,14 +410,11 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, request: pyte
 
 
 def test_import_adopts_the_replication_policy_among_several(ws: Workspace, ls: LocalStack,
-                                                            request: pytest.FixtureRequest) -> None:
+                                                            two_accounts: TwoAccounts) -> None:
     """A role with an unrelated customer-managed policy attached besides `s3-replication` (attached first, so it
     lists first): the import adopts `s3-replication` (the one granting replication), and the unrelated policy
     stays attached and untouched through apply and destroy."""
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     iam = aws.iam(src_acct)
     unrelated = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::some-logs/*"}]}

@@ -9,17 +9,16 @@ round of concurrent reads per resource."""
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import LocalStack
-from harness import ROOT, Run, Workspace
-from scenarios import Aws, Names, arn, destination_resource, providers, source_resource, to
-
-sys.path.insert(0, str(ROOT / "testbed"))
-import awsproxy  # noqa: E402
+import awsproxy  # testbed/awsproxy.py
+from lib.aws_readers import Aws
+from lib.harness import Run, Workspace
+from lib.naming import Names, arn
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}

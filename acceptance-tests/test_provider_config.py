@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack, Mirror
-from harness import SOURCE, Workspace, provider_block, required_providers, unique_account
+from lib.harness import SOURCE, Workspace
+from lib.naming import unique_account
+from lib.scenarios import provider_block, required_providers
+from lib.services import LocalStack, Mirror
 
 # provider arguments the acceptance tests rely on
 EXPECTED_ATTRIBUTES = {"region", "access_key", "secret_key", "s3_use_path_style"}

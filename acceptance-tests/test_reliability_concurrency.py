@@ -16,11 +16,12 @@ import os
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from reliability import plan_counts, planned_changes, rounds, state_list
-from scenarios import (Aws, Names, arn, check_destination_grant, crossrepl_statements, destination_resource,
-                       errors, providers, role_arn, rule_id, source_resource, to)
+from lib.aws_readers import Aws, check_destination_grant, crossrepl_statements
+from lib.harness import Workspace, errors, plan_counts, planned_changes, state_list
+from lib.naming import Names, arn, role_arn, rule_id
+from lib.reliability import rounds
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 FOREIGN = {"Sid": "SomeoneElses", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
            "Action": "s3:GetObject", "Resource": None}

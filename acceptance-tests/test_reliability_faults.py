@@ -21,23 +21,19 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
-from conftest import LocalStack
-from harness import Workspace
-from reliability import Example, converge, env_float, plan_counts, planned_changes, rounds, start_fault_proxy, \
-    state_list
-from scenarios import Aws, Names
+from lib.examples import Example
+from lib.harness import Workspace, plan_counts, planned_changes, state_list
+from lib.reliability import converge, env_float, rounds, start_fault_proxy
+from lib.scenarios import TwoAccounts
+from lib.services import LocalStack
 
 
-def test_reliability_fault_proxy_rounds(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+def test_reliability_fault_proxy_rounds(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
     n_rounds = rounds("CROSSREPL_FAULT_ROUNDS", 2, 20)
     rate = env_float("CROSSREPL_FAULT_RATE", 0.2)
     base_seed = int(os.environ.get("CROSSREPL_FAULT_SEED", "6000"))
     attempts = int(os.environ.get("CROSSREPL_FAULT_ATTEMPTS", "6"))
-    names = Names(request.node.nodeid)
-    aws = Aws(ls)
-    ex = Example.setup(ws, aws, names, endpoint=ls.endpoint)
+    ex = Example.setup(ws, two_accounts, endpoint=ls.endpoint)
     ws.init()
     log = []
     for rnd in range(n_rounds):

@@ -1,7 +1,7 @@
 """Reliability 2: kill -9 of the provider, and of the engine, during apply and destroy (issue 6, "kill -9").
 
 The example's endpoints point at a proxy that delays every AWS call by 0.15-0.5 s (latency only; see
-reliability.start_latency_proxy), so that an apply or destroy takes seconds and a kill lands mid-operation. A
+lib.reliability.start_latency_proxy), so that an apply or destroy takes seconds and a kill lands mid-operation. A
 kill point is either `random` (SIGKILL a random 0.3-4 s after the first provider process appears; seed
 CROSSREPL_KILL_SEED + round) or an AWS operation (SIGKILL as soon as the proxy has forwarded that call to
 LocalStack and answered it: the call took effect, the provider may not have recorded it yet).
@@ -30,11 +30,11 @@ import time
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from reliability import (Background, Example, alive, converge, plan_counts, planned_changes, rounds,
-                         start_latency_proxy, state_list, wait_for)
-from scenarios import Aws, Names, errors
+from lib.examples import Example
+from lib.harness import Workspace, errors, plan_counts, planned_changes, state_list
+from lib.reliability import Background, alive, converge, rounds, start_latency_proxy, wait_for
+from lib.scenarios import TwoAccounts
+from lib.services import LocalStack
 
 APPLY = ["apply", "-input=false", "-auto-approve"]
 DESTROY = ["destroy", "-input=false", "-auto-approve"]
@@ -73,8 +73,8 @@ def wait_providers_gone(pids: list[int], timeout: float) -> list[int]:
     return [p for p in pids if alive(p)]
 
 
-def fresh_example(ws: Workspace, ls: LocalStack, request, proxy_url: str) -> Example:
-    ex = Example.setup(ws, Aws(ls), Names(request.node.nodeid), endpoint=proxy_url)
+def fresh_example(ws: Workspace, accounts: TwoAccounts, proxy_url: str) -> Example:
+    ex = Example.setup(ws, accounts, endpoint=proxy_url)
     ws.init()
     return ex
 
@@ -111,14 +111,13 @@ def recover(ws: Workspace, ex: Example, log: list[str]) -> None:
 
 
 @pytest.mark.parametrize("phase", ["apply", "destroy"])
-def test_reliability_kill_provider(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest,
-                                   phase: str) -> None:
+def test_reliability_kill_provider(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts, phase: str) -> None:
     points = PROVIDER_KILL_POINTS[phase]
     n = rounds("CROSSREPL_KILL_ROUNDS", len(points), 20)
     proxy = start_latency_proxy(ls.endpoint, seed())
     log, findings, printed = [], [], 0
     try:
-        ex = fresh_example(ws, ls, request, proxy.url)
+        ex = fresh_example(ws, two_accounts, proxy.url)
         for rnd in range(n):
             point = points[rnd % len(points)]
             rng = random.Random(seed() + rnd)
@@ -157,13 +156,13 @@ def test_reliability_kill_provider(ws: Workspace, ls: LocalStack, request: pytes
 
 
 @pytest.mark.parametrize("phase", ["apply", "destroy"])
-def test_reliability_kill_engine(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest, phase: str) -> None:
+def test_reliability_kill_engine(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts, phase: str) -> None:
     points = ENGINE_KILL_POINTS[phase]
     n = rounds("CROSSREPL_ENGINE_KILL_ROUNDS", len(points), 10)
     proxy = start_latency_proxy(ls.endpoint, seed() + 500)
     log, findings, printed = [], [], 0
     try:
-        ex = fresh_example(ws, ls, request, proxy.url)
+        ex = fresh_example(ws, two_accounts, proxy.url)
         for rnd in range(n):
             point = points[rnd % len(points)]
             rng = random.Random(seed() + 500 + rnd)

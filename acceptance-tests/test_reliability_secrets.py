@@ -21,10 +21,13 @@ import re
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from reliability import Example, plan_counts, start_header_spy, state_list
-from scenarios import Aws, Names, errors
+from lib.aws_readers import Aws
+from lib.examples import Example
+from lib.harness import Workspace, errors, plan_counts, state_list
+from lib.naming import Names
+from lib.reliability import start_header_spy
+from lib.scenarios import TwoAccounts
+from lib.services import LocalStack
 
 SECRET = "SENTINELSECRETdo-not-log-7f3a"
 TOKEN = "SENTINELTOKENdo-not-log-91c2e6"
@@ -67,10 +70,11 @@ def add_tokens(ws: Workspace) -> None:
     ws.write(TOKEN_VARS, "tokens.tf")
 
 
-def test_reliability_secrets_not_logged(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+def test_reliability_secrets_not_logged(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts,
+                                        request: pytest.FixtureRequest) -> None:
     spy = start_header_spy(ls.endpoint)  # proves the token is really used (sent as X-Amz-Security-Token)
     request.addfinalizer(spy.stop)
-    ex = Example.setup(ws, Aws(ls), Names(request.node.nodeid), endpoint=spy.url)
+    ex = Example.setup(ws, two_accounts, endpoint=spy.url)
     copy_vars = (ws.dir / "terraform.tfvars").read_text()
     copy_vars = copy_vars.replace('source_secret_key = "test"', f'source_secret_key = "{SECRET}"')
     copy_vars = copy_vars.replace('destination_secret_key = "test"', f'destination_secret_key = "{SECRET}"')

@@ -20,11 +20,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from reliability import Example
-from scenarios import (Aws, Names, assert_converged, crossrepl_statements, destination_resource, policy_arn,
-                       providers, role_arn, role_name, source_resource, to)
+from lib.aws_readers import Aws, crossrepl_statements
+from lib.examples import Example
+from lib.harness import Workspace, assert_converged
+from lib.naming import Names, policy_arn, role_arn, role_name
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def without_action(doc: dict, action: str) -> dict:
@@ -40,11 +41,9 @@ def without_action(doc: dict, action: str) -> dict:
     return doc
 
 
-def test_negative_control_per_grant(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    names = Names(request.node.nodeid)
-    aws = Aws(ls)
-    ex = Example.setup(ws, aws, names, endpoint=ls.endpoint)
-    src_acct, dst_acct, src, dst = ex.src_acct, ex.dst_acct, ex.src, ex.dst
+def test_negative_control_per_grant(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    Example.setup(ws, two_accounts, endpoint=ls.endpoint)
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     objs = aws.objects()
@@ -206,15 +205,10 @@ def test_routing_by_prefix_and_tags(ws: Workspace, ls: LocalStack, request: pyte
     ws.destroy()
 
 
-def test_owner_override(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+def test_owner_override(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
     """owner_override: replicas belong to the destination account; without s3:ObjectOwnerOverrideToBucketOwner in
     the role's policy they fail (the negative control)."""
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
              + source_resource("data", "src", src, [{**to("dr"), "owner_override": True}]))
@@ -242,17 +236,11 @@ def kms_key(aws: Aws, account: str, policy: dict | None = None) -> str:
     return aws.c("kms", account).create_key(Description="crossrepl test", **args)["KeyMetadata"]["Arn"]
 
 
-def test_sse_kms_with_keys_of_the_source_account(ws: Workspace, ls: LocalStack,
-                                                  request: pytest.FixtureRequest) -> None:
+def test_sse_kms_with_keys_of_the_source_account(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
     """An SSE-KMS object whose key and replica key belong to the source account (default key policies: IAM
     decides): it arrives encrypted under the replica key. Negative control: a source key policy that does not
     enable IAM policies makes the object FAILED at kms:Decrypt."""
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, src_acct)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
@@ -284,13 +272,8 @@ XFAIL = "crossrepl defect, fixed by the fidelity issue ('What real AWS would ref
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "under an S3 Bucket Key the role also needs kms:Decrypt on the "
                                              "replica key; crossrepl grants only kms:Encrypt")
-def test_sse_kms_under_a_bucket_key(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+def test_sse_kms_under_a_bucket_key(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, src_acct)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
@@ -305,14 +288,8 @@ def test_sse_kms_under_a_bucket_key(ws: Workspace, ls: LocalStack, request: pyte
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "a replica key owned by the destination account needs a key-policy "
                                              "statement admitting the source role; crossrepl writes none")
-def test_replica_key_of_the_destination_account(ws: Workspace, ls: LocalStack,
-                                                request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+def test_replica_key_of_the_destination_account(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, dst_acct)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
@@ -326,13 +303,8 @@ def test_replica_key_of_the_destination_account(ws: Workspace, ls: LocalStack,
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "a destination whose default encryption is "
                    "SSE-KMS needs kms:GenerateDataKey on its key for SSE-S3 sources; crossrepl grants none")
-def test_destination_with_default_sse_kms(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+def test_destination_with_default_sse_kms(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     root = f"arn:aws:iam::{src_acct}:root"
     key = kms_key(aws, dst_acct, {"Version": "2012-10-17", "Statement": [
         {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{dst_acct}:root"}, "Action": "kms:*",
@@ -374,14 +346,8 @@ def test_object_lock(ws: Workspace, ls: LocalStack, request: pytest.FixtureReque
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "`role_name` on crossrepl_source must be repeated as "
                                              "`source_role_name` on crossrepl_destination by hand; a mismatch "
                                              "applies cleanly and admits another role")
-def test_role_name_not_mirrored_on_the_destination(ws: Workspace, ls: LocalStack,
-                                                   request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+def test_role_name_not_mirrored_on_the_destination(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
              + source_resource("data", "src", src, [to("dr")], role_name="team-replication"))

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import copy
 
-import harness  # noqa: F401  (puts testbed/ on sys.path)
-from replication_engine import authorize, rules  # noqa: E402
+from replication_engine import authorize, rules  # testbed/replication_engine
 
 SRC, DST = "111111111111", "222222222222"
 ROLE = f"arn:aws:iam::{SRC}:role/crossrepl-src"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, assert_converged, check_destination_grant, check_nothing_left, counts,
-                       crossrepl_statements, destination_resource, planned_changes, providers, role_arn,
-                       source_resource, to)
+from lib.aws_readers import Aws, check_destination_grant, check_nothing_left, crossrepl_statements
+from lib.harness import Workspace, assert_converged, counts, planned_changes
+from lib.naming import Names, arn, role_arn
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def foreign_statement(bucket: str) -> dict:
@@ -17,13 +17,8 @@ def foreign_statement(bucket: str) -> dict:
             "Resource": [arn(bucket), arn(bucket) + "/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
 
 
-def test_foreign_statements_survive(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+def test_foreign_statements_survive(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     foreign = foreign_statement(dst)
     aws.put_bucket_policy(dst_acct, dst, {"Version": "2012-10-17", "Statement": [foreign]})
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)

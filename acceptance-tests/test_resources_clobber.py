@@ -8,9 +8,11 @@ import json
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import Aws, Names, arn, counts, errors, policy_arn, providers, role_name, source_resource
+from lib.aws_readers import Aws
+from lib.harness import Workspace, counts, errors
+from lib.naming import Names, arn, policy_arn, role_name
+from lib.scenarios import providers, source_resource
+from lib.services import LocalStack
 
 OTHER_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}

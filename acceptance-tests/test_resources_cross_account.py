@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from lib.aws_readers import check_destination_grant, check_nothing_left, check_role
+from lib.examples import copy_example
+from lib.harness import Workspace, counts
+from lib.naming import arn, destination_sid, role_arn, role_name, rule_id
+from lib.scenarios import TwoAccounts
+from lib.services import LocalStack
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, check_destination_grant, check_nothing_left, check_role, copy_example,
-                       counts, destination_sid, role_arn, role_name, rule_id)
 
-
-def test_cross_account_example(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)  # versioning off: crossrepl turns it on
-    aws.create_bucket(dst_acct, dst)
+def test_cross_account_example(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts  # buckets unversioned: crossrepl turns versioning on
     copy_example(ws, source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
                  source_access_key=src_acct, source_secret_key="test",
                  destination_access_key=dst_acct, destination_secret_key="test", endpoint=ls.endpoint)

@@ -6,25 +6,19 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-import pytest
-
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, assert_converged, check_destination_grant, check_nothing_left, check_role,
-                       counts, destination_resource, planned_changes, policy_arn, providers, role_arn, role_name,
-                       source_resource, to)
+from lib.aws_readers import check_destination_grant, check_nothing_left, check_role
+from lib.constants import SID_BASE
+from lib.harness import Workspace, assert_converged, counts, planned_changes
+from lib.naming import policy_arn, role_arn, role_name
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 FOREIGN = {"Sid": "SomeoneElses", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/public/*"}
 
 
-def test_drift_is_detected_and_repaired(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
+def test_drift_is_detected_and_repaired(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     foreign = json.loads(json.dumps(FOREIGN).replace("{bucket}", dst))
     aws.put_bucket_policy(dst_acct, dst, {"Version": "2012-10-17", "Statement": [foreign]})
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
@@ -60,7 +54,7 @@ def test_drift_is_detected_and_repaired(ws: Workspace, ls: LocalStack, request: 
     def alter_crossrepl_statement() -> None:
         doc = aws.bucket_policy(dst_acct, dst)
         for s in doc["Statement"]:
-            if s.get("Sid", "").startswith("CrossreplReplication") and not s["Sid"].endswith("Bucket"):
+            if s.get("Sid", "").startswith(SID_BASE) and not s["Sid"].endswith("Bucket"):
                 s["Action"] = ["s3:ReplicateObject"]
         aws.put_bucket_policy(dst_acct, dst, doc)
 

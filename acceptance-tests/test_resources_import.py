@@ -8,16 +8,17 @@ import json
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, check_nothing_left, counts, destination_resource, destination_sid,
-                       planned_changes, policy_arn, providers, role_arn, role_name, rule_id, source_resource, to)
+from lib.aws_readers import Aws, check_nothing_left
+from lib.harness import Workspace, counts, planned_changes
+from lib.naming import Names, arn, destination_sid, policy_arn, role_arn, role_name, rule_id
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def sdk_setup(aws: Aws, src_acct: str, src: str, dst_acct: str, dst: str) -> None:
-    """What crossrepl_destination + crossrepl_source would create, made with boto3 alone."""
+    """What crossrepl_destination + crossrepl_source would create on the two buckets, made with boto3 alone."""
     for account, bucket in ((src_acct, src), (dst_acct, dst)):
-        aws.create_bucket(account, bucket, versioning=True)
+        aws.enable_versioning(account, bucket)
     role = role_arn(src_acct, src)
     sid = destination_sid(src_acct, role_name(src))
     condition = {"ArnEquals": {"aws:PrincipalArn": role}}
@@ -58,11 +59,8 @@ def sdk_setup(aws: Aws, src_acct: str, src: str, dst_acct: str, dst: str) -> Non
                    "Destination": {"Bucket": arn(dst), "Account": dst_acct}}]})
 
 
-def test_import_command_and_import_blocks(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
+def test_import_command_and_import_blocks(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
     sdk_setup(aws, src_acct, src, dst_acct, dst)
 
     def aws_state() -> dict:

@@ -6,17 +6,12 @@ missing write permissions, and the role and policy are created concurrently with
 from __future__ import annotations
 
 import json
-import sys
 
-import pytest
-
-from conftest import LocalStack
-from harness import ROOT, Workspace
-from scenarios import (Aws, Names, assert_converged, check_nothing_left, destination_resource, errors, providers,
-                       source_resource, to)
-
-sys.path.insert(0, str(ROOT / "testbed"))
-import awsproxy  # noqa: E402
+import awsproxy  # testbed/awsproxy.py
+from lib.aws_readers import check_nothing_left
+from lib.harness import Workspace, assert_converged, errors
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 DENIED = (b"<Error><Code>AccessDenied</Code><Message>not authorized to perform s3:PutBucketVersioning</Message>"
           b"</Error>")
@@ -46,14 +41,9 @@ def start_denying_proxy(upstream: str) -> awsproxy.Proxy:
     return proxy.start()
 
 
-def test_failed_create_is_recorded_and_cleaned_up(ws: Workspace, ls: LocalStack,
-                                                  request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst = n.bucket("src"), n.bucket("dst")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst, versioning=True)
+def test_failed_create_is_recorded_and_cleaned_up(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    aws.enable_versioning(dst_acct, dst)
 
     def write(endpoint: str) -> None:
         ws.write(providers(endpoint, src=src_acct, dst=dst_acct)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, assert_converged, check_destination_grant, check_nothing_left, check_role,
-                       counts, destination_resource, every_option_config, made_up_kms_key, planned_changes, providers,
-                       role_arn, rule_id, rules_by_id, source_resource, statement_resources, to)
+from lib.aws_readers import (Aws, check_destination_grant, check_nothing_left, check_role, rules_by_id,
+                             statement_resources)
+from lib.constants import OWNER_TAG
+from lib.harness import Workspace, assert_converged, counts, planned_changes
+from lib.naming import Names, arn, role_arn, rule_id
+from lib.scenarios import (TwoAccounts, destination_resource, every_option_config, made_up_kms_key, providers,
+                           source_resource, to)
+from lib.services import LocalStack
 
 
 def test_same_account_replication(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
@@ -101,18 +104,14 @@ def test_several_destinations_from_one_source(ws: Workspace, ls: LocalStack, req
 
 
 def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls: LocalStack,
-                                                               request: pytest.FixtureRequest) -> None:
+                                                               two_accounts: TwoAccounts) -> None:
     """Every optional attribute in use at once (role path, tags, boundary, owner override, KMS, RTC, replica
     modifications, tag+prefix filter, storage class, explicit priorities, a disabled rule): the rules and role
     policy carry them, the plan after apply is empty, and state rm + import reconstructs the same state."""
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst, local = n.bucket("src"), n.bucket("dst"), n.bucket("local")
+    src_acct, dst_acct, src, dst, aws, n = two_accounts
+    local = n.bucket("local")
     key_dst, key_src = made_up_kms_key(dst_acct), made_up_kms_key(src_acct, multi_region=True)
     boundary = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
-    aws.create_bucket(dst_acct, dst)
     aws.create_bucket(src_acct, local, versioning=True)
     ws.write(every_option_config(ls.endpoint, src_acct, dst_acct, src, dst, local))
     ws.init()
@@ -123,7 +122,7 @@ def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls
     r = aws.role(src_acct, f"crossrepl-{src}")
     assert r and r["Arn"] == role, r
     # The user's tags, plus the ownership tag crossrepl puts on what it creates (hidden from the `tags` attribute).
-    want_tags = {"team": "storage", "env": "test", "crossrepl:source-bucket": src}
+    want_tags = {"team": "storage", "env": "test", OWNER_TAG: src}
     assert {t["Key"]: t["Value"] for t in r.get("Tags", [])} == want_tags, r
     assert r.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary, r
     cfg = aws.replication(src_acct, src)

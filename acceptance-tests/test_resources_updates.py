@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, assert_converged, check_destination_grant, check_nothing_left, check_role,
-                       counts, destination_resource, planned_changes, policy_arn, providers, role_arn, role_name,
-                       rule_id, rules_by_id, source_resource, to)
+from lib.aws_readers import Aws, check_destination_grant, check_nothing_left, check_role, rules_by_id
+from lib.harness import Workspace, assert_converged, counts, planned_changes
+from lib.naming import Names, arn, policy_arn, role_arn, role_name, rule_id
+from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 
 def test_updates_in_place_and_replacement(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
-
-from conftest import LocalStack
-from harness import Run, Workspace
-from scenarios import Aws, Names, arn, destination_resource, providers, source_resource, to
+from lib.harness import Run, Workspace
+from lib.naming import arn
+from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
+from lib.services import LocalStack
 
 KMS_ALIAS = "arn:aws:kms:us-east-1:111122223333:alias/replicas"
 KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -73,14 +72,10 @@ def matching(run: Run, case: Case) -> list[dict]:
             if case.summary in (d.get("summary") or "") and case.detail.lower() in (d.get("detail") or "").lower()]
 
 
-def test_bad_input_fails_at_plan(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    n = Names(request.node.nodeid)
-    src_acct, dst_acct = n.account(0), n.account(1)
-    src, dst, other = n.bucket("src"), n.bucket("dst"), n.bucket("other")
-    aws = Aws(ls)
-    aws.create_bucket(src_acct, src)
+def test_bad_input_fails_at_plan(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    src_acct, dst_acct, src, dst, aws, n = two_accounts
+    other = n.bucket("other")
     aws.create_bucket(src_acct, other)
-    aws.create_bucket(dst_acct, dst)
 
     def config(case: Case | None) -> str:
         c = case or Case("valid", "", "", "")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalStack
-from harness import Workspace
-from scenarios import (Aws, Names, arn, assert_converged_exit_code, check_destination_grant, check_nothing_left,
-                       check_role, copy_example, counts, destination_sid, planned_changes, role_arn, role_name,
-                       rule_id)
+from lib.aws_readers import Aws, check_destination_grant, check_nothing_left, check_role
+from lib.examples import copy_example
+from lib.harness import Workspace, assert_converged_exit_code, counts, planned_changes
+from lib.naming import Names, arn, destination_sid, role_arn, role_name, rule_id
+from lib.services import LocalStack
 
 
 def check_two_way_rule(cfg: dict | None, bucket: str, role: str, to_bucket: str, to_account: str) -> None:

@@ -11,7 +11,8 @@
    peak RSS of the provider processes and of tofu, AWS calls, and the ratios. Needs the hashicorp/aws binary that
    the opt-in bench/build-aws-provider.sh builds (`BENCH_AWS=build make bench`); skipped with a message without it.
 
-Needs `make setup` (OpenTofu, LocalStack) and a release build; `make bench` does both.
+Needs `make setup` (OpenTofu, LocalStack), a release build, and testbed/ and acceptance-tests/ on PYTHONPATH;
+`make bench` does all three.
 `--sections basic,scale,aws` picks sections (default: all).
 """
 
@@ -29,15 +30,14 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
+from botocore.config import Config
+
+import awsproxy  # testbed/awsproxy.py
+from lib.scenarios import provider_block
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
-sys.path.insert(0, str(ROOT / "testbed"))
-sys.path.insert(0, str(ROOT / "acceptance-tests"))
-
-import awsproxy  # noqa: E402
-from harness import provider_block  # noqa: E402
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
 BINARY = ROOT / "target" / "release" / "terraform-provider-crossrepl"
 TOFU = CACHE_DIR / "bin" / "tofu"

@@ -28,11 +28,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import mirror  # testbed/, this script's folder
+from objects import Objects
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
-sys.path.insert(0, str(ROOT / "testbed"))
-import mirror  # noqa: E402
-from objects import Objects  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "cross-account"
 

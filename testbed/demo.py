@@ -19,10 +19,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mirror  # testbed/, this script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
-sys.path.insert(0, str(ROOT / "testbed"))
-import mirror  # noqa: E402
 
 SOURCE_ACCOUNT, DEST_ACCOUNT = "111111111111", "222222222222"
 

@@ -168,7 +168,9 @@ def start(port: int | None, fix: bool, default: bool, replication: bool = True) 
     cache.mkdir(parents=True)
     for f in SHARED_CATALOG_DIR.glob("service-catalog-*"):
         shutil.copy2(f, cache / f.name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
+    # PYTHONPATH is dropped: a caller's (make bench puts testbed/ on it) would let this file shadow the localstack
+    # package in _serve mode
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_")) and k != "PYTHONPATH"}
     env.update(
         GATEWAY_LISTEN=f"127.0.0.1:{port}",
         SERVICES="s3,iam,sts,kms",
@@ -186,7 +188,8 @@ def start(port: int | None, fix: bool, default: bool, replication: bool = True) 
     env[REPLICATION_ENV] = "1" if replication else "0"
     logf = open(idir / "localstack.log", "ab")
     t0 = time.monotonic()
-    proc = subprocess.Popen([str(LS_PYTHON), str(Path(__file__).resolve()), "_serve"], env=env, cwd=idir,
+    # -P: this file's folder is not put on the import path (the file is named like the localstack package)
+    proc = subprocess.Popen([str(LS_PYTHON), "-P", str(Path(__file__).resolve()), "_serve"], env=env, cwd=idir,
                             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                             start_new_session=True)
     logf.close()
@@ -327,7 +330,7 @@ def patch_canonical_user_ids() -> None:
 
 
 def load_replication_engine():
-    """testbed/replication_engine, imported by path (this file's folder is off sys.path, see serve())."""
+    """testbed/replication_engine, imported by path (this file's folder is not on the import path, see start())."""
     import importlib.util
 
     here = Path(__file__).resolve().parent / "replication_engine"
@@ -373,9 +376,6 @@ class _ResetVisitor:
 
 
 def serve() -> None:
-    # this file is named like the package: drop its folder from the import path before importing localstack
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     if os.environ.get(NO_FIX_ENV) == "1":
         print(f"crossrepl: {NO_FIX_ENV}=1: PutBucketReplication NOT patched", flush=True)
     else:

@@ -1,23 +1,19 @@
-"""Drives OpenTofu / Terraform against a crossrepl configuration and parses their machine-readable output."""
+"""Drives OpenTofu / Terraform against a crossrepl configuration and reads their machine-readable output."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import mirror  # testbed/mirror.py
+
+ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
-sys.path.insert(0, str(ROOT / "testbed"))
-
-import mirror  # noqa: E402  (testbed/mirror.py)
-
 SOURCE = mirror.SOURCE
 ENGINES = ("tofu", "terraform")
 
@@ -35,15 +31,6 @@ def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
     env.update(CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1", TF_INPUT="0")
     return env
-
-
-def unique_account(seed: str, n: int = 0) -> str:
-    """A 12-digit account id derived from a test's node id (scenarios never share accounts or buckets)."""
-    return f"{int(hashlib.sha256(f'{seed}/{n}'.encode()).hexdigest(), 16) % 10**12:012d}"
-
-
-def unique_name(seed: str, prefix: str = "crossrepl") -> str:
-    return f"{prefix}-{hashlib.sha256(seed.encode()).hexdigest()[:12]}"
 
 
 @dataclass
@@ -160,29 +147,49 @@ class Workspace:
         return "\n".join(r.transcript() for r in self.runs) or "(no engine command ran)"
 
 
-def provider_block(endpoint: str, account: str, alias: str | None = None) -> str:
-    alias_line = f'  alias = "{alias}"\n' if alias else ""
-    return f"""provider "crossrepl" {{
-{alias_line}  region            = "us-east-1"
-  access_key        = "{account}"
-  secret_key        = "test"
-  s3_use_path_style = true
-  endpoints {{
-    s3  = "{endpoint}"
-    iam = "{endpoint}"
-    sts = "{endpoint}"
-  }}
-}}
-"""
+# ---- what an engine printed --------------------------------------------------------------------------------------
+
+def counts(run: Run) -> tuple[int, int, int]:
+    s = run.change_summary()
+    assert s is not None, f"`{' '.join(run.args[1:])}` printed no change_summary"
+    return s["add"], s["change"], s["remove"]
 
 
-def required_providers(version: str | None = None) -> str:
-    constraint = f'\n      version = "{version}"' if version else ""
-    return f"""terraform {{
-  required_providers {{
-    crossrepl = {{
-      source  = "{SOURCE}"{constraint}
-    }}
-  }}
-}}
-"""
+def plan_counts(run: Run) -> tuple[int, int, int] | None:
+    """counts(), or None when the command printed no change_summary (a failed run)."""
+    s = run.change_summary()
+    return (s["add"], s["change"], s["remove"]) if s else None
+
+
+def planned_changes(run: Run) -> list[str]:
+    return [f"{m['change']['resource']['addr']}: {m['change']['action']}"
+            for m in run.messages if m.get("type") in ("planned_change", "resource_drift")]
+
+
+def errors(run: Run) -> str:
+    """All error diagnostics as one text (summary, detail, address), for matching and assertion messages."""
+    return "\n".join(f"[{d.get('address', '')}] {d.get('summary')}: {d.get('detail')}"
+                     for d in run.diagnostics("error"))
+
+
+def assert_converged(ws: Workspace, why: str) -> Run:
+    r = ws.plan()
+    assert counts(r) == (0, 0, 0), f"{ws.engine}: plan after {why} is not empty: {r.change_summary()}; " \
+                                   f"planned changes: {planned_changes(r)}"
+    return r
+
+
+def assert_converged_exit_code(ws: Workspace, why: str) -> None:
+    """assert_converged, and the engine's own verdict: `plan -detailed-exitcode` exits 0 (2 = changes)."""
+    assert_converged(ws, why)
+    detailed = ws.run("plan", "-input=false", "-detailed-exitcode")
+    assert detailed.returncode == 0, f"plan -detailed-exitcode after {why} exited {detailed.returncode}: " \
+                                     f"{detailed.change_summary()}: {planned_changes(detailed)}"
+
+
+def state_list(ws: Workspace) -> list[str]:
+    r = ws.run("state", "list")
+    if not r.ok and "No state file was found" in (r.stderr + r.stdout):
+        return []
+    assert r.ok, f"state list failed: {r.stderr}"
+    return [line for line in r.stdout.splitlines() if line.strip()]

@@ -1,5 +1,5 @@
 """Shared pieces of the reliability tests (test_reliability_*.py): round counts from the environment, proxies in
-front of LocalStack, commands run until they converge, engine/provider processes to kill, and leak checks.
+front of LocalStack, commands run until they converge, and engine/provider processes to kill.
 
 Round counts: every loop count is read from an environment variable with a small default for `make test`
 (see `rounds()`); `CROSSREPL_SOAK=1` raises every default to the soak value (>= 20 fault rounds, 10 fan-in
@@ -18,11 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import JSON_LINE_COMMANDS, Run, Workspace, engine_binary  # puts testbed/ on sys.path
-
-import awsproxy  # noqa: E402  (testbed/awsproxy.py)
-from scenarios import (Aws, as_list, check_destination_grant, check_role, copy_example, crossrepl_statements, errors,
-                       role_arn, rule_id)
+import awsproxy  # testbed/awsproxy.py
+from lib.harness import JSON_LINE_COMMANDS, Run, Workspace, engine_binary, errors
 
 PROVIDER_BINARY = "terraform-provider-crossrepl"
 
@@ -158,24 +155,6 @@ def converge(ws: Workspace, args: list[str], max_attempts: int, allow_crash_firs
                          f"errors of the failed attempts:\n{fails}")
 
 
-def plan_counts(run: Run) -> tuple[int, int, int] | None:
-    s = run.change_summary()
-    return (s["add"], s["change"], s["remove"]) if s else None
-
-
-def planned_changes(run: Run) -> list[str]:
-    return [f"{m['change']['resource']['addr']}: {m['change']['action']}"
-            for m in run.messages if m.get("type") in ("planned_change", "resource_drift")]
-
-
-def state_list(ws: Workspace) -> list[str]:
-    r = ws.run("state", "list")
-    if not r.ok and "No state file was found" in (r.stderr + r.stdout):
-        return []
-    assert r.ok, f"state list failed: {r.stderr}"
-    return [line for line in r.stdout.splitlines() if line.strip()]
-
-
 # ---- processes -------------------------------------------------------------------------------------------------
 
 def _proc_table() -> dict[int, tuple[int, str]]:
@@ -266,99 +245,3 @@ def wait_for(pred, timeout: float, step: float = 0.01):
             return v
         time.sleep(step)
     return None
-
-
-# ---- the cross-account example ---------------------------------------------------------------------------------
-
-@dataclass
-class Example:
-    """examples/cross-account/ in a workspace, with its accounts and buckets (created here, versioning off)."""
-    ws: Workspace
-    aws: Aws
-    src_acct: str
-    dst_acct: str
-    src: str
-    dst: str
-
-    @classmethod
-    def setup(cls, ws: Workspace, aws: Aws, names, endpoint: str, **extra_vars) -> "Example":
-        ex = cls(ws, aws, names.account(0), names.account(1), names.bucket("src"), names.bucket("dst"))
-        aws.create_bucket(ex.src_acct, ex.src)
-        aws.create_bucket(ex.dst_acct, ex.dst)
-        ex.write_vars(endpoint, **extra_vars)
-        return ex
-
-    def write_vars(self, endpoint: str, **extra_vars) -> None:
-        copy_example(self.ws, source_bucket=self.src, destination_bucket=self.dst, source_account_id=self.src_acct,
-                     source_access_key=self.src_acct, source_secret_key="test",
-                     destination_access_key=self.dst_acct, destination_secret_key="test", endpoint=endpoint,
-                     **extra_vars)
-
-    def check_complete(self) -> None:
-        """After a converged apply: everything the example manages exists, as crossrepl writes it."""
-        a = self.aws
-        assert a.versioning(self.src_acct, self.src) == "Enabled", "source versioning"
-        assert a.versioning(self.dst_acct, self.dst) == "Enabled", "destination versioning"
-        check_role(a, self.src_acct, self.src, [self.dst])
-        cfg = a.replication(self.src_acct, self.src)
-        assert cfg is not None, f"no replication configuration on {self.src}"
-        assert cfg["Role"] == role_arn(self.src_acct, self.src), cfg
-        assert [r.get("ID") for r in cfg["Rules"]] == [rule_id(self.dst)], cfg
-        statements = a.statements(self.dst_acct, self.dst)
-        check_destination_grant(statements, self.dst, self.src_acct, role_arn(self.src_acct, self.src))
-        assert len(statements) == 2, f"only crossrepl's 2 statements expected: {statements}"
-        assert a.local_roles(self.dst_acct) == [] and a.local_policies(self.dst_acct) == [], \
-            "IAM entities in the destination account"
-        # policy versions must not pile up (a retried CreatePolicyVersion after a lost answer would add one)
-        versions = a.policy_versions(self.src_acct, a.local_policies(self.src_acct)[0])
-        assert len(versions) == 1, f"policy versions after a create: {versions}"
-        # and S3 would replicate with it (straight to LocalStack, not through any proxy)
-        a.objects().prove(self.src_acct, self.src, self.dst_acct, self.dst)
-
-    def leftovers(self) -> dict:
-        """Everything crossrepl could have left in LocalStack, read directly (not through a proxy)."""
-        a = self.aws
-        return {
-            "source roles": a.local_roles(self.src_acct),
-            "source policies": a.local_policies(self.src_acct),
-            "destination roles": a.local_roles(self.dst_acct),
-            "destination policies": a.local_policies(self.dst_acct),
-            "source replication": a.replication(self.src_acct, self.src),
-            "destination crossrepl statements": crossrepl_statements(a.statements(self.dst_acct, self.dst)),
-        }
-
-    def hard_cleanup(self) -> None:
-        """After a round that could not recover: remove everything crossrepl makes with boto3, and the state."""
-        from botocore.exceptions import ClientError
-        a = self.aws
-        s3, iam = a.s3(self.src_acct), a.iam(self.src_acct)
-        try:
-            s3.delete_bucket_replication(Bucket=self.src)
-        except ClientError:
-            pass
-        for role in a.local_roles(self.src_acct):
-            for p in a.attached(self.src_acct, role):
-                iam.detach_role_policy(RoleName=role, PolicyArn=p)
-            iam.delete_role(RoleName=role)
-        for p in a.local_policies(self.src_acct):
-            for v in a.policy_versions(self.src_acct, p):
-                if not v["IsDefaultVersion"]:
-                    iam.delete_policy_version(PolicyArn=p, VersionId=v["VersionId"])
-            iam.delete_policy(PolicyArn=p)
-        try:
-            a.s3(self.dst_acct).delete_bucket_policy(Bucket=self.dst)
-        except ClientError:
-            pass
-        for f in self.ws.dir.glob("terraform.tfstate*"):
-            f.unlink()
-
-    def check_nothing_left(self, why: str) -> None:
-        left = {k: v for k, v in self.leftovers().items() if v}
-        assert not left, f"after {why}, LocalStack still holds what the state does not record: " \
-                         f"{json.dumps(left, indent=1, default=str)}"
-        assert self.aws.bucket_exists(self.src_acct, self.src) and self.aws.bucket_exists(self.dst_acct, self.dst), \
-            "a bucket was deleted"
-
-
-def statement_sids(aws: Aws, account: str, bucket: str) -> list[str]:
-    return sorted(s.get("Sid", "") for s in as_list((aws.bucket_policy(account, bucket) or {}).get("Statement")))

@@ -1,0 +1,14 @@
+"""What crossrepl writes into AWS that the tests look for: its ownership tag, its statement Sids, and the actions
+of the documents it writes."""
+
+# The tag crossrepl puts on every role and policy it creates or adopts (value: the source bucket).
+OWNER_TAG = "crossrepl:source-bucket"
+# Every destination-grant Sid starts with this, then the source account (see naming.destination_sid).
+SID_BASE = "CrossreplReplication"
+
+# The role policy: reading the source bucket and its objects, replicating into the destination objects.
+SOURCE_BUCKET_ACTIONS = {"s3:GetReplicationConfiguration", "s3:ListBucket"}
+SOURCE_OBJECT_ACTIONS = {"s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"}
+REPLICATE_ACTIONS = {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"}
+# The destination grant's bucket statement.
+DEST_BUCKET_ACTIONS = {"s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:ListBucket"}
