@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tfplugin::{Function, Parameter, Type, Value};
 
-use framework::{FunctionError, ProviderFunction};
+use framework::{AttrValue, FunctionError, Known, ProviderFunction};
 
 use crate::domain::arn::{AccountId, BucketName, RoleArn, is_region};
 use crate::domain::grants::{self as policy, DestinationGrant, DestinationGrantInput, RolePolicyInput};
@@ -73,6 +73,15 @@ impl ProviderFunction for TrustPolicy {
 /// `replication_role_policy(source_bucket_arn, region, destinations, source_kms_key_arns)`
 struct RolePolicy;
 
+framework::model! {
+    /// One element of `replication_role_policy`'s `destinations` argument.
+    struct DestinationArg {
+        bucket_arn: Known<String>,
+        owner_override: Known<bool>,
+        replica_kms_key_arn: Known<String>,
+    }
+}
+
 fn destinations_type() -> Type {
     Type::list(Type::object([
         ("bucket_arn", Type::String),
@@ -114,14 +123,15 @@ impl ProviderFunction for RolePolicy {
         if !is_region(region) {
             return Err(arg_error(1, format!("{region:?} is not an AWS region")));
         }
-        let mut destinations = Vec::new();
-        for d in args[2].as_elements().unwrap_or(&[]) {
-            destinations.push(DestinationGrant {
-                bucket_arn: d.get("bucket_arn").as_str().unwrap_or_default().to_string(),
-                owner_override: d.get("owner_override").as_bool().unwrap_or(false),
-                replica_kms_key_arn: d.get("replica_kms_key_arn").as_str().map(str::to_string),
-            });
-        }
+        let destinations: Vec<DestinationGrant> = Vec::<DestinationArg>::from_value(&args[2])
+            .map_err(|e| arg_error(2, e.to_string()))?
+            .into_iter()
+            .map(|d| DestinationGrant {
+                bucket_arn: d.bucket_arn.known().cloned().unwrap_or_default(),
+                owner_override: d.owner_override == Known::Value(true),
+                replica_kms_key_arn: d.replica_kms_key_arn.known().cloned(),
+            })
+            .collect();
         if destinations.is_empty() {
             return Err(arg_error(2, "at least one destination is needed"));
         }

@@ -1,16 +1,9 @@
-use std::collections::BTreeMap;
-
 use framework::AttrValue;
 
 use super::*;
 
 fn block(pairs: Vec<(&str, Value)>) -> Value {
-    let tfplugin::Type::Object(attrs) = schema().schema.block.value_type() else { unreachable!() };
-    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for (k, x) in pairs {
-        v.insert(k.into(), x);
-    }
-    Value::Object(v)
+    schema().object(None, pairs)
 }
 
 /// The checks the framework runs on a provider block: validators, then the checks across attributes.

@@ -135,24 +135,32 @@ pub fn replication_role_policy(input: &RolePolicyInput) -> Result<PolicyDocument
     }
     if !source_keys.is_empty() {
         let region = checked_value("region", &input.region)?;
-        let condition = Condition::default()
-            .with("StringLike", "kms:ViaService", vec![format!("s3.{region}.{dns_suffix}")])
-            .with("StringLike", "kms:EncryptionContext:aws:s3:arn", vec![source.clone(), format!("{source}/*")]);
-        statements.push(Statement {
-            condition: Some(condition),
-            ..allow("SourceKmsDecrypt", &["kms:Decrypt"], source_keys.into_iter().collect())
-        });
+        let contexts = vec![source.clone(), format!("{source}/*")];
+        let keys = source_keys.into_iter().collect();
+        statements.push(kms_statement("SourceKmsDecrypt", "kms:Decrypt", keys, region, dns_suffix, contexts));
     }
     for (n, (key, (region, contexts))) in replica_keys.into_iter().enumerate() {
-        let condition = Condition::default()
-            .with("StringLike", "kms:ViaService", vec![format!("s3.{region}.{dns_suffix}")])
-            .with("StringLike", "kms:EncryptionContext:aws:s3:arn", contexts.into_iter().collect());
-        statements.push(Statement {
-            condition: Some(condition),
-            ..allow(&format!("ReplicaKmsEncrypt{}", n + 1), &["kms:Encrypt"], vec![key.to_owned()])
-        });
+        let sid = format!("ReplicaKmsEncrypt{}", n + 1);
+        let contexts = contexts.into_iter().collect();
+        statements.push(kms_statement(&sid, "kms:Encrypt", vec![key.to_owned()], region, dns_suffix, contexts));
     }
     Ok(PolicyDocument::new(statements))
+}
+
+/// Allows `action` on `keys` only through S3 in `region` (`kms:ViaService`) and for the encryption contexts
+/// `contexts` (`kms:EncryptionContext:aws:s3:arn`).
+fn kms_statement(
+    sid: &str,
+    action: &str,
+    keys: Vec<String>,
+    region: &str,
+    dns_suffix: &str,
+    contexts: Vec<String>,
+) -> Statement {
+    let condition = Condition::default()
+        .with("StringLike", "kms:ViaService", vec![format!("s3.{region}.{dns_suffix}")])
+        .with("StringLike", "kms:EncryptionContext:aws:s3:arn", contexts);
+    Statement { condition: Some(condition), ..allow(sid, &[action], keys) }
 }
 
 /// The Sid prefix of the destination statements for one source role: `CrossreplReplication`, the source account

@@ -286,6 +286,23 @@ pub struct ResourceSchema {
     pub rules: PlanRules,
 }
 
+impl ResourceSchema {
+    /// An object of this schema's type, every attribute null but `given` (as the engine sends a configuration):
+    /// for tests. With `block`, an object of that nested block type instead.
+    pub fn object(&self, block: Option<&str>, given: Vec<(&str, Value)>) -> Value {
+        let block = match block {
+            Some(name) => &self.schema.block.block(name).unwrap_or_else(|| panic!("no block {name}")).block,
+            None => &self.schema.block,
+        };
+        let Type::Object(attrs) = block.value_type() else { unreachable!("a block's type is an object") };
+        let mut v: std::collections::BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+        for (k, x) in given {
+            assert!(v.insert(k.to_string(), x).is_some(), "unknown attribute {k}");
+        }
+        Value::Object(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,24 +13,7 @@ use crate::resources::merged_policy::{self, BucketPolicy};
 
 /// The state of the `crossrepl_destination` of `id` (`<bucket>,<source_account_id>[,<source_bucket>]`).
 pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diagnostics> {
-    let parts: Vec<&str> = id.split(',').map(str::trim).collect();
-    let usage = || {
-        Diagnostics::from(Diagnostic::error(
-            "Invalid import id",
-            format!(
-                "Import {TYPE_NAME} as `<bucket>,<source_account_id>` (or `<bucket>,<source_account_id>,<source_bucket>` \
-                 when the role name cannot tell the source bucket); got {id:?}."
-            ),
-        ))
-    };
-    let (bucket, account, source_bucket) = match parts.as_slice() {
-        [b, a] => (*b, *a, None),
-        [b, a, s] => (*b, *a, Some(s.to_string())),
-        _ => return Err(usage()),
-    };
-    if bucket.parse::<BucketName>().is_err() || account.parse::<AccountId>().is_err() {
-        return Err(usage());
-    }
+    let (bucket, account, source_bucket) = parse_id(id)?;
     let failed =
         |msg: String| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {id:?} failed"), msg));
     let doc = merged_policy::read(&BucketPolicy { aws, bucket }).await.map_err(failed)?;
@@ -42,23 +25,17 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diag
             doc.as_ref().map(|d| grants::hand_written_grant_roles(d, partition.id, bucket, account)).unwrap_or_default()
         }
     };
-    let role = pick_role(&roles, source_bucket.as_deref())
-        .map_err(|msg| failed(format!("The policy of bucket {bucket}: {msg}")))?;
+    let role =
+        pick_role(&roles, source_bucket).map_err(|msg| failed(format!("The policy of bucket {bucket}: {msg}")))?;
     let parsed: RoleArn = role.parse().map_err(failed)?;
-    let source_bucket = source_bucket
-        .or_else(|| {
-            parsed
-                .name
-                .strip_prefix("crossrepl-")
-                .filter(|b| grants::role_name_for_bucket(b) == parsed.name)
-                .map(str::to_string)
-        })
-        .ok_or_else(|| {
+    let source_bucket =
+        source_bucket.map(str::to_string).or_else(|| bucket_of_role(&parsed.name)).ok_or_else(|| {
+            let detail = format!(
+                "The role {role} does not tell the source bucket; import as `{bucket},{account},<source_bucket>`."
+            );
             Diagnostics::from(Diagnostic::error(
                 format!("Importing {TYPE_NAME} {id:?} needs the source bucket"),
-                format!(
-                    "The role {role} does not tell the source bucket; import as `{bucket},{account},<source_bucket>`."
-                ),
+                detail,
             ))
         })?;
     Ok(DestinationModel {
@@ -74,6 +51,34 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diag
         source_role_arn: Known::Value(role.clone()),
         statement_sid: Known::Null,
     })
+}
+
+/// `(bucket, source account, source bucket)` of an import id, checked.
+fn parse_id(id: &str) -> Result<(&str, &str, Option<&str>), Diagnostics> {
+    let usage = || {
+        Diagnostics::from(Diagnostic::error(
+            "Invalid import id",
+            format!(
+                "Import {TYPE_NAME} as `<bucket>,<source_account_id>` (or `<bucket>,<source_account_id>,<source_bucket>` \
+                 when the role name cannot tell the source bucket); got {id:?}."
+            ),
+        ))
+    };
+    let parts: Vec<&str> = id.split(',').map(str::trim).collect();
+    let (bucket, account, source_bucket) = match parts.as_slice() {
+        [b, a] => (*b, *a, None),
+        [b, a, s] => (*b, *a, Some(*s)),
+        _ => return Err(usage()),
+    };
+    if bucket.parse::<BucketName>().is_err() || account.parse::<AccountId>().is_err() {
+        return Err(usage());
+    }
+    Ok((bucket, account, source_bucket))
+}
+
+/// The source bucket a role named by crossrepl (`crossrepl-<bucket>`, unshortened) stands for.
+fn bucket_of_role(name: &str) -> Option<String> {
+    name.strip_prefix("crossrepl-").filter(|b| grants::role_name_for_bucket(b) == name).map(str::to_string)
 }
 
 /// The role an import is about: the only one of `account` in the policy, or, with a source bucket, the one named

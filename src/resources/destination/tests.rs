@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use framework::{AnyResource, AttrValue};
 use tfplugin::Value;
 
@@ -14,12 +12,7 @@ fn resource() -> std::sync::Arc<dyn AnyResource<AwsClients>> {
 }
 
 fn config(pairs: Vec<(&str, Value)>) -> Value {
-    let tfplugin::Type::Object(attrs) = schema().schema.block.value_type() else { unreachable!() };
-    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for (k, x) in pairs {
-        v.insert(k.into(), x);
-    }
-    Value::Object(v)
+    schema().object(None, pairs)
 }
 
 #[test]

@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use framework::{AnyResource, AttrValue};
 use tfplugin::{AttributePath, Value};
 
@@ -18,22 +16,11 @@ fn validate_config(c: &Value) -> tfplugin::Diagnostics {
 }
 
 fn config(pairs: Vec<(&str, Value)>) -> Value {
-    let tfplugin::Type::Object(attrs) = schema().schema.block.value_type() else { unreachable!() };
-    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for (k, x) in pairs {
-        v.insert(k.into(), x);
-    }
-    Value::Object(v)
+    schema().object(None, pairs)
 }
 
 fn dest(pairs: Vec<(&str, Value)>) -> Value {
-    let block = schema().schema.block;
-    let tfplugin::Type::Object(attrs) = block.block("destination").unwrap().block.value_type() else { unreachable!() };
-    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for (k, x) in pairs {
-        v.insert(k.into(), x);
-    }
-    Value::Object(v)
+    schema().object(Some("destination"), pairs)
 }
 
 #[tokio::test]

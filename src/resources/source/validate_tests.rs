@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use tfplugin::{Diagnostic, Diagnostics, Number, Value};
 
 use crate::aws::AwsClients;
@@ -14,17 +12,11 @@ fn arn(bucket: &str) -> String {
 }
 
 /// A `destination` block value as the engine sends it: every attribute present, null unless given.
-fn block(bucket: &str, given: Vec<(&str, Value)>) -> Value {
-    let schema = crate::resources::source::schema::schema().schema;
-    let tfplugin::Type::Object(attrs) = schema.block.block("destination").unwrap().block.value_type() else {
-        unreachable!()
-    };
-    let mut v: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-    v.insert("bucket_arn".into(), Value::string(arn(bucket)));
-    for (k, x) in given {
-        assert!(v.insert(k.to_string(), x).is_some(), "unknown attribute {k}");
+fn block(bucket: &str, mut given: Vec<(&str, Value)>) -> Value {
+    if !given.iter().any(|(k, _)| *k == "bucket_arn") {
+        given.push(("bucket_arn", Value::string(arn(bucket))));
     }
-    Value::Object(v)
+    crate::resources::source::schema::schema().object(Some("destination"), given)
 }
 
 fn tags(pairs: &[(&str, &str)]) -> Value {
@@ -34,13 +26,10 @@ fn tags(pairs: &[(&str, &str)]) -> Value {
 /// Validates a source configuration with `dests` as the engine would: the schema's validators, then the checks
 /// across attributes. `source` is the source bucket (unknown when `None`).
 fn validate_destinations(source: Option<&str>, dests: &[Value]) -> Diagnostics {
-    let tfplugin::Type::Object(attrs) = crate::resources::source::schema::schema().schema.block.value_type() else {
-        unreachable!()
-    };
-    let mut config: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-    config.insert("bucket".into(), source.map_or(Value::Unknown, Value::from));
-    config.insert("destination".into(), Value::List(dests.to_vec()));
-    framework::erase::<AwsClients, _>(SourceResource).validate(&Value::Object(config))
+    let bucket = source.map_or(Value::Unknown, Value::from);
+    let config = crate::resources::source::schema::schema()
+        .object(None, vec![("bucket", bucket), ("destination", Value::List(dests.to_vec()))]);
+    framework::erase::<AwsClients, _>(SourceResource).validate(&config)
 }
 
 /// `(path, summary)` of every diagnostic; all must be errors.
