@@ -12,6 +12,13 @@ SERVE_ARGS ?=
 VENV_PY := $(CACHE_DIR)/venv/bin/python
 PROVIDER := terraform-provider-crossrepl
 MIRROR_TEST_DIR := $(CACHE_DIR)/mirror-test
+# Where cargo puts its builds, as cargo itself resolves it (CARGO_TARGET_DIR, build.target-dir in a cargo config
+# file, else target/). Asked once, on first use (so `make help` does not run cargo); `make TARGET_DIR=...` overrides.
+# The Python tools get it as CROSSREPL_TARGET_DIR.
+TARGET_DIR = $(eval TARGET_DIR := $(call cargo_target_dir))$(TARGET_DIR)
+cargo_target_dir = $(or $(shell cargo metadata --format-version 1 --no-deps --offline 2>/dev/null \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null),\
+  $(error cargo metadata did not say where cargo builds (is cargo on PATH?)))
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -76,22 +83,22 @@ test-unit: setup-venv
 	@fuzz/run.sh 20
 
 testacc: setup-venv setup-localstack $(addprefix setup-,$(ENGINES)) build
-	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(MIRROR_TEST_DIR))
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(MIRROR_TEST_DIR))
 	@rm -rf $(MIRROR_TEST_DIR)
-	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(MIRROR_TEST_DIR) >/dev/null
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(MIRROR_TEST_DIR) >/dev/null
 	$(call step,acceptance tests (engines: $(ENGINES)))
-	@cd acceptance-tests && MIRROR_DIR=$(MIRROR_TEST_DIR) $(VENV_PY) -m pytest --engine=$(subst $(space),$(comma),$(ENGINES)) $(PYTEST_ARGS)
+	@cd acceptance-tests && MIRROR_DIR=$(MIRROR_TEST_DIR) CROSSREPL_TARGET_DIR=$(TARGET_DIR) $(VENV_PY) -m pytest --engine=$(subst $(space),$(comma),$(ENGINES)) $(PYTEST_ARGS)
 
 test-aws: setup-venv setup-tofu build
-	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-aws)
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-aws)
 	@rm -rf $(CACHE_DIR)/mirror-aws
-	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-aws >/dev/null
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-aws >/dev/null
 	$(call step,the cross-account example against real AWS (testbed/aws_run.py))
 	@$(VENV_PY) testbed/aws_run.py --mirror $(CACHE_DIR)/mirror-aws
 
 mirror: setup-venv build-release
-	$(call step,packaging target/release/$(PROVIDER) into dist/)
-	@$(VENV_PY) testbed/mirror.py build target/release/$(PROVIDER) --out $(CURDIR)/dist
+	$(call step,packaging $(TARGET_DIR)/release/$(PROVIDER) into dist/)
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/release/$(PROVIDER) --out $(CURDIR)/dist
 
 serve-mirror: setup-venv
 	$(call step,serving dist/network-mirror over HTTPS (Ctrl-C stops))
@@ -109,16 +116,16 @@ localstack-reset:
 	@python3 testbed/localstack.py reset
 
 demo: setup-venv setup-tofu setup-localstack build
-	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-demo)
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-demo)
 	@rm -rf $(CACHE_DIR)/mirror-demo
-	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-demo >/dev/null
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-demo >/dev/null
 	$(call step,demo)
 	@$(VENV_PY) testbed/demo.py --mirror $(CACHE_DIR)/mirror-demo
 
 bench: setup-venv setup-tofu setup-localstack build-release
 	@if [ "$${BENCH_AWS:-}" = build ]; then bench/build-aws-provider.sh; fi
 	$(call step,benchmarks (figures, not pass/fail))
-	@$(VENV_PY) bench/bench.py $(BENCH_ARGS)
+	@CROSSREPL_TARGET_DIR=$(TARGET_DIR) $(VENV_PY) bench/bench.py $(BENCH_ARGS)
 
 docs:
 	$(call step,regenerating docs/ from the schemas)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import LocalStack
-from harness import ROOT, SOURCE, Workspace, provider_block, required_providers, unique_account
+from harness import SOURCE, Workspace, mirror, provider_block, required_providers, unique_account
 
-BUILD_DIR = ROOT / "target" / "debug"
+BUILD_DIR = mirror.cargo_target_dir() / "debug"  # honours CARGO_TARGET_DIR / build.target-dir, as `make build` does
 
 
 def use_dev_override(ws: Workspace) -> None:

@@ -35,11 +35,12 @@ sys.path.insert(0, str(ROOT / "testbed"))
 sys.path.insert(0, str(ROOT / "acceptance-tests"))
 
 import awsproxy  # noqa: E402
+import mirror  # noqa: E402  (testbed/mirror.py)
 from harness import provider_block  # noqa: E402
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-BINARY = ROOT / "target" / "release" / "terraform-provider-crossrepl"
+BINARY = mirror.cargo_target_dir() / "release" / "terraform-provider-crossrepl"  # where `make build-release` puts it
 TOFU = CACHE_DIR / "bin" / "tofu"
 SOURCE = "registry.terraform.io/crossrepl/crossrepl"
 COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
