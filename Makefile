@@ -25,13 +25,14 @@ space := $(empty) $(empty)
 ENGINES := $(if $(filter all both,$(ENGINE)),tofu terraform,$(subst $(comma), ,$(ENGINE)))
 step = @echo "==> [$$(date +%T)] $(1)"
 
-.PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack build build-release test test-unit \
-        testacc test-aws mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs fuzz soak
+.PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack setup-tfplugindocs build build-release test \
+        test-unit docs-validate testacc test-aws mirror serve-mirror localstack-start localstack-stop localstack-reset \
+        demo bench docs fuzz soak
 
 help:
-	@echo "make setup                       install OpenTofu, Terraform, LocalStack, the test venv (cached in .cache/)"
+	@echo "make setup                       install OpenTofu, Terraform, LocalStack, tfplugindocs, the test venv (cached in .cache/)"
 	@echo "make build                       cargo build --locked"
-	@echo "make test                        unit tests + acceptance tests under both engines"
+	@echo "make test                        unit tests, docs validation, acceptance tests under both engines"
 	@echo "make test-unit                   cargo test --workspace --locked"
 	@echo "make testacc ENGINE=tofu|terraform|all   acceptance tests (PYTEST_ARGS='-k ...' to select)"
 	@echo "make test-aws                    opt-in: the example against real AWS with two named profiles"
@@ -43,11 +44,12 @@ help:
 	@echo "make bench                       release build; size, start time, RSS, AWS calls, scale (figures only)"
 	@echo "                                 (+ vs hashicorp/aws when built; BENCH_AWS=build builds it first: ~1 h)"
 	@echo "make docs                        regenerate docs/index.md and docs/resources/*.md from the schemas"
+	@echo "make docs-validate               check docs/ with HashiCorp's tfplugindocs validate against the provider schema"
 	@echo "make fuzz [FUZZ_SECONDS=600]     coverage-guided fuzzing of the wire decoder (libFuzzer, stable Rust)"
 	@echo "make soak [ENGINE=...]           long reliability runs: fault rounds, kill -9 rounds, fan-in rounds"
 
-setup: setup-venv setup-tofu setup-terraform setup-localstack
-	$(call step,setup done: $(CACHE_DIR)/bin has tofu and terraform; LocalStack in $(CACHE_DIR)/localstack-venv)
+setup: setup-venv setup-tofu setup-terraform setup-localstack setup-tfplugindocs
+	$(call step,setup done: $(CACHE_DIR)/bin has tofu$(comma) terraform and tfplugindocs; LocalStack in $(CACHE_DIR)/localstack-venv)
 
 setup-venv:
 	$(call step,test-bed virtualenv)
@@ -65,6 +67,10 @@ setup-localstack: setup-venv
 	$(call step,LocalStack)
 	@testbed/install-localstack.sh
 
+setup-tfplugindocs:
+	$(call step,tfplugindocs (HashiCorp's docs validator))
+	@testbed/install-tfplugindocs.sh
+
 build:
 	$(call step,cargo build --locked)
 	@cargo build --locked
@@ -73,7 +79,7 @@ build-release:
 	$(call step,cargo build --locked --release)
 	@cargo build --locked --release
 
-test: test-unit
+test: test-unit docs-validate
 	@$(MAKE) --no-print-directory testacc ENGINE=all
 
 test-unit: setup-venv
@@ -130,6 +136,10 @@ bench: setup-venv setup-tofu setup-localstack build-release
 docs:
 	$(call step,regenerating docs/ from the schemas)
 	@UPDATE_DOCS=1 cargo test --locked --test docs
+
+docs-validate: setup-tofu setup-tfplugindocs build
+	$(call step,tfplugindocs validate: docs/ against the schema OpenTofu reports for $(TARGET_DIR)/debug/$(PROVIDER))
+	@testbed/docs-validate.sh $(TARGET_DIR)/debug
 
 fuzz:
 	$(call step,fuzzing the wire decoder for $(or $(FUZZ_SECONDS),600) s per target)
