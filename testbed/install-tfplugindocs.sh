@@ -25,8 +25,7 @@ TMP_BIN=$(mktemp -d "$CACHE_DIR/bin/.tfplugindocs-build.XXXXXX")
 trap 'rm -rf "$TMP_BIN"' EXIT
 
 echo "install-tfplugindocs: $(go version); building ${MODULE}/cmd/tfplugindocs@${TFPLUGINDOCS_VERSION}"
-# go install with module@version ignores the current directory's go.mod; -mod=mod from GOFLAGS does not apply.
-GOBIN="$TMP_BIN" GOFLAGS="-modcacherw -buildvcs=false" go install -trimpath \
+GOBIN="$TMP_BIN" go install -trimpath \
   -ldflags "-s -w -X ${MODULE}/cmd/tfplugindocs/build.version=${TFPLUGINDOCS_VERSION#v}" \
   "${MODULE}/cmd/tfplugindocs@${TFPLUGINDOCS_VERSION}"
 mv "$TMP_BIN/tfplugindocs" "$BIN"
