@@ -12,19 +12,27 @@ SERVE_ARGS ?=
 VENV_PY := $(CACHE_DIR)/venv/bin/python
 PROVIDER := terraform-provider-crossrepl
 MIRROR_TEST_DIR := $(CACHE_DIR)/mirror-test
+# Where cargo puts its builds, as cargo itself resolves it (CARGO_TARGET_DIR, build.target-dir in a cargo config
+# file, else target/). Asked once, on first use (so `make help` does not run cargo); `make TARGET_DIR=...` overrides.
+# The Python tools get it as CROSSREPL_TARGET_DIR.
+TARGET_DIR = $(eval TARGET_DIR := $(call cargo_target_dir))$(TARGET_DIR)
+cargo_target_dir = $(or $(shell cargo metadata --format-version 1 --no-deps --offline 2>/dev/null \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null),\
+  $(error cargo metadata did not say where cargo builds (is cargo on PATH?)))
 comma := ,
 empty :=
 space := $(empty) $(empty)
 ENGINES := $(if $(filter all both,$(ENGINE)),tofu terraform,$(subst $(comma), ,$(ENGINE)))
 step = @echo "==> [$$(date +%T)] $(1)"
 
-.PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack build build-release test test-unit \
-        testacc test-aws mirror serve-mirror localstack-start localstack-stop localstack-reset demo bench docs fuzz soak
+.PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack setup-tfplugindocs build build-release test \
+        test-unit docs-validate testacc test-aws mirror serve-mirror localstack-start localstack-stop localstack-reset \
+        demo bench docs fuzz soak
 
 help:
-	@echo "make setup                       install OpenTofu, Terraform, LocalStack, the test venv (cached in .cache/)"
+	@echo "make setup                       install OpenTofu, Terraform, LocalStack, tfplugindocs, the test venv (cached in .cache/)"
 	@echo "make build                       cargo build --locked"
-	@echo "make test                        unit tests + acceptance tests under both engines"
+	@echo "make test                        unit tests, docs validation, acceptance tests under both engines"
 	@echo "make test-unit                   cargo test --workspace --locked"
 	@echo "make testacc ENGINE=tofu|terraform|all   acceptance tests (PYTEST_ARGS='-k ...' to select)"
 	@echo "make test-aws                    opt-in: the example against real AWS with two named profiles"
@@ -36,11 +44,12 @@ help:
 	@echo "make bench                       release build; size, start time, RSS, AWS calls, scale (figures only)"
 	@echo "                                 (+ vs hashicorp/aws when built; BENCH_AWS=build builds it first: ~1 h)"
 	@echo "make docs                        regenerate docs/index.md and docs/resources/*.md from the schemas"
+	@echo "make docs-validate               check docs/ with HashiCorp's tfplugindocs validate against the provider schema"
 	@echo "make fuzz [FUZZ_SECONDS=600]     coverage-guided fuzzing of the wire decoder (libFuzzer, stable Rust)"
 	@echo "make soak [ENGINE=...]           long reliability runs: fault rounds, kill -9 rounds, fan-in rounds"
 
-setup: setup-venv setup-tofu setup-terraform setup-localstack
-	$(call step,setup done: $(CACHE_DIR)/bin has tofu and terraform; LocalStack in $(CACHE_DIR)/localstack-venv)
+setup: setup-venv setup-tofu setup-terraform setup-localstack setup-tfplugindocs
+	$(call step,setup done: $(CACHE_DIR)/bin has tofu$(comma) terraform and tfplugindocs; LocalStack in $(CACHE_DIR)/localstack-venv)
 
 setup-venv:
 	$(call step,test-bed virtualenv)
@@ -58,6 +67,10 @@ setup-localstack: setup-venv
 	$(call step,LocalStack)
 	@testbed/install-localstack.sh
 
+setup-tfplugindocs:
+	$(call step,tfplugindocs (HashiCorp's docs validator))
+	@testbed/install-tfplugindocs.sh
+
 build:
 	$(call step,cargo build --locked)
 	@cargo build --locked
@@ -66,7 +79,7 @@ build-release:
 	$(call step,cargo build --locked --release)
 	@cargo build --locked --release
 
-test: test-unit
+test: test-unit docs-validate
 	@$(MAKE) --no-print-directory testacc ENGINE=all
 
 test-unit: setup-venv
@@ -76,22 +89,22 @@ test-unit: setup-venv
 	@fuzz/run.sh 20
 
 testacc: setup-venv setup-localstack $(addprefix setup-,$(ENGINES)) build
-	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(MIRROR_TEST_DIR))
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(MIRROR_TEST_DIR))
 	@rm -rf $(MIRROR_TEST_DIR)
-	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(MIRROR_TEST_DIR) >/dev/null
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(MIRROR_TEST_DIR) >/dev/null
 	$(call step,acceptance tests (engines: $(ENGINES)))
-	@cd acceptance-tests && MIRROR_DIR=$(MIRROR_TEST_DIR) $(VENV_PY) -m pytest --engine=$(subst $(space),$(comma),$(ENGINES)) $(PYTEST_ARGS)
+	@cd acceptance-tests && MIRROR_DIR=$(MIRROR_TEST_DIR) CROSSREPL_TARGET_DIR=$(TARGET_DIR) $(VENV_PY) -m pytest --engine=$(subst $(space),$(comma),$(ENGINES)) $(PYTEST_ARGS)
 
 test-aws: setup-venv setup-tofu build
-	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-aws)
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-aws)
 	@rm -rf $(CACHE_DIR)/mirror-aws
-	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-aws >/dev/null
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-aws >/dev/null
 	$(call step,the cross-account example against real AWS (testbed/aws_run.py))
 	@$(VENV_PY) testbed/aws_run.py --mirror $(CACHE_DIR)/mirror-aws
 
 mirror: setup-venv build-release
-	$(call step,packaging target/release/$(PROVIDER) into dist/)
-	@$(VENV_PY) testbed/mirror.py build target/release/$(PROVIDER) --out $(CURDIR)/dist
+	$(call step,packaging $(TARGET_DIR)/release/$(PROVIDER) into dist/)
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/release/$(PROVIDER) --out $(CURDIR)/dist
 
 serve-mirror: setup-venv
 	$(call step,serving dist/network-mirror over HTTPS (Ctrl-C stops))
@@ -109,20 +122,24 @@ localstack-reset:
 	@python3 testbed/localstack.py reset
 
 demo: setup-venv setup-tofu setup-localstack build
-	$(call step,packaging target/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-demo)
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-demo)
 	@rm -rf $(CACHE_DIR)/mirror-demo
-	@$(VENV_PY) testbed/mirror.py build target/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-demo >/dev/null
+	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-demo >/dev/null
 	$(call step,demo)
 	@$(VENV_PY) testbed/demo.py --mirror $(CACHE_DIR)/mirror-demo
 
 bench: setup-venv setup-tofu setup-localstack build-release
 	@if [ "$${BENCH_AWS:-}" = build ]; then bench/build-aws-provider.sh; fi
 	$(call step,benchmarks (figures, not pass/fail))
-	@PYTHONPATH=$(CURDIR)/testbed:$(CURDIR)/acceptance-tests $(VENV_PY) bench/bench.py $(BENCH_ARGS)
+	@CROSSREPL_TARGET_DIR=$(TARGET_DIR) PYTHONPATH=$(CURDIR)/testbed:$(CURDIR)/acceptance-tests $(VENV_PY) bench/bench.py $(BENCH_ARGS)
 
 docs:
 	$(call step,regenerating docs/ from the schemas)
 	@UPDATE_DOCS=1 cargo test --locked --test docs
+
+docs-validate: setup-tofu setup-tfplugindocs build
+	$(call step,tfplugindocs validate: docs/ against the schema OpenTofu reports for $(TARGET_DIR)/debug/$(PROVIDER))
+	@testbed/docs-validate.sh $(TARGET_DIR)/debug
 
 fuzz:
 	$(call step,fuzzing the wire decoder for $(or $(FUZZ_SECONDS),600) s per target)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from lib.harness import ROOT, SOURCE, Workspace
+import mirror  # testbed/mirror.py
+from lib.harness import SOURCE, Workspace
 from lib.naming import unique_account
 from lib.scenarios import provider_block, required_providers
 from lib.services import LocalStack
 
-BUILD_DIR = ROOT / "target" / "debug"
+BUILD_DIR = mirror.cargo_target_dir() / "debug"  # honours CARGO_TARGET_DIR / build.target-dir, as `make build` does
 
 
 def use_dev_override(ws: Workspace) -> None:

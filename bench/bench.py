@@ -34,12 +34,12 @@ import boto3
 from botocore.config import Config
 
 import awsproxy  # testbed/awsproxy.py
+import mirror  # testbed/mirror.py
 from lib.scenarios import provider_block
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
-
-BINARY = ROOT / "target" / "release" / "terraform-provider-crossrepl"
+BINARY = mirror.cargo_target_dir() / "release" / "terraform-provider-crossrepl"  # where `make build-release` puts it
 TOFU = CACHE_DIR / "bin" / "tofu"
 SOURCE = "registry.terraform.io/crossrepl/crossrepl"
 COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"

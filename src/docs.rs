@@ -59,11 +59,14 @@ fn first_sentence(text: &str) -> &str {
 fn page(title: &str, subcategory: &str, schema: &Schema, kind: &str, example: &str) -> String {
     let mut s = String::new();
     let desc = &schema.block.description;
-    let _ = writeln!(
-        s,
-        "---\npage_title: \"{title} {kind} - crossrepl\"\nsubcategory: \"{subcategory}\"\ndescription: |-\n  {}.\n---\n",
-        first_sentence(desc)
-    );
+    // The Registry (and `tfplugindocs validate`, run by `make docs-validate`) rejects a `subcategory` in index.md;
+    // the provider page's title is its heading, as in tfplugindocs' own template ("<name> Provider").
+    let front = if kind == "provider" {
+        format!("page_title: \"{title}\"\n")
+    } else {
+        format!("page_title: \"{title} {kind} - crossrepl\"\nsubcategory: \"{subcategory}\"\n")
+    };
+    let _ = writeln!(s, "---\n{front}description: |-\n  {}.\n---\n", first_sentence(desc));
     let heading = if kind == "provider" { title.to_string() } else { format!("{title} ({kind})") };
     let _ = writeln!(s, "# {heading}\n\n{desc}\n");
     if !example.trim().is_empty() {

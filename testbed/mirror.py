@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Provider registry mirror for crossrepl: release zips, a filesystem mirror and an HTTPS network mirror.
 
-    mirror.py build [BINARY] [--out DIR]       package BINARY (default target/release/terraform-provider-crossrepl)
+    mirror.py build [BINARY] [--out DIR]       package BINARY (default: the release build in cargo's target dir)
     mirror.py serve [--dir DIR] [--port N]     serve DIR/network-mirror over HTTPS on 127.0.0.1 (throwaway CA)
     mirror.py cli-config (--url URL | --fs DIR) [--out FILE]   write a CLI config that installs crossrepl from it
 
@@ -40,6 +40,20 @@ CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
 HOST, NAMESPACE, TYPE = "registry.terraform.io", "crossrepl", "crossrepl"
 SOURCE = f"{HOST}/{NAMESPACE}/{TYPE}"
 NAME = f"terraform-provider-{TYPE}"
+
+
+@functools.cache
+def cargo_target_dir() -> Path:
+    """Where cargo puts its builds: $CROSSREPL_TARGET_DIR (the Makefile sets it), else what `cargo metadata` says
+    (it honours CARGO_TARGET_DIR and build.target-dir in cargo config files), else <repo>/target."""
+    if os.environ.get("CROSSREPL_TARGET_DIR"):
+        return Path(os.environ["CROSSREPL_TARGET_DIR"])
+    try:
+        out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps", "--offline"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+        return Path(json.loads(out)["target_directory"])
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
+        return ROOT / "target"
 
 
 def log(msg: str) -> None:
@@ -202,7 +216,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="package a provider binary into release zips and mirrors")
-    b.add_argument("binary", nargs="?", default=str(ROOT / "target" / "release" / NAME))
+    b.add_argument("binary", nargs="?", help=f"default: <cargo target dir>/release/{NAME}")
     b.add_argument("--out", default=str(ROOT / "dist"))
     b.add_argument("--version", help="default: [workspace.package] version in Cargo.toml")
     b.add_argument("--strip-debug", action="store_true", help="package a copy without debug info (test builds)")
@@ -219,7 +233,8 @@ def main() -> None:
     c.add_argument("--out")
     a = ap.parse_args()
     if a.command == "build":
-        print(json.dumps(build(Path(a.binary), Path(a.out).resolve(), a.version, strip_debug=a.strip_debug), indent=2))
+        binary = Path(a.binary) if a.binary else cargo_target_dir() / "release" / NAME
+        print(json.dumps(build(binary, Path(a.out).resolve(), a.version, strip_debug=a.strip_debug), indent=2))
     elif a.command == "serve":
         directory = Path(a.dir)
         if (directory / "network-mirror").is_dir():
