@@ -3,21 +3,19 @@
 
 use std::fmt::Write as _;
 
-use tfplugin::{Attribute, AttributeType, Block, Nesting, Schema};
-
-use framework::Provider;
+use framework::{PlanRules, Provider, ResourceSchema};
+use tfplugin::{Attribute, AttributeType, Block, Nesting, Value};
 
 /// Every generated file of `provider` (the crossrepl provider): path relative to the repository root, and content.
 pub fn files<P: Provider>(provider: &P) -> Vec<(String, String)> {
     let mut out = vec![(
         "docs/index.md".to_string(),
-        page("crossrepl Provider", "", &provider.schema().schema, "provider", &example("provider")),
+        page("crossrepl Provider", "", &provider.schema(), "provider", &example("provider")),
     )];
     for r in provider.resources() {
         let name = r.type_name();
         let short = name.trim_start_matches("crossrepl_");
-        let schema = r.schema().schema;
-        out.push((format!("docs/resources/{short}.md"), page(name, "", &schema, "resource", &example(short))));
+        out.push((format!("docs/resources/{short}.md"), page(name, "", &r.schema(), "resource", &example(short))));
     }
     for f in provider.functions() {
         out.push((format!("docs/functions/{}.md", f.name()), function_page(f.name(), &f.definition())));
@@ -56,9 +54,9 @@ fn first_sentence(text: &str) -> &str {
     text.split_once(". ").map_or(text, |(s, _)| s).trim_end_matches('.')
 }
 
-fn page(title: &str, subcategory: &str, schema: &Schema, kind: &str, example: &str) -> String {
+fn page(title: &str, subcategory: &str, schema: &ResourceSchema, kind: &str, example: &str) -> String {
     let mut s = String::new();
-    let desc = &schema.block.description;
+    let desc = &schema.schema.block.description;
     // The Registry (and `tfplugindocs validate`, run by `make docs-validate`) rejects a `subcategory` in index.md;
     // the provider page's title is its heading, as in tfplugindocs' own template ("<name> Provider").
     let front = if kind == "provider" {
@@ -73,7 +71,7 @@ fn page(title: &str, subcategory: &str, schema: &Schema, kind: &str, example: &s
         let _ = writeln!(s, "## Example Usage\n\n```terraform\n{}\n```\n", example.trim_end());
     }
     let _ = writeln!(s, "<!-- generated from the schema by `make docs`; do not edit -->\n## Schema\n");
-    render_block(&mut s, &schema.block, "");
+    render_block(&mut s, &schema.schema.block, &schema.rules, "");
     if kind == "resource" {
         let short = title.trim_start_matches("crossrepl_");
         let (id, variant) = if short == "destination" {
@@ -100,7 +98,27 @@ fn page(title: &str, subcategory: &str, schema: &Schema, kind: &str, example: &s
 /// Picks the attributes listed under one heading.
 type Group = (&'static str, fn(&Attribute) -> bool);
 
-fn render_block(s: &mut String, block: &Block, anchor: &str) {
+/// What the schema declares of an attribute beyond its description: derived values, default, checks.
+fn declared(rules: &PlanRules, name: &str) -> String {
+    let (validators, modifiers, default) = rules.constraints_of(name);
+    let mut out = String::new();
+    for m in modifiers {
+        let _ = write!(out, " {m}");
+    }
+    if let Some(d) = default {
+        let shown = match d {
+            Value::String(v) => v.clone(),
+            other => format!("{other:?}").to_lowercase().replace("bool(", "").replace(')', ""),
+        };
+        let _ = write!(out, " Default: `{shown}`.");
+    }
+    if !validators.is_empty() {
+        let _ = write!(out, " Checked at plan time: {}", validators.join(" "));
+    }
+    out
+}
+
+fn render_block(s: &mut String, block: &Block, rules: &PlanRules, anchor: &str) {
     let groups: [Group; 3] =
         [("Required", |a| a.required), ("Optional", |a| a.optional), ("Read-Only", |a| a.computed && !a.optional)];
     for (heading, pick) in groups {
@@ -120,7 +138,14 @@ fn render_block(s: &mut String, block: &Block, anchor: &str) {
         let _ = writeln!(s, "### {heading}\n");
         for a in attrs {
             let sensitive = if a.sensitive { ", Sensitive" } else { "" };
-            let _ = writeln!(s, "- `{}` ({}{sensitive}) {}", a.name, type_name(a), a.description);
+            let _ = writeln!(
+                s,
+                "- `{}` ({}{sensitive}) {}{}",
+                a.name,
+                type_name(a),
+                a.description,
+                declared(rules, &a.name)
+            );
         }
         for b in blocks {
             let limits = match (b.min_items, b.max_items) {
@@ -139,7 +164,8 @@ fn render_block(s: &mut String, block: &Block, anchor: &str) {
     for b in &block.blocks {
         let _ =
             writeln!(s, "<a id=\"nestedblock--{anchor}{}\"></a>\n### Nested Schema for `{anchor}{}`\n", b.name, b.name);
-        render_block(s, &b.block, &format!("{anchor}{}--", b.name));
+        let nested = rules.block(&b.name).cloned().unwrap_or_default();
+        render_block(s, &b.block, &nested, &format!("{anchor}{}--", b.name));
     }
 }
 

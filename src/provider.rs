@@ -69,24 +69,24 @@ framework::model! {
 }
 
 fn schema() -> ResourceSchema {
-    let url = || validator::string("Invalid endpoint URL", "An http:// or https:// URL.", check_url);
+    let url = || validator::string("Invalid endpoint URL", "an http:// or https:// URL.", check_url);
     BlockSpec::new(
         "The crossrepl provider manages cross-account S3 replication. Configure one provider block per AWS \
          account (use `alias`). Every setting is optional and falls back to the standard AWS environment \
          (`AWS_PROFILE`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...) and shared config files, as in hashicorp/aws.",
     )
-    .attr(Attr::string("region").validate(validator::string("Invalid AWS region", "An AWS region name.", check_region)).describe("AWS region, e.g. `us-east-1`. Default: `AWS_REGION` or the profile's region."))
-    .attr(Attr::string("profile").validate(validator::string("Empty profile", "A profile name.", check_profile)).describe("Named profile of the shared AWS config and credentials files."))
+    .attr(Attr::string("region").validate(validator::string("Invalid AWS region", "an AWS region name.", check_region)).describe("AWS region, e.g. `us-east-1`. Default: `AWS_REGION` or the profile's region."))
+    .attr(Attr::string("profile").validate(validator::string("Empty profile", "not empty.", check_profile)).describe("Named profile of the shared AWS config and credentials files."))
     .attr(Attr::string("access_key").describe("Static access key id. Prefer profiles or environment variables."))
     .attr(Attr::string("secret_key").sensitive().describe("Static secret access key; set together with `access_key`."))
     .attr(Attr::string("token").sensitive().describe("Session token for temporary static credentials."))
     .attr(Attr::bool("s3_use_path_style").describe("Address S3 buckets by path (`host/bucket`) instead of virtual host. Needed by LocalStack and some S3-compatible endpoints. Default `false`."))
-    .attr(Attr::number("max_retries").validate(validator::value("Invalid max_retries", "A whole number from 0 to 100.", check_max_retries)).describe("Attempts beyond the first for throttled or transiently failing AWS calls. Default 25, as in hashicorp/aws."))
+    .attr(Attr::number("max_retries").validate(validator::value("Invalid max_retries", "a whole number from 0 to 100.", check_max_retries)).describe("Attempts beyond the first for throttled or transiently failing AWS calls. Default 25, as in hashicorp/aws."))
     .single_block(
         "assume_role",
         BlockSpec::new("Assume an IAM role with the credentials above and act as that role.")
-            .attr(Attr::string("role_arn").required().validate(validator::string("Invalid role ARN", "An IAM role ARN.", |v| v.parse::<RoleArn>().map(|_| ()))).describe("ARN of the role to assume, e.g. `arn:aws:iam::123456789012:role/replication-admin`."))
-            .attr(Attr::string("session_name").validate(validator::string("Invalid session name", "2 to 64 characters.", check_session_name)).describe("Session name recorded in CloudTrail. Default `crossrepl`."))
+            .attr(Attr::string("role_arn").required().validate(validator::string("Invalid role ARN", "an IAM role ARN.", |v| v.parse::<RoleArn>().map(|_| ()))).describe("ARN of the role to assume, e.g. `arn:aws:iam::123456789012:role/replication-admin`."))
+            .attr(Attr::string("session_name").validate(validator::string("Invalid session name", "2 to 64 letters, digits and `+=,.@-_`.", check_session_name)).describe("Session name recorded in CloudTrail. Default `crossrepl`."))
             .attr(Attr::string("external_id").validate(validator::string("Invalid external id", "2 to 1,224 characters.", check_external_id)).describe("External id required by the role's trust policy."))
             .attr(Attr::string("duration").validate(validator::string("Invalid duration", "15 minutes to 12 hours.", check_duration)).describe("Session length as a duration (`15m`, `1h`, `1h30m`), 15 minutes to 12 hours. Default 1 hour.")),
     )

@@ -9,7 +9,7 @@ use crate::retry::RetryError;
 
 /// A bucket-name attribute, reported with `summary`.
 pub fn bucket_name(summary: &'static str) -> AnyValidator {
-    validator::string(summary, "An S3 bucket name.", |name| name.parse::<BucketName>().map(|_| ()))
+    validator::string(summary, "an S3 bucket name.", |name| name.parse::<BucketName>().map(|_| ()))
 }
 
 /// An error diagnostic for a failed AWS call made for `resource` (e.g. `crossrepl_source "acme-data"`).

@@ -109,7 +109,7 @@ pub fn max_size(max: usize, summary: &'static str, detail: fn(usize) -> String) 
     }
     impl Validator for MaxSize {
         fn description(&self) -> String {
-            format!("At most {}.", self.max)
+            format!("at most {} entries;", self.max)
         }
         fn validate(&self, value: &Value, path: &AttributePath) -> Diagnostics {
             let n = value.as_entries().map(|m| m.len()).or(value.as_elements().map(<[Value]>::len)).unwrap_or(0);
