@@ -1,5 +1,10 @@
 //! The `tfplugin6.Provider` gRPC service: decodes requests, calls the [`ProviderServer`], encodes answers.
 //!
+//! This module holds the service and its trait impl, one short `async fn` per RPC. The RPCs that do real work
+//! delegate to inherent methods in sibling modules, which take the request message and return the response
+//! message: [`config`] (validating and configuring), [`resources`] (the managed resource lifecycle) and
+//! [`functions`] (provider-defined functions).
+//!
 //! RPCs for capabilities crossrepl does not offer (data sources, ephemeral resources, list resources, state
 //! stores, actions, functions) answer with a well-formed response carrying a clear error diagnostic.
 
@@ -10,14 +15,18 @@ use std::sync::{Arc, Mutex};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::convert::{self, decode, encode};
+use crate::convert;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider;
-use crate::server::{
-    ApplyRequest, ConfigureRequest, PlanRequest, ProviderServer, ReadRequest, StopToken, Stopper, UpgradeRequest,
-};
+use crate::server::{ProviderServer, StopToken, Stopper};
 use crate::types::Type;
+
+mod config;
+mod functions;
+mod resources;
+#[cfg(test)]
+mod tests;
 
 type Rpc<T> = Result<Response<T>, Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -129,26 +138,14 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
         &self,
         request: Request<pb::validate_provider_config::Request>,
     ) -> Rpc<pb::validate_provider_config::Response> {
-        let req = request.into_inner();
-        let diagnostics = match decode(req.config.as_ref(), &self.provider_type, "provider configuration") {
-            Ok(config) => diags(self.provider.validate_provider_config(config).await),
-            Err(d) => one(d),
-        };
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics }))
+        Ok(Response::new(self.validate_provider(request.into_inner()).await))
     }
 
     async fn validate_resource_config(
         &self,
         request: Request<pb::validate_resource_config::Request>,
     ) -> Rpc<pb::validate_resource_config::Response> {
-        let req = request.into_inner();
-        let decoded =
-            self.resource_type(&req.type_name).and_then(|ty| decode(req.config.as_ref(), ty, "resource configuration"));
-        let diagnostics = match decoded {
-            Ok(config) => diags(self.provider.validate_resource_config(&req.type_name, config).await),
-            Err(d) => one(d),
-        };
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
+        Ok(Response::new(self.validate_resource(request.into_inner()).await))
     }
 
     async fn validate_data_resource_config(
@@ -162,37 +159,7 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
         &self,
         request: Request<pb::upgrade_resource_state::Request>,
     ) -> Rpc<pb::upgrade_resource_state::Response> {
-        let req = request.into_inner();
-        let ty = match self.resource_type(&req.type_name) {
-            Ok(ty) => ty,
-            Err(d) => {
-                return Ok(Response::new(pb::upgrade_resource_state::Response {
-                    diagnostics: one(d),
-                    ..Default::default()
-                }));
-            }
-        };
-        let raw = req.raw_state.unwrap_or_default();
-        if raw.json.is_empty() && !raw.flatmap.is_empty() {
-            let d = Diagnostic::error(
-                "Legacy state format not supported",
-                "The stored state uses the pre-0.12 flatmap format, which crossrepl never wrote. Re-import the resource.",
-            );
-            return Ok(Response::new(pb::upgrade_resource_state::Response {
-                diagnostics: one(d),
-                ..Default::default()
-            }));
-        }
-        let upgrade = UpgradeRequest { type_name: req.type_name, version: req.version, raw_json: raw.json };
-        let (value, mut ds) = self.provider.upgrade_resource_state(upgrade).await;
-        let upgraded_state = match encode(&value, ty, "upgraded state") {
-            Ok(dv) => Some(dv),
-            Err(d) => {
-                ds.push(d);
-                None
-            }
-        };
-        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state, diagnostics: diags(ds) }))
+        Ok(Response::new(self.upgrade(request.into_inner()).await))
     }
 
     async fn get_resource_identity_schemas(
@@ -213,171 +180,33 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
         &self,
         request: Request<pb::configure_provider::Request>,
     ) -> Rpc<pb::configure_provider::Response> {
-        let req = request.into_inner();
-        let diagnostics = match decode(req.config.as_ref(), &self.provider_type, "provider configuration") {
-            Ok(config) => {
-                let configure = ConfigureRequest { engine_version: req.terraform_version, config };
-                diags(self.provider.configure_provider(configure, self.stop_token()).await)
-            }
-            Err(d) => one(d),
-        };
-        Ok(Response::new(pb::configure_provider::Response { diagnostics }))
+        Ok(Response::new(self.configure(request.into_inner()).await))
     }
 
     async fn read_resource(&self, request: Request<pb::read_resource::Request>) -> Rpc<pb::read_resource::Response> {
-        let req = request.into_inner();
-        let fail = |d: Diagnostic, state: Option<pb::DynamicValue>| {
-            Ok(Response::new(pb::read_resource::Response {
-                new_state: state,
-                diagnostics: one(d),
-                ..Default::default()
-            }))
-        };
-        let ty = match self.resource_type(&req.type_name) {
-            Ok(ty) => ty,
-            Err(d) => return fail(d, req.current_state),
-        };
-        let current_state = match decode(req.current_state.as_ref(), ty, "current state") {
-            Ok(v) => v,
-            Err(d) => return fail(d, req.current_state),
-        };
-        let read = ReadRequest { type_name: req.type_name, current_state, private: req.private };
-        let resp = self.provider.read_resource(read, self.stop_token()).await;
-        let mut ds = resp.diagnostics;
-        let new_state = encode(&resp.new_state, ty, "refreshed state").map_err(|d| ds.push(d)).ok();
-        Ok(Response::new(pb::read_resource::Response {
-            new_state,
-            diagnostics: diags(ds),
-            private: resp.private,
-            ..Default::default()
-        }))
+        Ok(Response::new(self.read(request.into_inner()).await))
     }
 
     async fn plan_resource_change(
         &self,
         request: Request<pb::plan_resource_change::Request>,
     ) -> Rpc<pb::plan_resource_change::Response> {
-        let req = request.into_inner();
-        let fail = |d: Diagnostic| {
-            Ok(Response::new(pb::plan_resource_change::Response { diagnostics: one(d), ..Default::default() }))
-        };
-        let ty = match self.resource_type(&req.type_name) {
-            Ok(ty) => ty,
-            Err(d) => return fail(d),
-        };
-        let decoded = (|| {
-            Ok::<_, Diagnostic>((
-                decode(req.prior_state.as_ref(), ty, "prior state")?,
-                decode(req.proposed_new_state.as_ref(), ty, "proposed new state")?,
-                decode(req.config.as_ref(), ty, "resource configuration")?,
-            ))
-        })();
-        let (prior_state, proposed_new_state, config) = match decoded {
-            Ok(v) => v,
-            Err(d) => return fail(d),
-        };
-        let plan = PlanRequest {
-            type_name: req.type_name,
-            prior_state,
-            proposed_new_state,
-            config,
-            prior_private: req.prior_private,
-        };
-        let resp = self.provider.plan_resource_change(plan, self.stop_token()).await;
-        let mut ds = resp.diagnostics;
-        let planned_state = if ds.has_errors() {
-            None
-        } else {
-            encode(&resp.planned_state, ty, "planned state").map_err(|d| ds.push(d)).ok()
-        };
-        Ok(Response::new(pb::plan_resource_change::Response {
-            planned_state,
-            requires_replace: resp.requires_replace.into_iter().map(convert::attribute_path).collect(),
-            planned_private: resp.planned_private,
-            diagnostics: diags(ds),
-            ..Default::default()
-        }))
+        Ok(Response::new(self.plan(request.into_inner()).await))
     }
 
     async fn apply_resource_change(
         &self,
         request: Request<pb::apply_resource_change::Request>,
     ) -> Rpc<pb::apply_resource_change::Response> {
-        let req = request.into_inner();
-        let fail = |d: Diagnostic, state: Option<pb::DynamicValue>| {
-            Ok(Response::new(pb::apply_resource_change::Response {
-                new_state: state,
-                diagnostics: one(d),
-                ..Default::default()
-            }))
-        };
-        let ty = match self.resource_type(&req.type_name) {
-            Ok(ty) => ty,
-            Err(d) => return fail(d, req.prior_state),
-        };
-        let decoded = (|| {
-            Ok::<_, Diagnostic>((
-                decode(req.prior_state.as_ref(), ty, "prior state")?,
-                decode(req.planned_state.as_ref(), ty, "planned state")?,
-                decode(req.config.as_ref(), ty, "resource configuration")?,
-            ))
-        })();
-        let (prior_state, planned_state, config) = match decoded {
-            Ok(v) => v,
-            Err(d) => return fail(d, req.prior_state),
-        };
-        let apply = ApplyRequest {
-            type_name: req.type_name,
-            prior_state,
-            planned_state,
-            config,
-            planned_private: req.planned_private,
-        };
-        let resp = self.provider.apply_resource_change(apply, self.stop_token()).await;
-        let mut ds = resp.diagnostics;
-        // The new state is returned even on error: it records whatever was really created.
-        let new_state = encode(&resp.new_state, ty, "new state").map_err(|d| ds.push(d)).ok();
-        Ok(Response::new(pb::apply_resource_change::Response {
-            new_state,
-            private: resp.private,
-            diagnostics: diags(ds),
-            ..Default::default()
-        }))
+        Ok(Response::new(self.apply(request.into_inner()).await))
     }
 
     async fn import_resource_state(
         &self,
         request: Request<pb::import_resource_state::Request>,
     ) -> Rpc<pb::import_resource_state::Response> {
-        let req = request.into_inner();
-        if let Err(d) = self.resource_type(&req.type_name) {
-            return Ok(Response::new(pb::import_resource_state::Response {
-                diagnostics: one(d),
-                ..Default::default()
-            }));
-        }
-        let resp = self.provider.import_resource_state(&req.type_name, &req.id, self.stop_token()).await;
-        let mut ds = resp.diagnostics;
-        let mut imported_resources = Vec::new();
-        for r in resp.resources {
-            let state = self.resource_type(&r.type_name).and_then(|ty| encode(&r.state, ty, "imported state"));
-            match state {
-                Ok(dv) => imported_resources.push(pb::import_resource_state::ImportedResource {
-                    type_name: r.type_name,
-                    state: Some(dv),
-                    private: r.private,
-                    identity: None,
-                }),
-                Err(d) => ds.push(d),
-            }
-        }
-        Ok(Response::new(pb::import_resource_state::Response {
-            imported_resources,
-            diagnostics: diags(ds),
-            ..Default::default()
-        }))
+        Ok(Response::new(self.import(request.into_inner()).await))
     }
-
     async fn move_resource_state(
         &self,
         _: Request<pb::move_resource_state::Request>,
@@ -446,37 +275,7 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
     }
 
     async fn call_function(&self, request: Request<pb::call_function::Request>) -> Rpc<pb::call_function::Response> {
-        let req = request.into_inner();
-        let fail = |text: String, argument: Option<usize>| {
-            Ok(Response::new(pb::call_function::Response {
-                result: None,
-                error: Some(pb::FunctionError { text, function_argument: argument.map(|a| a as i64) }),
-            }))
-        };
-        let Some(function) = self.functions.get(&req.name) else {
-            return fail(format!("crossrepl has no function named {:?}", req.name), None);
-        };
-        if req.arguments.len() != function.parameters.len() {
-            return fail(
-                format!("{} takes {} arguments, got {}", req.name, function.parameters.len(), req.arguments.len()),
-                None,
-            );
-        }
-        let mut args = Vec::with_capacity(req.arguments.len());
-        for (i, (dv, p)) in req.arguments.iter().zip(&function.parameters).enumerate() {
-            match decode(Some(dv), &p.ty, &format!("argument {}", p.name)) {
-                Ok(v) if v.is_null() && !p.allow_null => return fail(format!("{} must not be null", p.name), Some(i)),
-                Ok(v) => args.push(v),
-                Err(d) => return fail(d.detail, Some(i)),
-            }
-        }
-        match self.provider.call_function(&req.name, args).await {
-            Ok(value) => match encode(&value, &function.return_type, "function result") {
-                Ok(dv) => Ok(Response::new(pb::call_function::Response { result: Some(dv), error: None })),
-                Err(d) => fail(d.detail, None),
-            },
-            Err(e) => fail(e.text, e.argument),
-        }
+        Ok(Response::new(self.call(request.into_inner()).await))
     }
 
     async fn validate_state_store_config(
@@ -553,6 +352,3 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
         Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
     }
 }
-
-#[cfg(test)]
-mod tests;

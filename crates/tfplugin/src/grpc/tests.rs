@@ -3,8 +3,12 @@
 use std::time::Duration;
 
 use super::*;
+use crate::convert::encode;
 use crate::schema::{Attribute, AttributeType, Block, Schema};
-use crate::server::{ApplyResponse, ImportResponse, PlanResponse, ProviderSchemas, ReadResponse};
+use crate::server::{
+    ApplyRequest, ApplyResponse, ConfigureRequest, ImportResponse, PlanRequest, PlanResponse, ProviderSchemas,
+    ReadRequest, ReadResponse, UpgradeRequest,
+};
 use crate::value::Value;
 
 /// A provider whose apply waits until stopped, like a long AWS wait would.
