@@ -14,7 +14,7 @@ impl<P: ProviderServer> ProviderService<P> {
             error: Some(pb::FunctionError { text, function_argument: argument.map(|a| a as i64) }),
         };
         let Some(function) = self.functions.get(&req.name) else {
-            return fail(format!("crossrepl has no function named {:?}", req.name), None);
+            return fail(format!("this provider has no function named {:?}", req.name), None);
         };
         if req.arguments.len() != function.parameters.len() {
             return fail(

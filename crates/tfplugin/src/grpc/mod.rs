@@ -5,8 +5,9 @@
 //! message: [`config`] (validating and configuring), [`resources`] (the managed resource lifecycle) and
 //! [`functions`] (provider-defined functions).
 //!
-//! RPCs for capabilities crossrepl does not offer (data sources, ephemeral resources, list resources, state
-//! stores, actions, functions) answer with a well-formed response carrying a clear error diagnostic.
+//! RPCs for capabilities this server does not offer (data sources, resource identities, moves across resource
+//! types, configuration generation, ephemeral resources, list resources, state stores, actions) answer with a
+//! well-formed response carrying a clear error diagnostic.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -90,7 +91,7 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostic {
 fn unsupported(what: &str) -> Vec<pb::Diagnostic> {
     vec![convert::diagnostic(Diagnostic::error(
         format!("{what} not supported"),
-        format!("The crossrepl provider offers no {what}; it manages resources only."),
+        format!("This provider offers no {what}; it manages resources only."),
     ))]
 }
 

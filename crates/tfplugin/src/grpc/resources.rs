@@ -24,7 +24,7 @@ impl<P: ProviderServer> ProviderService<P> {
         if raw.json.is_empty() && !raw.flatmap.is_empty() {
             return fail(Diagnostic::error(
                 "Legacy state format not supported",
-                "The stored state uses the pre-0.12 flatmap format, which crossrepl never wrote. Re-import the resource.",
+                "The stored state uses the pre-0.12 flatmap format, which this provider never wrote. Re-import the resource.",
             ));
         }
         let upgrade = UpgradeRequest { type_name: req.type_name, version: req.version, raw_json: raw.json };

@@ -11,7 +11,7 @@ use crate::server::{
 };
 use crate::value::Value;
 
-/// A provider whose apply waits until stopped, like a long AWS wait would.
+/// A provider whose apply waits until stopped, like a long wait on a remote API would.
 struct Waiting;
 
 fn schema() -> Schema {
