@@ -91,7 +91,7 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostic {
 fn unsupported(what: &str) -> Vec<pb::Diagnostic> {
     vec![convert::diagnostic(Diagnostic::error(
         format!("{what} not supported"),
-        format!("This provider offers no {what}; it manages resources only."),
+        format!("This provider offers no {what}."),
     ))]
 }
 
