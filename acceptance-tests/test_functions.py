@@ -18,13 +18,14 @@ output "trust" {
 output "role" {
   value = provider::crossrepl::replication_role_policy(
     "arn:aws:s3:::acme-data", "us-east-1",
-    [{ bucket_arn = "arn:aws:s3:::acme-dr", owner_override = true, replica_kms_key_arn = null }],
+    [{ bucket_arn = "arn:aws:s3:::acme-dr", owner_override = true, replica_kms_key_arn = null,
+       default_kms_key_arn = null }],
     [],
   )
 }
 output "destination" {
   value = provider::crossrepl::destination_bucket_statement(
-    "arn:aws:s3:::acme-dr", "111111111111", "arn:aws:iam::111111111111:role/crossrepl-acme-data")
+    "arn:aws:s3:::acme-dr", "111111111111", "arn:aws:iam::111111111111:role/crossrepl-acme-data", false)
 }
 """
 
@@ -70,3 +71,22 @@ output "bad" {
     assert r.returncode != 0
     errors = " ".join(f"{d.get('summary')} {d.get('detail')}" for d in r.diagnostics("error"))
     assert "12 digits" in errors, errors
+
+
+@pytest.mark.parametrize("call, expected", [
+    ('replication_role_policy("arn:aws:s3:::acme-data", "us-east-1", [{ bucket_arn = "arn:aws:s3:::acme-dr", '
+     'owner_override = false, replica_kms_key_arn = "arn:aws:kms:us-east-1:222222222222:alias/replicas", '
+     'default_kms_key_arn = null }], [])', "alias"),
+    ('destination_bucket_statement("arn:aws:s3:::acme-dr", "111111111111", '
+     '"arn:aws:iam::222222222222:role/crossrepl-acme-data", false)', "not to the source account"),
+], ids=["kms-alias", "role-of-another-account"])
+def test_functions_reject_what_the_resources_reject(ws: Workspace, network_mirror: Mirror, ls: LocalStack,
+                                                    request: pytest.FixtureRequest, call: str, expected: str) -> None:
+    account = unique_account(request.node.nodeid)
+    ws.write(required_providers(network_mirror.version) + provider_block(ls.endpoint, account)
+             + f'output "bad" {{\n  value = provider::crossrepl::{call}\n}}\n')
+    ws.init()
+    r = ws.run("plan", "-input=false")
+    assert r.returncode != 0
+    errors = " ".join(f"{d.get('summary')} {d.get('detail')}" for d in r.diagnostics("error"))
+    assert expected in errors, errors

@@ -79,6 +79,7 @@ framework::model! {
         bucket_arn: Known<String>,
         owner_override: Known<bool>,
         replica_kms_key_arn: Known<String>,
+        default_kms_key_arn: Known<String>,
     }
 }
 
@@ -87,6 +88,7 @@ fn destinations_type() -> Type {
         ("bucket_arn", Type::String),
         ("owner_override", Type::Bool),
         ("replica_kms_key_arn", Type::String),
+        ("default_kms_key_arn", Type::String),
     ]))
 }
 
@@ -102,8 +104,9 @@ impl ProviderFunction for RolePolicy {
                 param(
                     "destinations",
                     destinations_type(),
-                    "One object per destination: `bucket_arn`, `owner_override` and `replica_kms_key_arn` (null \
-                     when replicas are not KMS-encrypted).",
+                    "One object per destination: `bucket_arn`, `owner_override`, `replica_kms_key_arn` (null \
+                     when SSE-KMS objects are not replicated) and `default_kms_key_arn` (the destination bucket's \
+                     default SSE-KMS key; null when its default encryption is SSE-S3).",
                 ),
                 param(
                     "source_kms_key_arns",
@@ -130,6 +133,7 @@ impl ProviderFunction for RolePolicy {
                 bucket_arn: d.bucket_arn.known().cloned().unwrap_or_default(),
                 owner_override: d.owner_override == Known::Value(true),
                 replica_kms_key_arn: d.replica_kms_key_arn.known().cloned(),
+                default_kms_key_arn: d.default_kms_key_arn.known().cloned(),
             })
             .collect();
         if destinations.is_empty() {
@@ -148,7 +152,7 @@ impl ProviderFunction for RolePolicy {
     }
 }
 
-/// `destination_bucket_statement(destination_bucket_arn, source_account_id, source_role_arn)`
+/// `destination_bucket_statement(destination_bucket_arn, source_account_id, source_role_arn, owner_override)`
 struct DestinationStatement;
 
 impl ProviderFunction for DestinationStatement {
@@ -161,6 +165,12 @@ impl ProviderFunction for DestinationStatement {
                 param("destination_bucket_arn", Type::String, "ARN of the destination bucket."),
                 param("source_account_id", Type::String, "Account owning the replication role."),
                 param("source_role_arn", Type::String, "ARN of the replication role (it need not exist yet)."),
+                param(
+                    "owner_override",
+                    Type::Bool,
+                    "Whether the role may make the destination account the owner of replicas \
+                     (`s3:ObjectOwnerOverrideToBucketOwner`).",
+                ),
             ],
             return_type: Type::String,
             summary: "The destination bucket-policy statements, as crossrepl_destination merges them".into(),
@@ -175,12 +185,20 @@ impl ProviderFunction for DestinationStatement {
         let account = string_arg(args, 1)?;
         account.parse::<AccountId>().map_err(|m| arg_error(1, m))?;
         let role = string_arg(args, 2)?;
-        role.parse::<RoleArn>().map_err(|m| arg_error(2, m))?;
+        let parsed = role.parse::<RoleArn>().map_err(|m| arg_error(2, m))?;
+        if parsed.account.as_str() != account {
+            let why = format!("the role belongs to account {}, not to the source account {account}", parsed.account);
+            return Err(arg_error(2, why));
+        }
+        if !role.starts_with(&format!("arn:{partition}:")) {
+            return Err(arg_error(2, format!("the role is not in partition {partition}, the bucket's")));
+        }
         let input = DestinationGrantInput {
             partition,
             destination_bucket: bucket,
             source_account_id: account.into(),
             source_role_arn: role.into(),
+            owner_override: args[3] == Value::Bool(true),
         };
         Ok(document(PolicyDocument::new(policy::destination_statements(&input))))
     }
@@ -206,6 +224,7 @@ mod tests {
             ("bucket_arn", Value::from("arn:aws:s3:::acme-dr")),
             ("owner_override", Value::Bool(true)),
             ("replica_kms_key_arn", Value::Null),
+            ("default_kms_key_arn", Value::Null),
         ])]);
         let role = call(
             "replication_role_policy",
@@ -223,11 +242,13 @@ mod tests {
                 "arn:aws:s3:::acme-dr".into(),
                 "111111111111".into(),
                 "arn:aws:iam::111111111111:role/crossrepl-acme-data".into(),
+                Value::Bool(false),
             ],
         )
         .unwrap();
         let doc = PolicyDocument::parse(&stmt).unwrap();
         assert_eq!(doc.statements.len(), 2);
+        assert!(!stmt.contains("s3:ObjectOwnerOverrideToBucketOwner"), "{stmt}");
     }
 
     #[test]
@@ -238,9 +259,30 @@ mod tests {
         assert_eq!(e.argument, Some(1));
         let e = call(
             "destination_bucket_statement",
-            vec!["arn:aws:s3:::acme-dr".into(), "111111111111".into(), "arn:aws:iam::1:user/x".into()],
+            vec![
+                "arn:aws:s3:::acme-dr".into(),
+                "111111111111".into(),
+                "arn:aws:iam::1:user/x".into(),
+                Value::Bool(false),
+            ],
         )
         .unwrap_err();
         assert_eq!(e.argument, Some(2));
+        // The role must be the source account's, in the bucket's partition.
+        for role in ["arn:aws:iam::222222222222:role/r", "arn:aws-cn:iam::111111111111:role/r"] {
+            let args = vec!["arn:aws:s3:::acme-dr".into(), "111111111111".into(), role.into(), Value::Bool(false)];
+            let e = call("destination_bucket_statement", args).unwrap_err();
+            assert_eq!(e.argument, Some(2), "{role}");
+        }
+        // Alias ARNs cannot stand for a key in a policy.
+        let dests = Value::List(vec![Value::object([
+            ("bucket_arn", Value::from("arn:aws:s3:::acme-dr")),
+            ("owner_override", Value::Bool(false)),
+            ("replica_kms_key_arn", Value::from("arn:aws:kms:us-east-1:222222222222:alias/replicas")),
+            ("default_kms_key_arn", Value::Null),
+        ])]);
+        let args = vec!["arn:aws:s3:::acme-data".into(), "us-east-1".into(), dests, Value::List(vec![])];
+        let e = call("replication_role_policy", args).unwrap_err();
+        assert!(e.argument == Some(2) && e.text.contains("alias"), "{e:?}");
     }
 }

@@ -26,6 +26,7 @@ fn matrix() -> Vec<(String, PolicyDocument)> {
                         bucket_arn: format!("arn:aws:s3:::acme-dr-{i}"),
                         owner_override,
                         replica_kms_key_arn: kms.then(|| KMS_DST.to_string()),
+                        default_kms_key_arn: (kms && i > 0).then(|| KMS_DST.to_string()),
                     })
                     .collect();
                 let input = RolePolicyInput {
@@ -40,14 +41,17 @@ fn matrix() -> Vec<(String, PolicyDocument)> {
             }
         }
     }
-    for (name, account) in [("destination-cross-account", SRC), ("destination-same-account", "222222222222")] {
+    let destinations = [("cross-account", SRC), ("same-account", "222222222222")];
+    for ((name, account), owner_override) in destinations.into_iter().flat_map(|d| [(d, false), (d, true)]) {
+        let name = format!("destination-{name}-override{owner_override}");
         let input = DestinationGrantInput {
             partition: "aws".into(),
             destination_bucket: "acme-dr-0".into(),
             source_account_id: account.into(),
             source_role_arn: format!("arn:aws:iam::{account}:role/crossrepl-acme-data"),
+            owner_override,
         };
-        docs.push((name.into(), PolicyDocument::new(policy::destination_statements(&input))));
+        docs.push((name, PolicyDocument::new(policy::destination_statements(&input))));
     }
     docs
 }

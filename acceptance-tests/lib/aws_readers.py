@@ -190,7 +190,7 @@ def check_destination_grant(statements: list[dict], dest_bucket: str, source_acc
     assert set(by_resource) == {arn(dest_bucket), arn(dest_bucket) + "/*"}, \
         f"crossrepl statements must cover exactly the bucket and its objects: {by_resource}"
     assert REPLICATE_ACTIONS <= by_resource[arn(dest_bucket) + "/*"], by_resource
-    assert DEST_BUCKET_ACTIONS <= by_resource[arn(dest_bucket)], by_resource
+    assert by_resource[arn(dest_bucket)] == DEST_BUCKET_ACTIONS, by_resource
     sids = sorted(s["Sid"] for s in ours)
     want = destination_sid(source_account, role.rsplit("/", 1)[1])
     assert sids == [want, want + "Bucket"], f"Sids {sids}, expected {want} and {want}Bucket"

@@ -73,6 +73,7 @@ resource "crossrepl_source" "data" {
   destination {
     bucket_arn                = crossrepl_destination.dr.bucket_arn
     account_id                = crossrepl_destination.dr.account_id
+    grant                     = crossrepl_destination.dr.grant
     rule_id                   = "allfiles" # the old rule's id
     priority                  = 0          # what hashicorp/aws sends for `filter {}` without `priority`
     storage_class             = "STANDARD"

@@ -1,6 +1,7 @@
-//! Amazon S3 calls crossrepl makes: versioning, bucket policy and replication configuration of one bucket.
+//! Amazon S3 calls crossrepl makes: versioning, bucket policy and replication configuration of one bucket, and
+//! the bucket settings replication depends on (Object Lock, default encryption, region).
 
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_s3::types::{BucketVersioningStatus, ObjectLockEnabled, ServerSideEncryption, VersioningConfiguration};
 
 use super::AwsClients;
 use super::error::{AwsError, ErrorKind};
@@ -98,6 +99,52 @@ pub async fn bucket_region(aws: &AwsClients, bucket: &str) -> Result<Option<Stri
             }
         }
     }
+}
+
+/// Whether Object Lock is enabled on a bucket (s3:GetBucketObjectLockConfiguration); S3 answers
+/// `ObjectLockConfigurationNotFoundError` for a bucket without it.
+pub async fn object_lock_enabled(aws: &AwsClients, bucket: &str) -> Result<bool, AwsError> {
+    match aws.s3.get_object_lock_configuration().bucket(bucket).send().await {
+        Ok(out) => Ok(out
+            .object_lock_configuration()
+            .and_then(|c| c.object_lock_enabled())
+            .is_some_and(|e| *e == ObjectLockEnabled::Enabled)),
+        Err(e) => {
+            let err = AwsError::from_sdk("s3", "GetObjectLockConfiguration", bucket_res(bucket), e);
+            if err.is_code("ObjectLockConfigurationNotFoundError") { Ok(false) } else { Err(err) }
+        }
+    }
+}
+
+/// A bucket's default encryption when it is SSE-KMS (or DSSE-KMS): the key as configured (key ARN, key id or
+/// alias; `None` for the AWS managed key `aws/s3`) and whether S3 Bucket Keys are on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultKms {
+    /// `KMSMasterKeyID` as configured.
+    pub key: Option<String>,
+    /// `BucketKeyEnabled`.
+    pub bucket_key: bool,
+}
+
+/// The bucket's default SSE-KMS encryption, or `None` when new objects get SSE-S3 (s3:GetEncryptionConfiguration).
+pub async fn default_kms(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultKms>, AwsError> {
+    let out = match aws.s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let err = AwsError::from_sdk("s3", "GetBucketEncryption", bucket_res(bucket), e);
+            return if err.is_code("ServerSideEncryptionConfigurationNotFoundError") { Ok(None) } else { Err(err) };
+        }
+    };
+    let rules = out.server_side_encryption_configuration().map(|c| c.rules()).unwrap_or_default();
+    Ok(rules.iter().find_map(|r| {
+        let default = r.apply_server_side_encryption_by_default()?;
+        matches!(default.sse_algorithm(), ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse).then(|| {
+            DefaultKms {
+                key: default.kms_master_key_id().map(str::to_string),
+                bucket_key: r.bucket_key_enabled() == Some(true),
+            }
+        })
+    }))
 }
 
 /// Turns versioning on (s3:PutBucketVersioning).

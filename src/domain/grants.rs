@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::policy::{Condition, Effect, OneOrMany, PolicyDocument, PolicyError, Principal, PrincipalMap, Statement};
-use crate::domain::arn::{AccountId, Partition};
+use crate::domain::arn::{KmsKeyArn, Partition};
 
 /// Longest IAM role name (and the limit crossrepl keeps for its policy names too).
 pub const MAX_IAM_NAME_LEN: usize = 64;
@@ -47,6 +47,8 @@ pub struct DestinationGrant {
     pub owner_override: bool,
     /// KMS key replicas are encrypted with; in the destination bucket's region.
     pub replica_kms_key_arn: Option<String>,
+    /// The destination bucket's default SSE-KMS key, which encrypts replicas of objects that are not SSE-KMS.
+    pub default_kms_key_arn: Option<String>,
 }
 
 /// Inputs of [`replication_role_policy`].
@@ -75,6 +77,8 @@ pub struct DestinationGrantInput {
     pub source_account_id: String,
     /// The replication role's ARN (the role need not exist).
     pub source_role_arn: String,
+    /// Whether the role may make the destination account the owner of replicas.
+    pub owner_override: bool,
 }
 
 /// The replication role's trust policy: `s3.amazonaws.com` may assume it, only for this source bucket and account.
@@ -91,6 +95,11 @@ pub fn replication_trust_policy(partition: &str, source_account_id: &str, source
 
 /// The replication role's least-privilege permissions policy (stable Sids, sorted values, no wildcards).
 ///
+/// Every action is one the S3 user guide lists for replication ("Setting up permissions for live replication",
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html>);
+/// `s3:GetObjectRetention` and `s3:GetObjectLegalHold` are always there, because Object Lock can be turned on for
+/// an existing bucket at any time and replication then fails without them ("Using Object Lock with S3
+/// Replication", <https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html>).
 /// KMS conditions allow both the object ARN (`<bucket>/*`) and the bucket ARN as encryption context, so that
 /// buckets using S3 Bucket Keys replicate too. Errors when a bucket name, region or ARN cannot be used.
 pub fn replication_role_policy(input: &RolePolicyInput) -> Result<PolicyDocument, PolicyError> {
@@ -100,7 +109,7 @@ pub fn replication_role_policy(input: &RolePolicyInput) -> Result<PolicyDocument
 
     let mut destinations = BTreeSet::new();
     let mut overridden = BTreeSet::new();
-    let mut replica_keys: BTreeMap<&str, (&str, BTreeSet<String>)> = BTreeMap::new();
+    let mut replica_keys = ReplicaKeys::default();
     for d in &input.destinations {
         let bucket = checked_bucket_arn(partition, &d.bucket_arn)?;
         destinations.insert(format!("{bucket}/*"));
@@ -108,9 +117,10 @@ pub fn replication_role_policy(input: &RolePolicyInput) -> Result<PolicyDocument
             overridden.insert(format!("{bucket}/*"));
         }
         if let Some(key) = &d.replica_kms_key_arn {
-            let region = kms_key_region(partition, key)?;
-            let contexts = &mut replica_keys.entry(key).or_insert_with(|| (region, BTreeSet::new())).1;
-            contexts.extend([bucket.to_owned(), format!("{bucket}/*")]);
+            replica_keys.add(partition, key, bucket, REPLICA_KEY_ACTIONS)?;
+        }
+        if let Some(key) = &d.default_kms_key_arn {
+            replica_keys.add(partition, key, bucket, DEFAULT_KEY_ACTIONS)?;
         }
     }
     let source_keys = input
@@ -121,11 +131,7 @@ pub fn replication_role_policy(input: &RolePolicyInput) -> Result<PolicyDocument
 
     let mut statements = vec![
         allow("SourceBucket", &["s3:GetReplicationConfiguration", "s3:ListBucket"], vec![source.clone()]),
-        allow(
-            "SourceObjects",
-            &["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
-            vec![format!("{source}/*")],
-        ),
+        allow("SourceObjects", &SOURCE_OBJECT_ACTIONS, vec![format!("{source}/*")]),
     ];
     if !destinations.is_empty() {
         statements.push(allow("DestinationObjects", &OBJECT_REPLICATION_ACTIONS, destinations.into_iter().collect()));
@@ -137,21 +143,97 @@ pub fn replication_role_policy(input: &RolePolicyInput) -> Result<PolicyDocument
         let region = checked_value("region", &input.region)?;
         let contexts = vec![source.clone(), format!("{source}/*")];
         let keys = source_keys.into_iter().collect();
-        statements.push(kms_statement("SourceKmsDecrypt", "kms:Decrypt", keys, region, dns_suffix, contexts));
+        statements.push(kms_statement("SourceKmsDecrypt", &["kms:Decrypt"], keys, region, dns_suffix, contexts));
     }
-    for (n, (key, (region, contexts))) in replica_keys.into_iter().enumerate() {
-        let sid = format!("ReplicaKmsEncrypt{}", n + 1);
-        let contexts = contexts.into_iter().collect();
-        statements.push(kms_statement(&sid, "kms:Encrypt", vec![key.to_owned()], region, dns_suffix, contexts));
+    for (n, (key, use_)) in replica_keys.0.into_iter().enumerate() {
+        let (sid, actions) = (format!("ReplicaKms{}", n + 1), use_.actions.into_iter().collect::<Vec<_>>());
+        let contexts = use_.contexts.into_iter().collect();
+        statements.push(kms_statement(&sid, &actions, vec![key.to_owned()], use_.region, dns_suffix, contexts));
     }
     Ok(PolicyDocument::new(statements))
 }
 
-/// Allows `action` on `keys` only through S3 in `region` (`kms:ViaService`) and for the encryption contexts
+/// IAM's limit on a managed policy document: "6,144 characters", not counting whitespace ("IAM and AWS STS
+/// quotas", <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
+pub const MAX_MANAGED_POLICY_CHARS: usize = 6_144;
+
+/// Refuses the role policy `doc` made from `input` when IAM would refuse it for its size, saying how many of the
+/// destinations (the first ones, in order) fit.
+pub fn check_role_policy_size(input: &RolePolicyInput, doc: &PolicyDocument) -> Result<(), String> {
+    let size = |d: &PolicyDocument| d.to_json().chars().filter(|c| !c.is_whitespace()).count();
+    let total = size(doc);
+    if total <= MAX_MANAGED_POLICY_CHARS {
+        return Ok(());
+    }
+    let fits = |k: usize| {
+        let first = RolePolicyInput { destinations: input.destinations[..k].to_vec(), ..input.clone() };
+        replication_role_policy(&first).is_ok_and(|d| size(&d) <= MAX_MANAGED_POLICY_CHARS)
+    };
+    // The size grows with every destination: the largest k that fits, by bisection.
+    let (mut lo, mut hi) = (0, input.destinations.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(mid) { lo = mid } else { hi = mid - 1 }
+    }
+    Err(format!(
+        "The replication role's policy would have {total} characters, and IAM accepts at most \
+         {MAX_MANAGED_POLICY_CHARS} in a managed policy: {lo} of these {} destinations fit. Replicate to fewer \
+         destinations from this bucket, or share KMS keys between them.",
+        input.destinations.len()
+    ))
+}
+
+/// Actions on the source objects: reading a version with its ACL and tags, and its Object Lock retention and
+/// legal hold (replicas carry both).
+const SOURCE_OBJECT_ACTIONS: [&str; 5] = [
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionTagging",
+    "s3:GetObjectRetention",
+    "s3:GetObjectLegalHold",
+];
+
+/// A replica key encrypts SSE-KMS replicas (`kms:Encrypt`); under an S3 Bucket Key the role also needs
+/// `kms:Decrypt` on it ("Replicating encrypted objects" and "S3 Bucket Keys and replication",
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html>).
+const REPLICA_KEY_ACTIONS: &[&str] = &["kms:Encrypt", "kms:Decrypt"];
+
+/// The destination's default SSE-KMS key encrypts replicas of unencrypted and SSE-S3 objects: S3 asks it for a
+/// data key with the role's credentials (`kms:GenerateDataKey`), and `kms:Decrypt` under a Bucket Key (same page).
+const DEFAULT_KEY_ACTIONS: &[&str] = &["kms:GenerateDataKey", "kms:Decrypt"];
+
+/// What the role does with each KMS key of a destination: its region, actions and encryption contexts.
+#[derive(Default)]
+struct ReplicaKeys<'a>(BTreeMap<&'a str, KeyUse<'a>>);
+
+struct KeyUse<'a> {
+    region: &'a str,
+    actions: BTreeSet<&'static str>,
+    contexts: BTreeSet<String>,
+}
+
+impl<'a> ReplicaKeys<'a> {
+    fn add(
+        &mut self,
+        partition: &str,
+        key: &'a str,
+        bucket: &str,
+        actions: &[&'static str],
+    ) -> Result<(), PolicyError> {
+        let region = kms_key_region(partition, key)?;
+        let entry =
+            self.0.entry(key).or_insert_with(|| KeyUse { region, actions: BTreeSet::new(), contexts: BTreeSet::new() });
+        entry.actions.extend(actions);
+        entry.contexts.extend([bucket.to_owned(), format!("{bucket}/*")]);
+        Ok(())
+    }
+}
+
+/// Allows `actions` on `keys` only through S3 in `region` (`kms:ViaService`) and for the encryption contexts
 /// `contexts` (`kms:EncryptionContext:aws:s3:arn`).
 fn kms_statement(
     sid: &str,
-    action: &str,
+    actions: &[&str],
     keys: Vec<String>,
     region: &str,
     dns_suffix: &str,
@@ -160,7 +242,7 @@ fn kms_statement(
     let condition = Condition::default()
         .with("StringLike", "kms:ViaService", vec![format!("s3.{region}.{dns_suffix}")])
         .with("StringLike", "kms:EncryptionContext:aws:s3:arn", contexts);
-    Statement { condition: Some(condition), ..allow(sid, &[action], keys) }
+    Statement { condition: Some(condition), ..allow(sid, actions, keys) }
 }
 
 /// The Sid prefix of the destination statements for one source role: `CrossreplReplication`, the source account
@@ -172,10 +254,20 @@ pub fn destination_sid_prefix(input: &DestinationGrantInput) -> String {
 }
 
 /// The two destination bucket-policy statements for one source role: replication actions on `<bucket>/*`
-/// (Sid = [`destination_sid_prefix`]) and versioning/listing on the bucket (Sid = prefix + `Bucket`).
+/// (Sid = [`destination_sid_prefix`]) and reading the bucket's versioning (Sid = prefix + `Bucket`).
 ///
 /// The principal is the source account root with `ArnEquals aws:PrincipalArn = <role ARN>`, so the role need not
-/// exist yet and a re-created role still matches.
+/// exist yet and a re-created role still matches. Least privilege, each action for a documented reason:
+/// - `s3:ReplicateObject`, `s3:ReplicateDelete`: writing replicas and delete markers; `s3:ReplicateTags`: their
+///   tags ("Setting up permissions for live replication", step 3, and the actions whose denial "Troubleshooting
+///   replication" lists as failing replication:
+///   <https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html>,
+///   <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-troubleshoot.html>);
+/// - `s3:ObjectOwnerOverrideToBucketOwner` only when `owner_override` ("Changing the replica owner",
+///   <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-change-owner.html>);
+/// - `s3:GetBucketVersioning` on the bucket, read-only, as AWS's cross-account example grants it. Not
+///   `s3:PutBucketVersioning` (the same example's), which would let the source account suspend versioning here
+///   and so stop replication, nor `s3:List*`, which no replication step needs.
 pub fn destination_statements(input: &DestinationGrantInput) -> Vec<Statement> {
     let partition = input.partition.as_str();
     let prefix = destination_sid_prefix(input);
@@ -183,7 +275,9 @@ pub fn destination_statements(input: &DestinationGrantInput) -> Vec<Statement> {
     let principal = Principal::aws(format!("arn:{partition}:iam::{}:root", input.source_account_id));
     let condition = Condition::default().with("ArnEquals", "aws:PrincipalArn", vec![input.source_role_arn.clone()]);
     let mut object_actions = OBJECT_REPLICATION_ACTIONS.to_vec();
-    object_actions.push(OWNER_OVERRIDE_ACTION);
+    if input.owner_override {
+        object_actions.push(OWNER_OVERRIDE_ACTION);
+    }
     vec![
         Statement {
             principal: Some(principal.clone()),
@@ -193,11 +287,7 @@ pub fn destination_statements(input: &DestinationGrantInput) -> Vec<Statement> {
         Statement {
             principal: Some(principal),
             condition: Some(condition),
-            ..allow(
-                &format!("{prefix}{BUCKET_SID_SUFFIX}"),
-                &["s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:ListBucket"],
-                vec![bucket],
-            )
+            ..allow(&format!("{prefix}{BUCKET_SID_SUFFIX}"), &["s3:GetBucketVersioning"], vec![bucket])
         },
     ]
 }
@@ -281,6 +371,18 @@ pub fn hand_written_grant_roles(
     arns.into_iter().collect()
 }
 
+/// Whether `doc` lets `input`'s role make the destination account the owner of replicas, in crossrepl's statement
+/// or in a hand-written grant it supersedes (for importing `accept_owner_override`).
+pub fn grants_owner_override(doc: &PolicyDocument, input: &DestinationGrantInput) -> bool {
+    let sid = destination_sid_prefix(input);
+    doc.statements.iter().any(|s| {
+        let ours = s.sid.as_deref() == Some(sid.as_str());
+        let theirs = is_superseded_grant(s, &input.partition, &input.destination_bucket, &input.source_role_arn);
+        let actions = s.action.as_ref().map_or(&[][..], |a| a.0.as_slice());
+        (ours || theirs) && actions.iter().any(|a| a.eq_ignore_ascii_case(OWNER_OVERRIDE_ACTION))
+    })
+}
+
 /// Default replication role name for a source bucket: `crossrepl-<bucket>`, or when that is over 64 characters
 /// (or the bucket name has characters outside `[a-z0-9.-]`), a truncated form ending in `_` + 8 hex digits of a
 /// hash of the whole name. Deterministic; distinct buckets give distinct names.
@@ -335,24 +437,16 @@ fn checked_bucket_arn<'a>(partition: &str, arn: &'a str) -> Result<&'a str, Poli
     Ok(arn)
 }
 
-/// The region of a KMS key (or alias) ARN in `partition`.
+/// The region of a KMS key ARN in `partition` ([`KmsKeyArn`]: alias ARNs are refused, because IAM and key policies
+/// match the key ARN only: "an alias ARN in `Resource` controls access to the alias, not the key",
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html>).
 fn kms_key_region<'a>(partition: &str, arn: &'a str) -> Result<&'a str, PolicyError> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", p, "kms", region, account, resource]
-            if *p == partition
-                && checked_value("region", region).is_ok()
-                && account.parse::<AccountId>().is_ok()
-                && (resource.starts_with("key/") || resource.starts_with("alias/"))
-                && !resource.contains(['*', '?']) =>
-        {
-            Ok(region)
-        }
-        _ => Err(PolicyError::InvalidArn {
-            arn: arn.to_owned(),
-            reason: format!("expected a KMS key ARN `arn:{partition}:kms:<region>:<account>:key/<id>`"),
-        }),
+    let invalid = |reason: String| PolicyError::InvalidArn { arn: arn.to_owned(), reason };
+    arn.parse::<KmsKeyArn>().map_err(invalid)?;
+    if !arn.starts_with(&format!("arn:{partition}:")) {
+        return Err(invalid(format!("not in partition {partition}, the source bucket's")));
     }
+    Ok(arn.split(':').nth(3).unwrap_or_default())
 }
 
 /// FNV-1a, 64 bits: small, stable across releases and platforms.

@@ -36,6 +36,8 @@ pub trait PolicyStore: Send + Sync {
     async fn write(&self, doc: &str) -> Result<(), AwsError>;
     /// Deletes the policy (nothing of anyone's is left in it).
     async fn delete(&self) -> Result<(), AwsError>;
+    /// The largest document AWS accepts here, in bytes of compact JSON.
+    fn max_bytes(&self) -> usize;
 }
 
 /// What one owner wants of a shared policy.
@@ -103,7 +105,9 @@ pub async fn put(store: &dyn PolicyStore, stop: &StopToken, ours: &OwnedStatemen
             if existing.as_ref().is_some_and(|d| ours.in_place(d)) {
                 return Ok(());
             }
-            store.write(&ours.merged_into(existing).to_json()).await.map_err(|e| e.with_advice())?;
+            let merged = ours.merged_into(existing).to_json();
+            check_size(store, &merged, ours.statements)?;
+            store.write(&merged).await.map_err(|e| e.with_advice())?;
         }
         // Outside the lock, so writers in this process are not held up.
         if !settle(stop).await || read(store).await?.as_ref().is_some_and(|d| ours.in_place(d)) {
@@ -114,6 +118,23 @@ pub async fn put(store: &dyn PolicyStore, stop: &StopToken, ours: &OwnedStatemen
     Err(format!(
         "{name} kept changing while crossrepl merged its statements ({WRITE_ATTEMPTS} attempts). Another tool is \
          rewriting it; stop it or let it own the statements, then apply again."
+    ))
+}
+
+/// Refuses a document AWS would refuse for its size, saying how many owners' statements fit beside the rest.
+fn check_size(store: &dyn PolicyStore, merged: &str, ours: &[Statement]) -> Result<(), String> {
+    let max = store.max_bytes();
+    if merged.len() <= max {
+        return Ok(());
+    }
+    let each = PolicyDocument::new(ours.to_vec()).to_json().len().max(1);
+    Err(format!(
+        "{} would be {} bytes with crossrepl's statements, and AWS accepts at most {max}. The statements for one \
+         source take {each} bytes: at most about {} sources fit in a policy holding nothing else. Replicate fewer \
+         sources into this bucket, or make room in the policy.",
+        store.name(),
+        merged.len(),
+        max / each
     ))
 }
 
@@ -167,6 +188,11 @@ impl PolicyStore for BucketPolicy<'_> {
     }
     async fn delete(&self) -> Result<(), AwsError> {
         s3::delete_policy(self.aws, self.bucket).await
+    }
+    /// "Bucket policies are limited to 20 KB in size" (S3 user guide, "Bucket policies for Amazon S3",
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
+    fn max_bytes(&self) -> usize {
+        20 * 1024
     }
 }
 

@@ -13,27 +13,16 @@ use self::model::{Desired, DestinationModel};
 use self::schema::TYPE_NAME;
 use crate::aws::{AwsClients, AwsError, s3};
 use crate::domain::arn::{AccountId, Partition};
-use crate::resources::checks::{aws_diag, bucket_not_found, versioning_off};
+use crate::resources::bucket_settings;
+use crate::resources::checks::{aws_diag, bucket_not_found};
 use crate::resources::merged_policy::{self, BucketPolicy};
-use crate::resources::preflight_bucket;
+use crate::resources::{ensure_versioning, preflight_bucket};
 
 /// The `crossrepl_destination` resource type.
 pub struct DestinationResource;
 
 fn label(m: &DestinationModel) -> String {
     format!("{TYPE_NAME} {:?}", m.bucket.known().map_or("?", String::as_str))
-}
-
-/// Turns versioning on unless it is on already; `Ok(false)` when the bucket does not exist. One
-/// GetBucketVersioning doubles as the existence check.
-async fn ensure_versioning(aws: &AwsClients, label: &str, bucket: &str, enable: bool) -> Result<bool, Diagnostic> {
-    let failed = |e: AwsError| aws_diag(label, "enabling versioning", &e).at(AttributePath::attr("enable_versioning"));
-    match s3::versioning(aws, bucket).await.map_err(failed)? {
-        None => Ok(false),
-        Some(s3::Versioning::Enabled) => Ok(true),
-        Some(v) if !enable => Err(versioning_off(label, bucket, v)),
-        Some(_) => s3::enable_versioning(aws, bucket).await.map(|()| true).map_err(failed),
-    }
 }
 
 /// The account id: from the plan when it is known there (no call), else asked of STS once per process.
@@ -75,12 +64,19 @@ impl DestinationResource {
             Ok(a) => a,
             Err(e) => return fail(aws_diag(&label, "identifying the account", &e)),
         };
+        let demands = match bucket_settings::recorded(&planned.grant) {
+            Some(d) => d,
+            None => match bucket_settings::read(aws, &want.bucket, &account).await {
+                Ok(d) => d,
+                Err(e) => return fail(aws_diag(&label, "reading Object Lock and default encryption", &e)),
+            },
+        };
         let supersedes = |s: &crate::domain::policy::Statement| want.supersedes(s);
         let policy = BucketPolicy { aws, bucket: &want.bucket };
         if let Err(msg) = merged_policy::put(&policy, &ctx.stop, &want.owned(stale, &supersedes)).await {
             return fail(Diagnostic::error(format!("{label}: writing the bucket policy failed"), msg));
         }
-        Outcome::ok(want.state(planned, Known::Value(account), true))
+        Outcome::ok(want.state(planned, Known::Value(account), true, Some(&demands)))
     }
 }
 
@@ -112,19 +108,29 @@ impl Resource<AwsClients> for DestinationResource {
             let unknown = Known::Unknown;
             let (id, bucket_arn, source_role_arn, statement_sid) =
                 (unknown.clone(), unknown.clone(), unknown.clone(), unknown);
+            let grant = Known::Unknown;
             return (
-                DestinationModel { id, bucket_arn, source_role_arn, statement_sid, ..planned },
+                DestinationModel { id, bucket_arn, source_role_arn, statement_sid, grant, ..planned },
                 Diagnostics::new(),
             );
         };
-        let mut diagnostics = Diagnostics::new();
-        // Planning a new object (create or replace): check read-only what apply would trip over.
+        // An existing object's bucket settings were read by the refresh before this plan.
         let new_object = req.prior.is_none() || req.replacing;
-        if new_object && let Some(acct) = account.known() {
-            let enable = planned.enable_versioning.known() != Some(&false);
-            diagnostics = preflight_bucket(aws, &label(&planned), acct, &want.bucket, enable).await;
-        }
-        (want.state(&planned, account, true), diagnostics)
+        let recorded = req.prior.filter(|_| !new_object).and_then(|p| bucket_settings::recorded(&p.grant));
+        let Some(acct) = account.known().filter(|_| recorded.is_none()) else {
+            return (want.state(&planned, account.clone(), true, recorded.as_ref()), Diagnostics::new());
+        };
+        // A new object (create or replace): check read-only what apply would trip over, and read the settings
+        // (a bucket that does not exist yet leaves them unknown).
+        let enable = planned.enable_versioning.known() != Some(&false);
+        let checks = async {
+            if !new_object {
+                return Diagnostics::new();
+            }
+            preflight_bucket(aws, &label(&planned), acct, &want.bucket, enable, AttributePath::attr("bucket")).await
+        };
+        let (diagnostics, demands) = tokio::join!(checks, bucket_settings::read(aws, &want.bucket, acct));
+        (want.state(&planned, account.clone(), true, demands.ok().as_ref()), diagnostics)
     }
 
     async fn create(&self, ctx: &Ctx<AwsClients>, planned: &DestinationModel) -> Outcome<DestinationModel> {
@@ -139,7 +145,12 @@ impl Resource<AwsClients> for DestinationResource {
         };
         let fail = |d: Diagnostic| Outcome::with(Some(state.clone()), d);
         let policy = BucketPolicy { aws, bucket: &want.bucket };
-        let (versioning, doc) = tokio::join!(s3::versioning(aws, &want.bucket), merged_policy::read(&policy));
+        let account = state.account_id.known().cloned().unwrap_or_default();
+        let (versioning, doc, demands) = tokio::join!(
+            s3::versioning(aws, &want.bucket),
+            merged_policy::read(&policy),
+            bucket_settings::read(aws, &want.bucket, &account)
+        );
         let versioning = match versioning {
             Ok(Some(v)) => v,
             // The bucket is gone, and with it everything this resource managed.
@@ -152,7 +163,11 @@ impl Resource<AwsClients> for DestinationResource {
             Ok(doc) => doc.is_some_and(|d| want.owned(no_stale, &supersedes).in_place(&d)),
             Err(msg) => return fail(Diagnostic::error(format!("{label}: reading the bucket policy failed"), msg)),
         };
-        let mut new_state = want.state(state, state.account_id.clone(), statements_ok);
+        let demands = match demands {
+            Ok(d) => d,
+            Err(e) => return fail(aws_diag(&label, "reading Object Lock and default encryption", &e)),
+        };
+        let mut new_state = want.state(state, state.account_id.clone(), statements_ok, Some(&demands));
         // Versioning drift shows as `enable_versioning` turning false; the plan then turns it back on.
         if state.enable_versioning == Known::Value(true) && versioning != s3::Versioning::Enabled {
             new_state.enable_versioning = Known::Value(false);

@@ -6,6 +6,8 @@ use framework::Known;
 use crate::domain::arn::{Partition, bucket_arn, role_arn};
 use crate::domain::grants::{self, DestinationGrantInput};
 use crate::domain::policy::Statement;
+use crate::resources::bucket_settings::BucketSettings;
+use crate::resources::grant::GrantModel;
 use crate::resources::merged_policy::OwnedStatements;
 
 framework::model! {
@@ -23,6 +25,8 @@ framework::model! {
         pub source_role_name: Known<String>,
         /// The replication role's path.
         pub source_role_path: Known<String>,
+        /// Whether the role may make this account the owner of replicas.
+        pub accept_owner_override: Known<bool>,
         /// Whether apply turns versioning on.
         pub enable_versioning: Known<bool>,
         /// The destination bucket's ARN.
@@ -33,6 +37,8 @@ framework::model! {
         pub source_role_arn: Known<String>,
         /// The Sid of the statements, when they are in place.
         pub statement_sid: Known<String>,
+        /// What the destination admits, for the source.
+        pub grant: Known<GrantModel>,
     }
 }
 
@@ -46,6 +52,8 @@ pub struct Desired {
     pub source_account_id: String,
     /// The role the statements admit.
     pub source_role_arn: String,
+    /// Whether the role may make this account the owner of replicas.
+    pub owner_override: bool,
     /// The two statements.
     pub statements: Vec<Statement>,
     /// Their Sids.
@@ -66,11 +74,13 @@ impl Desired {
             destination_bucket: bucket.clone(),
             source_account_id: source_account_id.clone(),
             source_role_arn: source_role_arn.clone(),
+            owner_override: *m.accept_owner_override.known()?,
         };
         let statements = grants::destination_statements(&input);
         let sids = statements.iter().filter_map(|s| s.sid.clone()).collect();
         let sid = grants::destination_sid_prefix(&input);
-        Some(Desired { partition, bucket, source_account_id, source_role_arn, statements, sids, sid })
+        let owner_override = input.owner_override;
+        Some(Desired { partition, bucket, source_account_id, source_role_arn, owner_override, statements, sids, sid })
     }
 
     /// Our statements in the bucket policy, replacing `stale` Sids (a previous role's) and the hand-written grants
@@ -88,14 +98,30 @@ impl Desired {
         grants::is_superseded_grant(s, self.partition.id, &self.bucket, &self.source_role_arn)
     }
 
-    /// `base` with the computed attributes of what exists; `statement_sid` only when the statements are in place.
-    pub fn state(&self, base: &DestinationModel, account: Known<String>, statements_ok: bool) -> DestinationModel {
+    /// `base` with the computed attributes of what exists; `statement_sid` only when the statements are in place;
+    /// the grant's bucket settings from `demands`, unknown without them.
+    pub fn state(
+        &self,
+        base: &DestinationModel,
+        account: Known<String>,
+        statements_ok: bool,
+        demands: Option<&BucketSettings>,
+    ) -> DestinationModel {
+        let bucket_arn = Known::Value(bucket_arn(self.partition, &self.bucket));
+        let grant = GrantModel {
+            bucket_arn: bucket_arn.clone(),
+            role_arn: Known::Value(self.source_role_arn.clone()),
+            owner_override: Known::Value(self.owner_override),
+            object_lock: demands.map_or(Known::Unknown, |d| Known::Value(d.object_lock)),
+            default_kms_key_arn: demands.map_or(Known::Unknown, |d| d.default_kms_key_arn.clone().into()),
+        };
         DestinationModel {
             id: Known::Value(format!("{},{}", self.bucket, self.source_account_id)),
-            bucket_arn: Known::Value(bucket_arn(self.partition, &self.bucket)),
+            bucket_arn,
             account_id: account,
             source_role_arn: Known::Value(self.source_role_arn.clone()),
             statement_sid: if statements_ok { Known::Value(self.sid.clone()) } else { Known::Null },
+            grant: Known::Value(grant),
             ..base.clone()
         }
     }

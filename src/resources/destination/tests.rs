@@ -52,6 +52,7 @@ fn desired_statements_follow_the_role() {
         ("source_account_id", "111111111111".into()),
         ("source_role_name", "crossrepl-src".into()),
         ("source_role_path", "/".into()),
+        ("accept_owner_override", false.into()),
     ]);
     let d = Desired::from_model(&DestinationModel::from_value(&c).unwrap(), &PARTITIONS[0]).unwrap();
     assert_eq!(d.source_role_arn, "arn:aws:iam::111111111111:role/crossrepl-src");
