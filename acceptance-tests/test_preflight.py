@@ -162,9 +162,11 @@ def test_preflight_reports_at_plan_time(ws: Workspace, ls: LocalStack, request: 
     assert baseline.ok and not crossrepl_diagnostics(baseline), \
         f"the baseline must plan cleanly: {crossrepl_diagnostics(baseline)}"
     # Preflight of a new pair: each provider process asks STS its account (once), then one round of reads per
-    # resource; the engine plans the destination before the source (the source refers to it).
+    # resource (the destination's includes its bucket's default encryption); the engine plans the destination
+    # before the source (the source refers to it).
     expected = {"sts:GetCallerIdentity": 2, "s3:GetBucketVersioning": 2, "s3:ListBuckets": 2,
-                "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
+                "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1,
+                "s3:GetBucketEncryption": 1}
     assert calls["by_operation"] == expected, f"preflight calls: {calls}"
     assert calls["critical_path"] <= 4, f"preflight must be one round per resource: {calls}"
 
