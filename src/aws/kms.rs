@@ -10,8 +10,9 @@ use super::error::{AwsError, ErrorKind};
 /// (https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html).
 const POLICY_NAME: &str = "default";
 
-/// Largest key policy KMS accepts, in bytes; it answers `LimitExceededException` beyond it
-/// (https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html).
+/// Largest key policy KMS accepts, in bytes ("Up to 32 kilobytes (32,768 bytes)",
+/// https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html); PutKeyPolicy answers
+/// `LimitExceededException` beyond it.
 pub const MAX_KEY_POLICY_BYTES: usize = 32_768;
 
 fn key_res(key: &str) -> String {
