@@ -195,7 +195,7 @@ impl PolicyStore for KeyPolicy<'_> {
     async fn delete(&self) -> Result<(), AwsError> {
         let msg = "taking crossrepl's statement out would leave this key policy empty, and a KMS key cannot be \
                    without one; crossrepl keeps its statement. Something removed every other statement, including \
-                   the one that lets this account administer the key: restore it, then apply again";
+                   the one that lets this account administer the key: restore it, then run the command again";
         Err(AwsError::local("kms", "PutKeyPolicy", format!("KMS key {}", self.key_arn), msg, ErrorKind::Other))
     }
 }
