@@ -232,3 +232,33 @@ def test_kms_plan_time_checks(ws: Workspace, ls: LocalStack, request: pytest.Fix
                             f"{found + others}")
     assert not failures, "\n".join(failures)
     assert {k: aws.key_policy(k) for k in policies} == policies, "planning wrote a key policy"
+
+
+def test_two_sources_share_a_replica_key(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """Two source accounts replicate into one bucket under one replica key: two crossrepl_destination resources
+    of one provider block write the same key policy in the same apply. Key policies are last-writer-wins, so only
+    the per-policy lock keeps both statements; dropping one source removes only its statement."""
+    n = Names(request.node.nodeid)
+    dst_acct, one, two = n.account(9), n.account(0), n.account(1)
+    aws = Aws(ls)
+    t_one = TwoAccounts(one, dst_acct, n.bucket("one"), n.bucket("dst"), aws, n)
+    t_two = t_one._replace(src_acct=two, src=n.bucket("two"))
+    aws.create_bucket(dst_acct, t_one.dst)
+    key = aws.create_key(dst_acct, foreign_policy(dst_acct))
+    before = aws.key_policy(key)
+    hcl = (providers(ls.endpoint, dst=dst_acct)
+           + destination_resource("one", "dst", t_one.dst, one, t_one.src, replica_kms_key_arns=[key])
+           + destination_resource("two", "dst", t_two.dst, two, t_two.src, replica_kms_key_arns=[key]))
+    ws.write(hcl)
+    ws.init()
+    ws.must("apply", "-input=false", "-auto-approve")
+    statements = key_statements(aws, key)
+    assert statements[:2] == before["Statement"], "the key's own statements must stay first and unchanged"
+    assert sorted(statements[2:], key=lambda s: s["Sid"]) == sorted([ours(t_one), ours(t_two)],
+                                                                     key=lambda s: s["Sid"]), statements
+    assert_converged(ws, "the parallel apply")
+    ws.write(hcl.split('\nresource "crossrepl_destination" "two"')[0])
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert key_statements(aws, key) == before["Statement"] + [ours(t_one)]
+    ws.destroy()
+    assert aws.key_policy(key) == before
