@@ -6,11 +6,12 @@ bed's replication engine, whose every authorization is Principal Mapper's (testb
   replicated without its tags, or a delete marker not replicated) with a journal entry naming the denied request
   and the document that did not allow it; each grant is put back and replication works again, which proves the
   engine said no for that grant alone.
-- Routing by prefix and tag filters; owner override; SSE-KMS with keys in the source account.
+- Routing by prefix and tag filters; owner override; SSE-KMS with keys in the source account, and with a replica
+  key of the destination account (its key policy written by crossrepl_destination; negative control: not listed),
+  the KMS example.
 - Setups that applied cleanly but that S3 would not replicate (S3 Bucket Keys, a destination's default SSE-KMS
   key, Object Lock, a role name not repeated on the destination), each fixed by the fidelity issue, each with the
-  old setup as its negative control. Until a fix lands its test is a strict xfail (an unexpected pass fails the
-  suite, so the marker cannot outlive the fix).
+  old setup as its negative control.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lib.aws_readers import Aws, crossrepl_statements
-from lib.examples import Example
+from lib.examples import Example, copy_example
 from lib.harness import Workspace, assert_converged
 from lib.naming import Names, arn, policy_arn, role_arn, role_name
 from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
@@ -244,17 +245,12 @@ def test_owner_override(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts
     ws.destroy()
 
 
-def kms_key(aws: Aws, account: str, policy: dict | None = None) -> str:
-    args = {"Policy": json.dumps(policy)} if policy else {}
-    return aws.c("kms", account).create_key(Description="crossrepl test", **args)["KeyMetadata"]["Arn"]
-
-
 def test_sse_kms_with_keys_of_the_source_account(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
     """An SSE-KMS object whose key and replica key belong to the source account (default key policies: IAM
     decides): it arrives encrypted under the replica key. Negative control: a source key policy that does not
     enable IAM policies makes the object FAILED at kms:Decrypt."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
-    source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, src_acct)
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(src_acct)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
              + source_resource("data", "src", src, [{**to("dr"), "replica_kms_key_arn": replica_key,
@@ -284,7 +280,7 @@ def test_sse_kms_under_a_bucket_key(ws: Workspace, ls: LocalStack, two_accounts:
     """Under an S3 Bucket Key the role needs kms:Decrypt on the replica key as well as kms:Encrypt ("S3 Bucket Keys
     and replication"). Negative control: the role policy without kms:Decrypt makes the object FAILED there."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
-    source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, src_acct)
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(src_acct)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
              + source_resource("data", "src", src, [{**to("dr"), "replica_kms_key_arn": replica_key,
@@ -307,23 +303,65 @@ def test_sse_kms_under_a_bucket_key(ws: Workspace, ls: LocalStack, two_accounts:
     ws.destroy()
 
 
-XFAIL = "crossrepl defect, fixed by the fidelity issue ('What real AWS would refuse, or would silently not " \
-        "replicate'): "
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "a replica key owned by the destination account needs a key-policy "
-                                             "statement admitting the source role; crossrepl writes none")
-def test_replica_key_of_the_destination_account(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+def replica_key_of_the_destination(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts, listed: bool):
+    """A source key of the source account and a replica key of the destination account (its default key policy:
+    the destination account alone), applied with the replica key in crossrepl_destination's replica_kms_key_arns
+    or not; returns an SSE-KMS object written after the apply, and the replica key. Not listed, the source's grant
+    check refuses the plan, so the source takes no grant then (what would have happened before the check)."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
-    source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, dst_acct)
-    ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
-             + destination_resource("dr", "dst", dst, src_acct, src)
-             + source_resource("data", "src", src, [{**to("dr"), "replica_kms_key_arn": replica_key,
-                                                     "source_kms_key_arns": [source_key]}]))
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(dst_acct)
+    keys = {"replica_kms_key_arns": [replica_key]} if listed else {}
+    head = providers(ls.endpoint, src=src_acct, dst=dst_acct) + destination_resource("dr", "dst", dst, src_acct, src,
+                                                                                    **keys)
+    rule = {"replica_kms_key_arn": replica_key, "source_kms_key_arns": [source_key]}
+    ws.write(head + source_resource("data", "src", src, [{**to("dr"), **rule}]))
+    ws.init()
+    if not listed:
+        r = ws.run("plan", "-input=false")
+        refused = [d for d in r.diagnostics("error") if d.get("summary") == "Replica key does not admit the role"]
+        assert not r.ok and refused, f"plan must refuse a replica key the destination does not admit: {r.diagnostics()}"
+        ws.write(head + source_resource("data", "src", src, [{**no_grant(to("dr")), **rule}]))
+    ws.must("apply", "-input=false", "-auto-approve")
+    return aws.objects().put(src_acct, src, "k.txt", kms_key=source_key, bucket_key=False), replica_key
+
+
+def test_replica_key_of_the_destination_account(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """The replica key's policy admits the source role (crossrepl_destination's replica_kms_key_arns): the object
+    arrives encrypted under it."""
+    put, replica_key = replica_key_of_the_destination(ws, ls, two_accounts, listed=True)
+    replica = two_accounts.aws.objects().assert_replicated(put, two_accounts.dst_acct, two_accounts.dst)
+    assert (replica.encryption, replica.kms_key) == ("aws:kms", replica_key), replica
+    assert_converged(ws, "apply")
+
+
+def test_replica_kms_key_not_listed_fails(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """Negative control of the test above: the same setup without the key in replica_kms_key_arns. The role's own
+    policy allows kms:Encrypt on the key, its key policy does not admit another account: FAILED."""
+    put, replica_key = replica_key_of_the_destination(ws, ls, two_accounts, listed=False)
+    two_accounts.aws.objects().assert_failed(put, two_accounts.dst_acct, two_accounts.dst, "kms:Encrypt",
+                                             f"the key policy of {replica_key} does not allow it")
+
+
+def test_kms_example(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """examples/kms: SSE-KMS objects replicate across accounts under a replica key of the destination account,
+    unencrypted ones too; destroy leaves the replica key's policy as it found it."""
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(dst_acct)
+    before = aws.key_policy(replica_key)
+    copy_example(ws, "kms", source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
+                 source_kms_key_arn=source_key, replica_kms_key_arn=replica_key, source_access_key=src_acct,
+                 source_secret_key="test", destination_access_key=dst_acct, destination_secret_key="test",
+                 endpoint=ls.endpoint)
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     objs = aws.objects()
-    objs.assert_replicated(objs.put(src_acct, src, "k.txt", kms_key=source_key, bucket_key=False), dst_acct, dst)
+    replica = objs.assert_replicated(objs.put(src_acct, src, "secret.txt", kms_key=source_key, bucket_key=False),
+                                     dst_acct, dst)
+    assert (replica.encryption, replica.kms_key) == ("aws:kms", replica_key), replica
+    objs.prove(src_acct, src, dst_acct, dst)
+    assert_converged(ws, "apply")
+    ws.destroy()
+    assert aws.key_policy(replica_key) == before, "destroy must leave the replica key's policy as it was"
 
 
 def test_destination_with_default_sse_kms(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
@@ -332,7 +370,7 @@ def test_destination_with_default_sse_kms(ws: Workspace, ls: LocalStack, two_acc
     the same setup without the grant applies, and the object goes FAILED at kms:GenerateDataKey."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
     root = f"arn:aws:iam::{src_acct}:root"
-    key = kms_key(aws, dst_acct, {"Version": "2012-10-17", "Statement": [
+    key = aws.create_key(dst_acct, {"Version": "2012-10-17", "Statement": [
         {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{dst_acct}:root"}, "Action": "kms:*",
          "Resource": "*"},
         {"Sid": "SourceAccount", "Effect": "Allow", "Principal": {"AWS": root},

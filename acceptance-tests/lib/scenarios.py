@@ -44,6 +44,7 @@ def provider_block(endpoint: str, account: str, alias: str | None = None) -> str
     s3  = "{endpoint}"
     iam = "{endpoint}"
     sts = "{endpoint}"
+    kms = "{endpoint}"
   }}
 }}
 """

@@ -34,6 +34,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -49,6 +50,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 

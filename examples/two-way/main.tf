@@ -33,6 +33,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -48,6 +49,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 

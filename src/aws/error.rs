@@ -125,6 +125,7 @@ fn classify(code: Option<&str>) -> ErrorKind {
         | "NoSuchBucketPolicy"
         | "ReplicationConfigurationNotFoundError"
         | "NotFound"
+        | "NotFoundException"
         | "404" => ErrorKind::NotFound,
         "AccessDenied"
         | "AccessDeniedException"
@@ -138,7 +139,9 @@ fn classify(code: Option<&str>) -> ErrorKind {
         | "RequestLimitExceeded"
         | "InternalError"
         | "ServiceUnavailable"
-        | "ServiceFailure" => ErrorKind::Transient,
+        | "ServiceFailure"
+        | "KMSInternalException"
+        | "DependencyTimeoutException" => ErrorKind::Transient,
         "OperationAborted" | "ConcurrentModification" | "EntityTemporarilyUnmodifiable" => ErrorKind::Conflict,
         _ => ErrorKind::Other,
     }

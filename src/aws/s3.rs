@@ -116,34 +116,38 @@ pub async fn object_lock_enabled(aws: &AwsClients, bucket: &str) -> Result<bool,
     }
 }
 
-/// A bucket's default encryption when it is SSE-KMS (or DSSE-KMS): the key as configured (key ARN, key id or
-/// alias; `None` for the AWS managed key `aws/s3`) and whether S3 Bucket Keys are on.
+/// A bucket's default encryption, as far as replicas are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DefaultKms {
-    /// `KMSMasterKeyID` as configured.
-    pub key: Option<String>,
-    /// `BucketKeyEnabled`.
-    pub bucket_key: bool,
+pub enum DefaultEncryption {
+    /// SSE-S3, or none configured.
+    S3Managed,
+    /// SSE-KMS or DSSE-KMS with the key as configured (key ARN, key id, alias name or alias ARN); `None` when no
+    /// key is named, which means the AWS managed key `aws/s3`
+    /// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html).
+    Kms(Option<String>),
 }
 
-/// The bucket's default SSE-KMS encryption, or `None` when new objects get SSE-S3 (s3:GetEncryptionConfiguration).
-pub async fn default_kms(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultKms>, AwsError> {
+/// The bucket's default encryption, or `None` when the bucket does not exist (s3:GetEncryptionConfiguration).
+pub async fn default_encryption(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultEncryption>, AwsError> {
     let out = match aws.s3.get_bucket_encryption().bucket(bucket).send().await {
         Ok(out) => out,
         Err(e) => {
             let err = AwsError::from_sdk("s3", "GetBucketEncryption", bucket_res(bucket), e);
-            return if err.is_code("ServerSideEncryptionConfigurationNotFoundError") { Ok(None) } else { Err(err) };
+            return match err.code.as_deref() {
+                Some("NoSuchBucket") => Ok(None),
+                Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(Some(DefaultEncryption::S3Managed)),
+                _ => Err(err),
+            };
         }
     };
-    let rules = out.server_side_encryption_configuration().map(|c| c.rules()).unwrap_or_default();
-    Ok(rules.iter().find_map(|r| {
-        let default = r.apply_server_side_encryption_by_default()?;
-        matches!(default.sse_algorithm(), ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse).then(|| {
-            DefaultKms {
-                key: default.kms_master_key_id().map(str::to_string),
-                bucket_key: r.bucket_key_enabled() == Some(true),
-            }
-        })
+    let by_default = out
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().iter().find_map(|r| r.apply_server_side_encryption_by_default()));
+    Ok(Some(match by_default {
+        Some(d) if matches!(d.sse_algorithm(), ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse) => {
+            DefaultEncryption::Kms(d.kms_master_key_id().filter(|k| !k.is_empty()).map(str::to_string))
+        }
+        _ => DefaultEncryption::S3Managed,
     }))
 }
 

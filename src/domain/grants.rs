@@ -454,6 +454,67 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
+/// The Sid suffix of the replica-key statement (after [`destination_sid_prefix`]).
+const KMS_SID_SUFFIX: &str = "Kms";
+
+/// The Sid of the key-policy statement [`replica_key_statement`] writes for one source role: the destination Sid
+/// prefix ([`destination_sid_prefix`]) and `Kms`.
+pub fn replica_key_sid(input: &DestinationGrantInput) -> String {
+    format!("{}{KMS_SID_SUFFIX}", destination_sid_prefix(input))
+}
+
+/// The key-policy statement that lets the source role use a replica key of the destination account
+/// (`kms_key_arn`, a key ARN, not an alias), for replicas in the destination bucket only.
+///
+/// - Principal: the source account root restricted to the role by `ArnEquals aws:PrincipalArn`, as in the bucket
+///   policy: KMS refuses a key policy naming a principal that does not exist yet ("The principals in the key policy
+///   must exist and be visible to KMS", https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html),
+///   and an account root always exists
+///   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+///   A cross-account key user needs this grant in the key policy as well as its own IAM policy
+///   (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html).
+/// - Actions: `kms:Encrypt` (the replica's encryption) and `kms:Decrypt` (S3 checks an S3 Bucket Key with it),
+///   and `kms:GenerateDataKey` when the key is the destination bucket's default key, with which S3 encrypts the
+///   replicas of unencrypted objects
+///   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html).
+/// - Conditions: only through S3 in the key's region (`kms:ViaService`,
+///   https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service), and
+///   only for the destination bucket's objects or the bucket itself (`kms:EncryptionContext:aws:s3:arn`; the
+///   bucket ARN is the context under an S3 Bucket Key, same S3 page, "S3 Bucket Keys and replication").
+/// - Resource `*`: in a key policy it means the key itself
+///   (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).
+pub fn replica_key_statement(
+    input: &DestinationGrantInput,
+    kms_key_arn: &str,
+    is_default_key: bool,
+) -> Result<Statement, PolicyError> {
+    let partition = input.partition.as_str();
+    let invalid = |reason: String| PolicyError::InvalidArn { arn: kms_key_arn.to_owned(), reason };
+    let key: KmsKeyArn = kms_key_arn.parse().map_err(invalid)?;
+    if !kms_key_arn.starts_with(&format!("arn:{partition}:kms:")) {
+        return Err(invalid(format!("the key is not in partition {partition}, as the destination bucket is")));
+    }
+    let dns_suffix = Partition::by_id(partition).map_or("amazonaws.com", |p| p.dns_suffix);
+    let bucket = s3_arn(partition, checked_value("bucket", &input.destination_bucket)?);
+    let condition = Condition::default()
+        .with("ArnEquals", "aws:PrincipalArn", vec![input.source_role_arn.clone()])
+        .with("StringEquals", "kms:ViaService", vec![format!("s3.{}.{dns_suffix}", key.region)])
+        .with("StringLike", "kms:EncryptionContext:aws:s3:arn", vec![bucket.clone(), format!("{bucket}/*")]);
+    let mut actions = vec!["kms:Encrypt", "kms:Decrypt"];
+    if is_default_key {
+        actions.push("kms:GenerateDataKey");
+    }
+    Ok(Statement {
+        principal: Some(Principal::aws(format!("arn:{partition}:iam::{}:root", input.source_account_id))),
+        condition: Some(condition),
+        ..allow(&replica_key_sid(input), &actions, vec!["*".to_owned()])
+    })
+}
+
 #[cfg(test)]
 #[path = "grants_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "grants_kms_tests.rs"]
+mod kms_tests;

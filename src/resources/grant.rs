@@ -3,7 +3,7 @@
 //! that what the source account cannot see (the destination account's bucket policy, Object Lock, default
 //! encryption) is checked at plan time, with no dependency cycle: the destination is still applied first.
 
-use framework::{Attr, Known};
+use framework::{Attr, Known, Set};
 
 framework::model! {
     /// The `grant` object, on both resources.
@@ -18,6 +18,8 @@ framework::model! {
         pub object_lock: Known<bool>,
         /// The destination bucket's default SSE-KMS key, when it has one.
         pub default_kms_key_arn: Known<String>,
+        /// Keys of the destination account whose key policies admit the role.
+        pub replica_kms_key_arns: Known<Set<Known<String>>>,
     }
 }
 
@@ -35,6 +37,9 @@ pub fn attributes(computed: bool) -> Vec<Attr> {
         mark(Attr::string("default_kms_key_arn").describe(
             "ARN of the destination bucket's default SSE-KMS key; null when its default encryption is SSE-S3. \
              Replicas of objects that are not SSE-KMS are encrypted with it.",
+        )),
+        mark(Attr::string_set("replica_kms_key_arns").describe(
+            "Keys of the destination account whose key policies admit the role (`replica_kms_key_arns`).",
         )),
     ]
 }

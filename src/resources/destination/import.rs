@@ -59,6 +59,13 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diag
         source_role_arn: Known::Value(role.clone()),
         statement_sid: Known::Null,
         grant: Known::Null,
+        // Not looked for: which keys' policies hold crossrepl's statement could only be found with ListKeys over
+        // the region and GetKeyPolicy on every key (one call per key, and kms:GetKeyPolicy on keys that have
+        // nothing to do with replication), for a list the configuration states anyway. The apply after the
+        // import finds the statement in place in each listed key (same Sid) and writes nothing there.
+        replica_kms_key_arns: Known::Null,
+        default_kms_key_arn: Known::Null,
+        kms_statement_sid: Known::Null,
     })
 }
 

@@ -8,8 +8,9 @@ use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
 use super::model::{DestinationBlock, SourceModel};
 use crate::aws::AwsClients;
-use crate::domain::arn::BucketArn;
+use crate::domain::arn::{BucketArn, KmsKeyArn};
 use crate::resources::bucket_settings::{self, BucketSettings};
+use crate::resources::grant::GrantModel;
 use crate::resources::preflight_bucket;
 
 /// What the checks know of the source.
@@ -79,6 +80,14 @@ fn check_grant(i: usize, d: &DestinationBlock, facts: &SourceFacts<'_>, ds: &mut
     {
         ds.push(role_mismatch(admitted, facts.role_arn).at(path(i, "grant")));
     }
+    if let Some(key) = unadmitted_key(d, g) {
+        let detail = format!(
+            "The replica key {key} belongs to the destination account, whose crossrepl_destination does not list \
+             it in replica_kms_key_arns: its key policy does not admit this source's role, and every SSE-KMS \
+             replica would fail. Add it to replica_kms_key_arns there."
+        );
+        ds.push(Diagnostic::error("Replica key does not admit the role", detail).at(path(i, "replica_kms_key_arn")));
+    }
     if d.owner_override == Known::Value(true) && g.owner_override == Known::Value(false) {
         ds.push(
             Diagnostic::error(
@@ -90,6 +99,14 @@ fn check_grant(i: usize, d: &DestinationBlock, facts: &SourceFacts<'_>, ds: &mut
             .at(path(i, "owner_override")),
         );
     }
+}
+
+/// The block's replica key when it is a key of the destination account that the grant's key list leaves out.
+fn unadmitted_key<'a>(d: &'a DestinationBlock, g: &GrantModel) -> Option<&'a str> {
+    let key = d.replica_kms_key_arn.known()?;
+    let owner = key.parse::<KmsKeyArn>().ok()?.account;
+    let listed = g.replica_kms_key_arns.known().map(|k| k.0.iter().any(|x| x.known() == Some(key)));
+    (d.account_id.known().is_some_and(|a| a == owner.as_str()) && listed == Some(false)).then_some(key.as_str())
 }
 
 /// The destination admits another role than this source's: every replica would be refused.
@@ -149,7 +166,7 @@ fn check_encryption(
     ds: &mut Diagnostics,
 ) {
     let no_keys = d.source_kms_key_arns.is_null() || d.source_kms_key_arns.known().is_some_and(|k| k.0.is_empty());
-    if facts.settings.is_some_and(|s| s.default_sse_kms) && no_keys {
+    if facts.settings.is_some_and(BucketSettings::default_sse_kms) && no_keys {
         ds.push(
             Diagnostic::warning(
                 "SSE-KMS objects will not replicate",
@@ -161,7 +178,7 @@ fn check_encryption(
             .at(path(i, "source_kms_key_arns")),
         );
     }
-    if let (Some(key), Known::Null) = (own.and_then(|s| s.default_kms_key_arn.as_deref()), &d.grant) {
+    if let (Some(key), Known::Null) = (own.and_then(|s| s.default_key.arn()), &d.grant) {
         let detail = format!(
             "Bucket {} encrypts new objects with KMS key {key} by default, and S3 encrypts replicas of objects that \
              are not SSE-KMS with it, as the replication role: the role needs kms:GenerateDataKey on it. Set \
@@ -185,7 +202,7 @@ pub async fn check(
     let blocks = planned.destination.known().cloned().unwrap_or_default();
     let source = async {
         let bucket = planned.bucket.known()?;
-        bucket_settings::read(aws, bucket, facts.account).await.ok()
+        bucket_settings::read(aws, bucket).await.ok().flatten()
     };
     let same = futures_util::future::join_all(blocks.iter().enumerate().map(|(i, d)| async move {
         let bucket = d.bucket_arn.known().and_then(|a| a.parse::<BucketArn>().ok()).map(|a| a.bucket)?;
@@ -196,9 +213,9 @@ pub async fn check(
         let bucket = bucket.as_str();
         let (ds, settings) = tokio::join!(
             preflight_bucket(aws, label, facts.account, bucket, enable_versioning, at),
-            bucket_settings::read(aws, bucket, facts.account)
+            bucket_settings::read(aws, bucket)
         );
-        Some((ds, settings.ok()))
+        Some((ds, settings.ok().flatten()))
     }));
     let (settings, same) = tokio::join!(source, same);
     let mut ds = Diagnostics::new();
@@ -218,7 +235,7 @@ mod tests {
     use tfplugin::{Diagnostics, Value};
 
     use super::*;
-    use crate::resources::grant::GrantModel;
+    use crate::resources::bucket_settings::DefaultKey;
     use crate::resources::source::schema::schema;
 
     const ACCOUNT: &str = "111111111111";
@@ -240,6 +257,7 @@ mod tests {
             owner_override: Known::Value(false),
             object_lock: Known::Value(false),
             default_kms_key_arn: Known::Null,
+            replica_kms_key_arns: Known::Null,
         }
     }
 
@@ -298,7 +316,7 @@ mod tests {
 
     #[test]
     fn object_lock_and_default_encryption() {
-        let locked = BucketSettings { object_lock: true, default_sse_kms: false, default_kms_key_arn: None };
+        let locked = BucketSettings { object_lock: true, default_key: DefaultKey::None };
         assert_eq!(
             check(&[block(cross(vec![]), Some(grant()))], Some(&locked), &[]),
             [("Destination bucket has no Object Lock".into(), "destination[0].bucket_arn".into())]
@@ -306,13 +324,13 @@ mod tests {
         let locked_grant = GrantModel { object_lock: Known::Value(true), ..grant() };
         assert!(check(&[block(cross(vec![]), Some(locked_grant))], Some(&locked), &[]).is_empty());
         let same = block(vec![("bucket_arn", "arn:aws:s3:::dst".into())], None);
-        let plain = BucketSettings { object_lock: false, default_sse_kms: false, default_kms_key_arn: None };
+        let plain = BucketSettings { object_lock: false, default_key: DefaultKey::None };
         assert_eq!(
             check(std::slice::from_ref(&same), Some(&locked), &[Some(plain.clone())])[0].0,
             "Destination bucket has no Object Lock"
         );
 
-        let kms = BucketSettings { object_lock: false, default_sse_kms: true, default_kms_key_arn: None };
+        let kms = BucketSettings { object_lock: false, default_key: DefaultKey::AwsManaged(None) };
         assert_eq!(
             check(&[block(cross(vec![]), Some(grant()))], Some(&kms), &[]),
             [("SSE-KMS objects will not replicate".into(), "destination[0].source_kms_key_arns".into())]
@@ -324,7 +342,7 @@ mod tests {
         assert!(check(&[keyed], Some(&kms), &[]).is_empty());
 
         let key = "arn:aws:kms:us-east-1:111111111111:key/d";
-        let default_key = BucketSettings { default_kms_key_arn: Some(key.into()), default_sse_kms: true, ..plain };
+        let default_key = BucketSettings { default_key: DefaultKey::Customer(key.into()), ..plain };
         let found = check(std::slice::from_ref(&same), None, &[Some(default_key)]);
         assert_eq!(found, [("Destination default key not granted".into(), "destination[0].grant".into())]);
     }

@@ -3,7 +3,7 @@
 use framework::{Attr, BlockSpec, ResourceSchema, Value, planmodifier, validator};
 use tfplugin::Number;
 
-use crate::domain::arn::{BucketArn, KmsKeyArn, check_iam_name, check_iam_path, check_policy_arn};
+use crate::domain::arn::{BucketArn, check_iam_name, check_iam_path, check_policy_arn};
 use crate::domain::grants::{policy_name_for_bucket, role_name_for_bucket};
 use crate::domain::replication::{
     MAX_DESTINATIONS, MAX_PREFIX_LEN, MAX_RULE_ID_LEN, REPLICATION_STORAGE_CLASSES, derived_rule_id, position_priority,
@@ -54,8 +54,8 @@ fn destination_block() -> BlockSpec {
         .attr(Attr::string("storage_class").validate(validator::string("Invalid replication storage class", "a storage class S3 replicates into.", check_storage_class)).describe("Storage class of the replicas (`STANDARD`, `STANDARD_IA`, `ONEZONE_IA`, `INTELLIGENT_TIERING`, `GLACIER`, `GLACIER_IR`, `DEEP_ARCHIVE`, `REDUCED_REDUNDANCY`). Default: the source object's class."))
         .attr(Attr::bool("delete_marker_replication").default(Value::Bool(true)).describe("Replicate delete markers."))
         .attr(Attr::bool("owner_override").default(Value::Bool(false)).describe("Make the destination account own the replicas (needs `account_id`)."))
-        .attr(Attr::string("replica_kms_key_arn").validate(validator::string("Invalid KMS key ARN", "a KMS key ARN (not an alias).", check_kms_key)).describe("KMS key ARN (in the destination's region) to encrypt replicas with."))
-        .attr(Attr::string_set("source_kms_key_arns").validate(validator::each_string("Invalid KMS key ARN", "KMS key ARNs (not aliases).", check_kms_key)).describe("KMS key ARNs source objects are encrypted with; set to replicate SSE-KMS objects (needs `replica_kms_key_arn`)."))
+        .attr(Attr::string("replica_kms_key_arn").validate(validator::string("Invalid KMS key ARN", "a KMS key ARN (not an alias).", checks::kms_key_arn)).describe("KMS key ARN (in the destination's region) to encrypt replicas with."))
+        .attr(Attr::string_set("source_kms_key_arns").validate(validator::each_string("Invalid KMS key ARN", "KMS key ARNs (not aliases).", checks::kms_key_arn)).describe("KMS key ARNs source objects are encrypted with; set to replicate SSE-KMS objects (needs `replica_kms_key_arn`)."))
         .attr(Attr::bool("replication_time_control").default(Value::Bool(false)).describe("S3 Replication Time Control (15 minutes), with replication metrics."))
         .attr(Attr::bool("replica_modifications").default(Value::Bool(false)).describe("Replicate metadata changes made on replicas (for two-way replication)."))
         .attr(Attr::number("priority").optional_computed().validate(validator::value("Invalid replication rule priority", "a whole number from 0 to 2147483647.", check_priority)).plan_modifier(planmodifier::from_position("Default: the block's position (1, 2, ...), so appending a destination changes no other rule.", |i| Value::int(i64::from(position_priority(i))))).describe("Rule priority."))
@@ -130,12 +130,6 @@ fn check_storage_class(class: &str) -> Result<(), String> {
          source object's class.",
         REPLICATION_STORAGE_CLASSES.join(", ")
     ))
-}
-
-fn check_kms_key(arn: &str) -> Result<(), String> {
-    arn.parse::<KmsKeyArn>()
-        .map(|_| ())
-        .map_err(|why| format!("{arn:?} is not usable here: {why}. Give the key ARN, e.g. aws_kms_key.<name>.arn."))
 }
 
 fn check_priority(v: &Value) -> Result<(), String> {
