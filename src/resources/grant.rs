@@ -38,8 +38,10 @@ pub fn attributes(computed: bool) -> Vec<Attr> {
             "ARN of the destination bucket's default SSE-KMS key; null when its default encryption is SSE-S3. \
              Replicas of objects that are not SSE-KMS are encrypted with it.",
         )),
-        mark(Attr::string_set("replica_kms_key_arns").describe(
-            "Keys of the destination account whose key policies admit the role (`replica_kms_key_arns`).",
-        )),
+        mark(
+            Attr::string_set("replica_kms_key_arns").describe(
+                "Keys of the destination account whose key policies admit the role (`replica_kms_key_arns`).",
+            ),
+        ),
     ]
 }

@@ -17,8 +17,8 @@ use self::schema::TYPE_NAME;
 use crate::aws::{AwsClients, AwsError, s3};
 use crate::domain::arn::{AccountId, Partition};
 use crate::resources::checks::{aws_diag, bucket_not_found};
-use crate::resources::{bucket_settings, ensure_versioning};
 use crate::resources::merged_policy::{self, BucketPolicy};
+use crate::resources::{bucket_settings, ensure_versioning};
 
 /// The `crossrepl_destination` resource type.
 pub struct DestinationResource;

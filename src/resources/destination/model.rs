@@ -129,7 +129,13 @@ impl Desired {
     /// `base` with the computed attributes of what exists; `statement_sid` only when the bucket-policy statements
     /// are in place, `kms_statement_sid` only when there are keys and the key-policy statements are in place; the
     /// grant with the bucket's Object Lock (`object_lock`) and default key (`base`'s).
-    pub fn state(&self, base: &DestinationModel, account: Known<String>, ok: InPlace, object_lock: Known<bool>) -> DestinationModel {
+    pub fn state(
+        &self,
+        base: &DestinationModel,
+        account: Known<String>,
+        ok: InPlace,
+        object_lock: Known<bool>,
+    ) -> DestinationModel {
         let kms_statement_sid = match &base.replica_kms_key_arns {
             Known::Unknown => Known::Unknown,
             Known::Value(keys) if !keys.0.is_empty() && ok.key_policies => Known::Value(self.kms_sid.clone()),

@@ -37,7 +37,9 @@ pub async fn preflight(
     let enable = planned.enable_versioning.known() != Some(&false);
     let bucket_check = async {
         match account {
-            Some(a) if prior.is_none() => preflight_bucket(aws, label, a, bucket, enable, AttributePath::attr("bucket")).await,
+            Some(a) if prior.is_none() => {
+                preflight_bucket(aws, label, a, bucket, enable, AttributePath::attr("bucket")).await
+            }
             _ => Diagnostics::new(),
         }
     };
@@ -236,8 +238,13 @@ mod tests {
         assert_eq!(default_key_value(&Ok(Some(DefaultKey::AwsManaged(None)))), Known::Null);
         assert_eq!(default_key_value(&Ok(Some(DefaultKey::Customer(KEY.into())))), Known::Value(KEY.to_string()));
         assert_eq!(default_key_value(&Ok(None)), Known::Unknown);
-        let denied =
-            crate::aws::AwsError::local("s3", "GetBucketEncryption", "bucket dst", "no", crate::aws::ErrorKind::AccessDenied);
+        let denied = crate::aws::AwsError::local(
+            "s3",
+            "GetBucketEncryption",
+            "bucket dst",
+            "no",
+            crate::aws::ErrorKind::AccessDenied,
+        );
         assert_eq!(default_key_value(&Err(denied)), Known::Unknown);
     }
 }

@@ -305,6 +305,31 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_key_of_the_destination_account_must_be_listed_there() {
+        let key = "arn:aws:kms:us-east-1:222222222222:key/r";
+        let with_key = |g: GrantModel| block(cross(vec![("replica_kms_key_arn", key.into())]), Some(g));
+        let listed =
+            |keys: &[&str]| Known::Value(framework::Set(keys.iter().map(|k| Known::Value(k.to_string())).collect()));
+        let unlisted = GrantModel { replica_kms_key_arns: listed(&[]), ..grant() };
+        assert_eq!(
+            check(&[with_key(unlisted)], None, &[]),
+            [("Replica key does not admit the role".into(), "destination[0].replica_kms_key_arn".into())]
+        );
+        assert!(
+            check(&[with_key(GrantModel { replica_kms_key_arns: listed(&[key]), ..grant() })], None, &[]).is_empty()
+        );
+        // A key of a third account is not the destination's to list; an unknown list is not judged.
+        let third = block(
+            cross(vec![("replica_kms_key_arn", "arn:aws:kms:us-east-1:333333333333:key/r".into())]),
+            Some(GrantModel { replica_kms_key_arns: listed(&[]), ..grant() }),
+        );
+        assert!(check(&[third], None, &[]).is_empty());
+        assert!(
+            check(&[with_key(GrantModel { replica_kms_key_arns: Known::Unknown, ..grant() })], None, &[]).is_empty()
+        );
+    }
+
+    #[test]
     fn without_a_grant_a_cross_account_destination_is_reported_unchecked() {
         assert_eq!(
             check(&[block(cross(vec![]), None)], None, &[]),
