@@ -105,7 +105,12 @@ fn check_grant(i: usize, d: &DestinationBlock, facts: &SourceFacts<'_>, ds: &mut
 fn unadmitted_key<'a>(d: &'a DestinationBlock, g: &GrantModel) -> Option<&'a str> {
     let key = d.replica_kms_key_arn.known()?;
     let owner = key.parse::<KmsKeyArn>().ok()?.account;
-    let listed = g.replica_kms_key_arns.known().map(|k| k.0.iter().any(|x| x.known() == Some(key)));
+    // Null: the destination lists no key at all.
+    let listed = match &g.replica_kms_key_arns {
+        Known::Value(k) => Some(k.0.iter().any(|x| x.known() == Some(key))),
+        Known::Null => Some(false),
+        Known::Unknown => None,
+    };
     (d.account_id.known().is_some_and(|a| a == owner.as_str()) && listed == Some(false)).then_some(key.as_str())
 }
 
@@ -310,11 +315,13 @@ mod tests {
         let with_key = |g: GrantModel| block(cross(vec![("replica_kms_key_arn", key.into())]), Some(g));
         let listed =
             |keys: &[&str]| Known::Value(framework::Set(keys.iter().map(|k| Known::Value(k.to_string())).collect()));
-        let unlisted = GrantModel { replica_kms_key_arns: listed(&[]), ..grant() };
-        assert_eq!(
-            check(&[with_key(unlisted)], None, &[]),
-            [("Replica key does not admit the role".into(), "destination[0].replica_kms_key_arn".into())]
-        );
+        // An empty list, and no list at all (the attribute left out: null).
+        for unlisted in [listed(&[]), Known::Null] {
+            assert_eq!(
+                check(&[with_key(GrantModel { replica_kms_key_arns: unlisted, ..grant() })], None, &[]),
+                [("Replica key does not admit the role".into(), "destination[0].replica_kms_key_arn".into())]
+            );
+        }
         assert!(
             check(&[with_key(GrantModel { replica_kms_key_arns: listed(&[key]), ..grant() })], None, &[]).is_empty()
         );
