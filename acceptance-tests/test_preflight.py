@@ -17,7 +17,7 @@ import awsproxy  # testbed/awsproxy.py
 from lib.aws_readers import Aws
 from lib.harness import Run, Workspace
 from lib.naming import Names, arn, role_arn
-from lib.scenarios import destination_resource, providers, source_resource, to
+from lib.scenarios import KEY_ACCOUNT, destination_resource, made_up_kms_key, providers, source_resource, to
 from lib.services import LocalStack
 
 TRUST = {"Version": "2012-10-17", "Statement": [
@@ -83,7 +83,7 @@ def ls_client_eu(aws: Aws, account: str):
 
 def cases(s: Setup) -> list[Case]:
     b = s.names
-    key_us = f"arn:aws:kms:us-east-1:{s.dst_acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    key_us = made_up_kms_key(KEY_ACCOUNT)
     src, dst = "crossrepl_source.data", "crossrepl_destination.dr"
     return [
         Case("destination bucket missing (a warning: the configuration may create it)", "warning", dst, "bucket",

@@ -9,8 +9,8 @@ from lib.aws_readers import (Aws, check_destination_grant, check_nothing_left, c
 from lib.constants import OWNER_TAG
 from lib.harness import Workspace, assert_converged, changed_paths, counts, planned_changes
 from lib.naming import Names, arn, role_arn, rule_id
-from lib.scenarios import (TwoAccounts, destination_resource, every_option_config, made_up_kms_key, providers,
-                           source_resource, to)
+from lib.scenarios import (KEY_ACCOUNT, TwoAccounts, destination_resource, every_option_config, made_up_kms_key,
+                           providers, source_resource, to)
 from lib.services import LocalStack
 
 
@@ -110,7 +110,7 @@ def test_every_option_converges_and_round_trips_through_import(ws: Workspace, ls
     policy carry them, the plan after apply is empty, and state rm + import reconstructs the same state."""
     src_acct, dst_acct, src, dst, aws, n = two_accounts
     local = n.bucket("local")
-    key_dst, key_src = made_up_kms_key(dst_acct), made_up_kms_key(src_acct, multi_region=True)
+    key_dst, key_src = made_up_kms_key(KEY_ACCOUNT), made_up_kms_key(src_acct, multi_region=True)
     boundary = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
     aws.create_bucket(src_acct, local, versioning=True)
     ws.write(every_option_config(ls.endpoint, src_acct, dst_acct, src, dst, local))

@@ -124,6 +124,12 @@ resource "crossrepl_source" "{name}" {{
 """
 
 
+# A third account that holds replica keys: their key policies are managed there (with the statement of the function
+# replica_key_policy_statement), so no crossrepl_destination lists them. A replica key of the destination account
+# that its crossrepl_destination does not list is refused at plan time.
+KEY_ACCOUNT = "333333333333"
+
+
 def made_up_kms_key(account: str, multi_region: bool = False) -> str:
     """A well-formed KMS key ARN of no existing key (replicas of SSE-KMS objects under it would fail)."""
     key = "mrk-0123456789abcdef0123456789abcdef" if multi_region else "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -135,7 +141,7 @@ def every_option_config(endpoint: str, src_acct: str, dst_acct: str, src: str, d
     modifications, tag+prefix filter, storage class, explicit priority, and a disabled same-account rule."""
     full = {**to("dr"), "prefix": "data/", "tags": {"replicate": "yes", "tier": "gold"},
             "delete_marker_replication": False, "storage_class": "GLACIER_IR", "owner_override": True,
-            "replica_kms_key_arn": made_up_kms_key(dst_acct),
+            "replica_kms_key_arn": made_up_kms_key(KEY_ACCOUNT),
             "source_kms_key_arns": [made_up_kms_key(src_acct, multi_region=True)],
             "replication_time_control": True, "replica_modifications": True, "priority": 10}
     return (providers(endpoint, src=src_acct, dst=dst_acct)
