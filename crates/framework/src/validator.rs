@@ -158,7 +158,7 @@ mod tests {
     use super::*;
 
     fn even(s: &str) -> Result<(), String> {
-        if s.len() % 2 == 0 { Ok(()) } else { Err(format!("{s:?} has an odd length")) }
+        if s.len().is_multiple_of(2) { Ok(()) } else { Err(format!("{s:?} has an odd length")) }
     }
 
     #[test]
