@@ -1,4 +1,5 @@
-"""The fault proxy itself: one seed gives the same faults whatever the order and timing of the requests; its\nemulation of S3's eventual consistency (stale reads, documented propagation refusals, final refusals)."""
+"""The fault proxy itself: one seed gives the same faults whatever the order and timing of the requests; its
+emulation of S3's eventual consistency (stale reads, documented propagation refusals, final refusals)."""
 
 from __future__ import annotations
 
