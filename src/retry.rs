@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tfplugin::StopToken;
 
-use crate::aws::{AwsError, ErrorKind};
+use crate::aws::{AwsError, ErrorKind, propagation};
 
 /// Why a retried call gave up.
 #[derive(Debug)]
@@ -81,7 +81,9 @@ where
             return Err(RetryError::Failed { error, attempts });
         }
         let pause_ms = pause.as_millis() as u64;
-        tracing::info!(%error, attempt = attempts, pause_ms, "waiting for AWS to propagate an earlier change");
+        let waits_for = propagation::refusal(error.operation, error.code.as_deref(), &error.message)
+            .map_or("a write to become readable", |r| r.waits_for);
+        tracing::info!(%error, waits_for, attempt = attempts, pause_ms, "waiting for AWS to propagate an earlier change");
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = stop.stopped() => return Err(RetryError::Stopped),

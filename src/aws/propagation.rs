@@ -73,4 +73,12 @@ mod tests {
         assert_eq!(refusal("PutBucketPolicy", Some("InvalidRequest"), versioning), None);
         assert_eq!(refusal(PUT_REPLICATION, None, versioning), None);
     }
+
+    #[test]
+    fn every_refusal_says_what_it_waits_for_and_cites_its_source() {
+        for r in REFUSALS {
+            assert!(!r.waits_for.is_empty(), "{r:?}");
+            assert!(r.source.contains("https://github.com/") || r.source.contains("hashicorp/"), "{r:?}");
+        }
+    }
 }
