@@ -48,7 +48,8 @@ from botocore.exceptions import ClientError
 from lib.aws_readers import Aws, as_list, check_destination_grant, crossrepl_statements, decode_doc, statement_resources
 from lib.constants import OWNER_TAG, REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
 from lib.examples import copy_example
-from lib.harness import Workspace, assert_converged, assert_converged_exit_code, counts, planned_changes
+from lib.harness import Workspace, assert_converged, assert_converged_exit_code, counts, differing, plan_document, \
+    planned_changes
 from lib.naming import arn, destination_sid
 from lib.scenarios import TwoAccounts
 from lib.services import LocalStack
@@ -108,29 +109,6 @@ def create_hand_written_setup(aws: Aws, src_acct: str, src: str, dst_acct: str, 
 
 
 # ---- the plan ------------------------------------------------------------------------------------------------
-
-def differing(before, after, unknown, path: str = "") -> list[str]:
-    """Attribute paths whose planned value differs from the prior one (or is unknown), e.g. `destination[0].x`."""
-    if unknown is True:
-        return [path]
-    if isinstance(before, dict) and isinstance(after, dict):
-        unknown = unknown if isinstance(unknown, dict) else {}
-        out = []
-        for k in sorted(set(before) | set(after)):
-            out += differing(before.get(k), after.get(k), unknown.get(k), f"{path}.{k}" if path else k)
-        return out
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        unknown = unknown if isinstance(unknown, list) else [None] * len(after)
-        out = []
-        for i, (b, a) in enumerate(zip(before, after)):
-            out += differing(b, a, unknown[i] if i < len(unknown) else None, f"{path}[{i}]")
-        return out
-    return [] if before == after else [path]
-
-
-def plan_document(ws: Workspace) -> dict:
-    return ws.must("show", "-json", "tfplan", json_out=False).document()
-
 
 def describe_changes(doc: dict) -> str:
     lines = []
@@ -313,8 +291,10 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, two_accounts:
             rule["account_id"], rule["bucket_arn"], rule["owner_override"]) == \
         (RULE, 0, "STANDARD", True, dst_acct, arn(dst), False), f"the imported rule: {rule}"
     paths = differing(source["before"], source["after"], source.get("after_unknown"))
-    assert sorted(paths) == ["policy_arn", "role_arn"], \
-        f"crossrepl_source should only show the hardening (role_arn, policy_arn); differing: {paths}\n{changes}"
+    # The grant too: an import cannot read the destination account, so the first apply records it (no AWS call).
+    assert sorted(paths) == ["destination[0].grant", "policy_arn", "role_arn"], \
+        f"crossrepl_source should only show the hardening (role_arn, policy_arn) and the grant; differing: " \
+        f"{paths}\n{changes}"
     assert (imported["role_arn"], imported["policy_arn"]) == (None, None), imported
     assert (source["after"]["role_arn"], source["after"]["policy_arn"]) == (role_arn, policy_arn), \
         f"the role and the policy must keep their ARNs: {source['after']}"

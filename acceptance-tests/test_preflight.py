@@ -16,7 +16,7 @@ import pytest
 import awsproxy  # testbed/awsproxy.py
 from lib.aws_readers import Aws
 from lib.harness import Run, Workspace
-from lib.naming import Names, arn
+from lib.naming import Names, arn, role_arn
 from lib.scenarios import destination_resource, providers, source_resource, to
 from lib.services import LocalStack
 
@@ -49,7 +49,7 @@ class Setup:
 def obstacles(aws: Aws, n: Names) -> Setup:
     src_acct, dst_acct, third = n.account(0), n.account(1), n.account(2)
     b = {label: n.bucket(label) for label in ("src", "dst", "theirs", "suspended", "unversioned", "configured",
-                                              "eu", "nowhere")}
+                                              "eu", "nowhere", "local-unversioned", "locked", "kms-default")}
     aws.create_bucket(src_acct, b["src"], versioning=True)
     aws.create_bucket(dst_acct, b["dst"], versioning=True)
     aws.create_bucket(third, b["theirs"], versioning=True)
@@ -61,6 +61,11 @@ def obstacles(aws: Aws, n: Names) -> Setup:
         "Role": f"arn:aws:iam::{src_acct}:role/someone-elses-replication",
         "Rules": [{"ID": "theirs", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
                    "DeleteMarkerReplication": {"Status": "Disabled"}, "Destination": {"Bucket": arn(b["dst"])}}]})
+    aws.create_bucket(src_acct, b["local-unversioned"])
+    aws.s3(src_acct).create_bucket(Bucket=b["locked"], ObjectLockEnabledForBucket=True)
+    aws.create_bucket(src_acct, b["kms-default"], versioning=True)
+    aws.s3(src_acct).put_bucket_encryption(Bucket=b["kms-default"], ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
     eu = ls_client_eu(aws, dst_acct)
     eu.create_bucket(Bucket=b["eu"], CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     eu.put_bucket_versioning(Bucket=b["eu"], VersioningConfiguration={"Status": "Enabled"})
@@ -100,13 +105,29 @@ def cases(s: Setup) -> list[Case]:
              source={"policy_name": b["taken-policy"]}),
         Case("replica KMS key in another region than the destination bucket", "error", src, "replica_kms_key_arn",
              "replica KMS key is in us-east-1, destination bucket in eu-west-1",
-             dests=[{"bucket_arn": arn(b["eu"]), "account_id": s.dst_acct, "replica_kms_key_arn": key_us}]),
+             dests=[{"bucket_arn": arn(b["eu"]), "account_id": s.dst_acct, "replica_kms_key_arn": key_us,
+                     "source_kms_key_arns": [key_us.replace(s.dst_acct, s.src_acct)],
+                     "grant": {"bucket_arn": arn(b["eu"]), "role_arn": role_arn(s.src_acct, s.src)}}]),
+        Case("destination bucket in another region than its provider block", "error", dst, "bucket",
+             "is in region eu-west-1", destination={"bucket": b["eu"]}),
+        Case("same-account destination versioning off, enable_versioning = false", "error", src,
+             "enable_versioning", "versioning is off",
+             source={"enable_versioning": False}, dests=[{"bucket_arn": arn(b["local-unversioned"])}]),
+        Case("same-account destination that is another account's (account_id missing)", "error", src,
+             "bucket_arn", "is not in account", dests=[{"bucket_arn": arn(b["theirs"])}]),
+        Case("source with Object Lock, destination without", "error", src, "bucket_arn",
+             "Destination bucket has no Object Lock", source={"bucket": b["locked"]}),
+        Case("source encrypting with SSE-KMS by default, rule selecting no SSE-KMS objects", "warning", src,
+             "destination", "SSE-KMS objects will not replicate", source={"bucket": b["kms-default"]}),
     ]
 
 
 def config(endpoint: str, s: Setup, case: Case | None) -> str:
     c = case or Case("baseline", "", "", "", "")
-    d = {"bucket": s.dst, "source_account_id": s.src_acct, "source_bucket": s.src, **c.destination}
+    # The destination admits whatever source and role the case uses (else the source's grant check objects).
+    admitted = {"source_role_name": c.source["role_name"]} if "role_name" in c.source else {}
+    d = {"bucket": s.dst, "source_account_id": s.src_acct, "source_bucket": c.source.get("bucket", s.src),
+         **admitted, **c.destination}
     src = {"bucket": s.src, **c.source}
     return (providers(endpoint, src=s.src_acct, dst=s.dst_acct)
             + destination_resource("dr", "dst", d.pop("bucket"), d.pop("source_account_id"), d.pop("source_bucket"),
@@ -162,8 +183,11 @@ def test_preflight_reports_at_plan_time(ws: Workspace, ls: LocalStack, request: 
     assert baseline.ok and not crossrepl_diagnostics(baseline), \
         f"the baseline must plan cleanly: {crossrepl_diagnostics(baseline)}"
     # Preflight of a new pair: each provider process asks STS its account (once), then one round of reads per
-    # resource; the engine plans the destination before the source (the source refers to it).
-    expected = {"sts:GetCallerIdentity": 2, "s3:GetBucketVersioning": 2, "s3:ListBuckets": 2,
+    # resource; the engine plans the destination before the source (the source refers to it). Per bucket: its
+    # region, owner and versioning, Object Lock and default encryption (the destination's for its grant, the
+    # source's for the checks of its destinations).
+    expected = {"sts:GetCallerIdentity": 2, "s3:HeadBucket": 2, "s3:GetBucketVersioning": 2, "s3:ListBuckets": 2,
+                "s3:GetObjectLockConfiguration": 2, "s3:GetBucketEncryption": 2,
                 "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
     assert calls["by_operation"] == expected, f"preflight calls: {calls}"
     assert calls["critical_path"] <= 4, f"preflight must be one round per resource: {calls}"

@@ -6,10 +6,12 @@ bed's replication engine, whose every authorization is Principal Mapper's (testb
   replicated without its tags, or a delete marker not replicated) with a journal entry naming the denied request
   and the document that did not allow it; each grant is put back and replication works again, which proves the
   engine said no for that grant alone.
-- Routing by prefix and tag filters; owner override; SSE-KMS with keys in the source account.
-- Setups that apply cleanly but that S3 would not replicate, defects of crossrepl itself: marked xfail with
-  the reason, until the fidelity issue fixes them (strict: an unexpected pass fails the suite, so the marker
-  cannot outlive the fix).
+- Routing by prefix and tag filters; owner override; SSE-KMS with keys in the source account, and with a replica
+  key of the destination account (its key policy written by crossrepl_destination; negative control: not listed),
+  the KMS example.
+- Setups that applied cleanly but that S3 would not replicate (S3 Bucket Keys, a destination's default SSE-KMS
+  key, Object Lock, a role name not repeated on the destination), each fixed by the fidelity issue, each with the
+  old setup as its negative control.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lib.aws_readers import Aws, crossrepl_statements
-from lib.examples import Example
+from lib.examples import Example, copy_example
 from lib.harness import Workspace, assert_converged
-from lib.naming import Names, policy_arn, role_arn, role_name
+from lib.naming import Names, arn, policy_arn, role_arn, role_name
 from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
 from lib.services import LocalStack
 
@@ -39,6 +41,11 @@ def without_action(doc: dict, action: str) -> dict:
             kept.append(s)
     doc["Statement"] = kept
     return doc
+
+
+def no_grant(dest: dict) -> dict:
+    """A destination block without its grant (plan cannot check the destination, as before the grant existed)."""
+    return {k: v for k, v in dest.items() if k != "grant"}
 
 
 def test_negative_control_per_grant(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
@@ -206,12 +213,14 @@ def test_routing_by_prefix_and_tags(ws: Workspace, ls: LocalStack, request: pyte
 
 
 def test_owner_override(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
-    """owner_override: replicas belong to the destination account; without s3:ObjectOwnerOverrideToBucketOwner in
-    the role's policy they fail (the negative control)."""
+    """owner_override: replicas belong to the destination account. It needs s3:ObjectOwnerOverrideToBucketOwner in
+    the role's policy and, only when the destination accepts it (accept_owner_override), in the bucket policy.
+    Negative controls: without it in the role's policy, or a destination that does not accept it (no grant to
+    stop the plan), the object goes FAILED."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
-    ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
-             + destination_resource("dr", "dst", dst, src_acct, src)
-             + source_resource("data", "src", src, [{**to("dr"), "owner_override": True}]))
+    head = providers(ls.endpoint, src=src_acct, dst=dst_acct)
+    source = source_resource("data", "src", src, [{**no_grant(to("dr")), "owner_override": True}])
+    ws.write(head + destination_resource("dr", "dst", dst, src_acct, src, accept_owner_override=True) + source)
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     objs = aws.objects()
@@ -228,12 +237,12 @@ def test_owner_override(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts
                        "s3:ObjectOwnerOverrideToBucketOwner", f"identity policies of {role_arn(src_acct, src)}")
     ws.must("apply", "-input=false", "-auto-approve")  # drift repaired
     objs.prove(src_acct, src, dst_acct, dst, key="override-again.txt", delete_marker=False)
+
+    ws.write(head + destination_resource("dr", "dst", dst, src_acct, src) + source)
+    ws.must("apply", "-input=false", "-auto-approve")
+    objs.assert_failed(objs.put(src_acct, src, "not-accepted.txt"), dst_acct, dst,
+                       "s3:ObjectOwnerOverrideToBucketOwner", f"the bucket policy of {dst} does not allow it")
     ws.destroy()
-
-
-def kms_key(aws: Aws, account: str, policy: dict | None = None) -> str:
-    args = {"Policy": json.dumps(policy)} if policy else {}
-    return aws.c("kms", account).create_key(Description="crossrepl test", **args)["KeyMetadata"]["Arn"]
 
 
 def test_sse_kms_with_keys_of_the_source_account(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
@@ -241,7 +250,7 @@ def test_sse_kms_with_keys_of_the_source_account(ws: Workspace, ls: LocalStack, 
     decides): it arrives encrypted under the replica key. Negative control: a source key policy that does not
     enable IAM policies makes the object FAILED at kms:Decrypt."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
-    source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, src_acct)
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(src_acct)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
              + source_resource("data", "src", src, [{**to("dr"), "replica_kms_key_arn": replica_key,
@@ -264,17 +273,14 @@ def test_sse_kms_with_keys_of_the_source_account(ws: Workspace, ls: LocalStack, 
     ws.destroy()
 
 
-# ---- what S3 would not replicate although apply succeeds: defects of crossrepl (the fidelity issue) ----------
+# ---- what S3 would not replicate although apply succeeded before the fidelity issue: each fixed, each with the
+# ---- setup that used to fail silently as its negative control
 
-XFAIL = "crossrepl defect, fixed by the fidelity issue ('What real AWS would refuse, or would silently not " \
-        "replicate'): "
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "under an S3 Bucket Key the role also needs kms:Decrypt on the "
-                                             "replica key; crossrepl grants only kms:Encrypt")
 def test_sse_kms_under_a_bucket_key(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """Under an S3 Bucket Key the role needs kms:Decrypt on the replica key as well as kms:Encrypt ("S3 Bucket Keys
+    and replication"). Negative control: the role policy without kms:Decrypt makes the object FAILED there."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
-    source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, src_acct)
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(src_acct)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
              + source_resource("data", "src", src, [{**to("dr"), "replica_kms_key_arn": replica_key,
@@ -282,50 +288,115 @@ def test_sse_kms_under_a_bucket_key(ws: Workspace, ls: LocalStack, two_accounts:
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     objs = aws.objects()
-    objs.assert_replicated(objs.put(src_acct, src, "bucket-key.txt", kms_key=source_key, bucket_key=True),
-                           dst_acct, dst)
+    replica = objs.assert_replicated(objs.put(src_acct, src, "bucket-key.txt", kms_key=source_key, bucket_key=True),
+                                     dst_acct, dst)
+    assert (replica.encryption, replica.kms_key) == ("aws:kms", replica_key), replica
+
+    parn = policy_arn(src_acct, src)
+    doc = aws.policy_document(src_acct, parn)
+    for st in doc["Statement"]:
+        if st["Sid"].startswith("ReplicaKms"):
+            st["Action"] = [a for a in st["Action"] if a != "kms:Decrypt"]
+    aws.iam(src_acct).create_policy_version(PolicyArn=parn, SetAsDefault=True, PolicyDocument=json.dumps(doc))
+    objs.assert_failed(objs.put(src_acct, src, "no-decrypt.txt", kms_key=source_key, bucket_key=True),
+                       dst_acct, dst, "kms:Decrypt", f"identity policies of {role_arn(src_acct, src)}")
+    ws.destroy()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "a replica key owned by the destination account needs a key-policy "
-                                             "statement admitting the source role; crossrepl writes none")
+def replica_key_of_the_destination(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts, listed: bool):
+    """A source key of the source account and a replica key of the destination account (its default key policy:
+    the destination account alone), applied with the replica key in crossrepl_destination's replica_kms_key_arns
+    or not; returns an SSE-KMS object written after the apply, and the replica key. Not listed, the source's grant
+    check refuses the plan, so the source takes no grant then (what would have happened before the check)."""
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(dst_acct)
+    keys = {"replica_kms_key_arns": [replica_key]} if listed else {}
+    head = providers(ls.endpoint, src=src_acct, dst=dst_acct) + destination_resource("dr", "dst", dst, src_acct, src,
+                                                                                    **keys)
+    rule = {"replica_kms_key_arn": replica_key, "source_kms_key_arns": [source_key]}
+    ws.write(head + source_resource("data", "src", src, [{**to("dr"), **rule}]))
+    ws.init()
+    if not listed:
+        r = ws.run("plan", "-input=false")
+        refused = [d for d in r.diagnostics("error") if d.get("summary") == "Replica key does not admit the role"]
+        assert not r.ok and refused, f"plan must refuse a replica key the destination does not admit: {r.diagnostics()}"
+        ws.write(head + source_resource("data", "src", src, [{**no_grant(to("dr")), **rule}]))
+    ws.must("apply", "-input=false", "-auto-approve")
+    return aws.objects().put(src_acct, src, "k.txt", kms_key=source_key, bucket_key=False), replica_key
+
+
 def test_replica_key_of_the_destination_account(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """The replica key's policy admits the source role (crossrepl_destination's replica_kms_key_arns): the object
+    arrives encrypted under it."""
+    put, replica_key = replica_key_of_the_destination(ws, ls, two_accounts, listed=True)
+    replica = two_accounts.aws.objects().assert_replicated(put, two_accounts.dst_acct, two_accounts.dst)
+    assert (replica.encryption, replica.kms_key) == ("aws:kms", replica_key), replica
+    assert_converged(ws, "apply")
+
+
+def test_replica_kms_key_not_listed_fails(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """Negative control of the test above: the same setup without the key in replica_kms_key_arns. The role's own
+    policy allows kms:Encrypt on the key, its key policy does not admit another account: FAILED."""
+    put, replica_key = replica_key_of_the_destination(ws, ls, two_accounts, listed=False)
+    two_accounts.aws.objects().assert_failed(put, two_accounts.dst_acct, two_accounts.dst, "kms:Encrypt",
+                                             f"the key policy of {replica_key} does not allow it")
+
+
+def test_kms_example(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """examples/kms: SSE-KMS objects replicate across accounts under a replica key of the destination account,
+    unencrypted ones too; destroy leaves the replica key's policy as it found it."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
-    source_key, replica_key = kms_key(aws, src_acct), kms_key(aws, dst_acct)
-    ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
-             + destination_resource("dr", "dst", dst, src_acct, src)
-             + source_resource("data", "src", src, [{**to("dr"), "replica_kms_key_arn": replica_key,
-                                                     "source_kms_key_arns": [source_key]}]))
+    source_key, replica_key = aws.create_key(src_acct), aws.create_key(dst_acct)
+    before = aws.key_policy(replica_key)
+    copy_example(ws, "kms", source_bucket=src, destination_bucket=dst, source_account_id=src_acct,
+                 source_kms_key_arn=source_key, replica_kms_key_arn=replica_key, source_access_key=src_acct,
+                 source_secret_key="test", destination_access_key=dst_acct, destination_secret_key="test",
+                 endpoint=ls.endpoint)
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     objs = aws.objects()
-    objs.assert_replicated(objs.put(src_acct, src, "k.txt", kms_key=source_key, bucket_key=False), dst_acct, dst)
+    replica = objs.assert_replicated(objs.put(src_acct, src, "secret.txt", kms_key=source_key, bucket_key=False),
+                                     dst_acct, dst)
+    assert (replica.encryption, replica.kms_key) == ("aws:kms", replica_key), replica
+    objs.prove(src_acct, src, dst_acct, dst)
+    assert_converged(ws, "apply")
+    ws.destroy()
+    assert aws.key_policy(replica_key) == before, "destroy must leave the replica key's policy as it was"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "a destination whose default encryption is "
-                   "SSE-KMS needs kms:GenerateDataKey on its key for SSE-S3 sources; crossrepl grants none")
 def test_destination_with_default_sse_kms(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """A destination whose default encryption is SSE-KMS: replicas of SSE-S3 objects are encrypted with its key, so
+    the role needs kms:GenerateDataKey on it, which the destination's grant hands to the source. Negative control:
+    the same setup without the grant applies, and the object goes FAILED at kms:GenerateDataKey."""
     src_acct, dst_acct, src, dst, aws, _ = two_accounts
     root = f"arn:aws:iam::{src_acct}:root"
-    key = kms_key(aws, dst_acct, {"Version": "2012-10-17", "Statement": [
+    key = aws.create_key(dst_acct, {"Version": "2012-10-17", "Statement": [
         {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{dst_acct}:root"}, "Action": "kms:*",
          "Resource": "*"},
         {"Sid": "SourceAccount", "Effect": "Allow", "Principal": {"AWS": root},
          "Action": ["kms:GenerateDataKey", "kms:Encrypt"], "Resource": "*"}]})
     aws.s3(dst_acct).put_bucket_encryption(Bucket=dst, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
-    ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
-             + destination_resource("dr", "dst", dst, src_acct, src)
-             + source_resource("data", "src", src, [to("dr")]))
+    config = providers(ls.endpoint, src=src_acct, dst=dst_acct) + destination_resource("dr", "dst", dst, src_acct, src)
+    ws.write(config + source_resource("data", "src", src, [no_grant(to("dr"))]))
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     objs = aws.objects()
+    objs.assert_failed(objs.put(src_acct, src, "ungranted.txt"), dst_acct, dst, "kms:GenerateDataKey",
+                       f"identity policies of {role_arn(src_acct, src)}")
+
+    ws.write(config + source_resource("data", "src", src, [to("dr")]))
+    ws.must("apply", "-input=false", "-auto-approve")
     replica = objs.assert_replicated(objs.put(src_acct, src, "plain.txt"), dst_acct, dst)
     assert (replica.encryption, replica.kms_key) == ("aws:kms", key), replica
+    assert_converged(ws, "apply")
+    ws.destroy()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "under Object Lock the role needs s3:GetObjectRetention and "
-                                             "s3:GetObjectLegalHold; crossrepl grants neither")
 def test_object_lock(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """Under Object Lock the role needs s3:GetObjectRetention and s3:GetObjectLegalHold ("Using Object Lock with S3
+    Replication"); the replica carries the retention. Negative controls: the role policy without
+    s3:GetObjectRetention makes the object FAILED; a destination without Object Lock is refused at plan time."""
     n = Names(request.node.nodeid)
     src_acct, dst_acct = n.account(0), n.account(1)
     src, dst = n.bucket("src"), n.bucket("dst")
@@ -342,17 +413,69 @@ def test_object_lock(ws: Workspace, ls: LocalStack, request: pytest.FixtureReque
     replica = objs.assert_replicated(objs.put(src_acct, src, "held.txt", retain_until=until), dst_acct, dst)
     assert replica.lock_mode == "GOVERNANCE", replica
 
+    parn = policy_arn(src_acct, src)
+    doc = aws.policy_document(src_acct, parn)
+    aws.iam(src_acct).create_policy_version(PolicyArn=parn, SetAsDefault=True,
+                                            PolicyDocument=json.dumps(without_action(doc, "s3:GetObjectRetention")))
+    objs.assert_failed(objs.put(src_acct, src, "unreadable.txt", retain_until=until), dst_acct, dst,
+                       "s3:GetObjectRetention", f"identity policies of {role_arn(src_acct, src)}")
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=XFAIL + "`role_name` on crossrepl_source must be repeated as "
-                                             "`source_role_name` on crossrepl_destination by hand; a mismatch "
-                                             "applies cleanly and admits another role")
-def test_role_name_not_mirrored_on_the_destination(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
-    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    unlocked = n.bucket("unlocked")
+    aws.create_bucket(dst_acct, unlocked)
     ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
              + destination_resource("dr", "dst", dst, src_acct, src)
-             + source_resource("data", "src", src, [to("dr")], role_name="team-replication"))
+             + destination_resource("plain", "dst", unlocked, src_acct, src)
+             + source_resource("data", "src", src, [to("dr"), to("plain")]))
+    r = ws.run("plan", "-input=false")
+    errors = [d for d in r.diagnostics("error") if d.get("summary") == "Destination bucket has no Object Lock"]
+    assert not r.ok and errors, f"a destination without Object Lock must be refused: {r.diagnostics()}"
+
+
+def test_role_name_repeated_on_the_destination(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """A source `role_name` must be repeated as `source_role_name` on the destination. With the grant, plan refuses
+    a mismatch; without it (the negative control) a warning says the destination is not checked, apply succeeds,
+    and every object goes FAILED at the destination bucket policy."""
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    head = providers(ls.endpoint, src=src_acct, dst=dst_acct)
+    mismatched = destination_resource("dr", "dst", dst, src_acct, src)
+    ws.write(head + mismatched + source_resource("data", "src", src, [to("dr")], role_name="team-replication"))
     ws.init()
-    r = ws.run("apply", "-input=false", "-auto-approve")
-    if not r.ok:
-        return  # refused at plan/apply time with a diagnostic: what the fidelity issue asks for
-    aws.objects().prove(src_acct, src, dst_acct, dst)
+    r = ws.run("plan", "-input=false")
+    refused = [d for d in r.diagnostics("error") if d.get("summary") == "Destination admits another role"]
+    assert not r.ok and refused, f"plan must refuse the mismatch: {r.diagnostics()}"
+    assert 'source_role_name = "team-replication"' in refused[0]["detail"], refused[0]
+
+    ws.write(head + mismatched
+             + source_resource("data", "src", src, [no_grant(to("dr"))], role_name="team-replication"))
+    r = ws.must("apply", "-input=false", "-auto-approve")
+    assert any(d.get("summary") == "Destination not checked" for d in r.diagnostics("warning")), r.diagnostics()
+    objs = aws.objects()
+    objs.assert_failed(objs.put(src_acct, src, "refused.txt"), dst_acct, dst, "s3:ReplicateObject",
+                       f"the bucket policy of {dst} does not allow it")
+
+    ws.write(head + destination_resource("dr", "dst", dst, src_acct, src, source_role_name="team-replication")
+             + source_resource("data", "src", src, [to("dr")], role_name="team-replication"))
+    ws.must("apply", "-input=false", "-auto-approve")
+    objs.prove(src_acct, src, dst_acct, dst)
+    assert_converged(ws, "apply")
+    ws.destroy()
+
+
+def test_same_account_destination_is_versioned(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """A destination in the source's own account has no crossrepl_destination to turn its versioning on: the source
+    does, as for its own bucket, and the replica arrives. (Before, S3 refused the configuration and crossrepl
+    retried for two minutes before blaming the role.)"""
+    n = Names(request.node.nodeid)
+    acct = n.account(0)
+    src, archive = n.bucket("src"), n.bucket("archive")
+    aws = Aws(ls)
+    aws.create_bucket(acct, src)
+    aws.create_bucket(acct, archive)  # versioning off
+    ws.write(providers(ls.endpoint, main=acct) + source_resource("data", "main", src, [{"bucket_arn": arn(archive)}]))
+    ws.init()
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert aws.versioning(acct, archive) == "Enabled", "the same-account destination must be versioned"
+    aws.objects().prove(acct, src, acct, archive)
+    assert_converged(ws, "apply")
+    ws.destroy()
+    assert aws.versioning(acct, archive) == "Enabled", "versioning stays on: S3 cannot turn it off"

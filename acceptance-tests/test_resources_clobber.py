@@ -77,3 +77,50 @@ def test_refuses_to_clobber(ws: Workspace, ls: LocalStack, request: pytest.Fixtu
 
     state = ws.run("state", "list", json_out=False)
     assert state.stdout.strip() == "", f"refused creates must leave nothing in state: {state.stdout}"
+
+
+def test_rename_is_a_new_claim_at_apply_too(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """Renaming the role claims a new name: a role that took it after the plan was saved makes the saved plan's
+    apply fail, and the state keeps the old role, which still exists. A policy attached to the role by hand is
+    reported at every refresh, never kept or removed silently."""
+    n = Names(request.node.nodeid)
+    acct = n.account(0)
+    src, target = n.bucket("src"), n.bucket("target")
+    aws = Aws(ls)
+    aws.create_bucket(acct, src)
+    aws.create_bucket(acct, target, versioning=True)
+    def source(**extra) -> str:
+        return providers(ls.endpoint, main=acct) + source_resource("data", "main", src, [{"bucket_arn": arn(target)}],
+                                                                   **extra)
+
+    ws.write(source())
+    ws.init()
+    ws.must("apply", "-input=false", "-auto-approve")
+
+    iam = aws.iam(acct)
+    extra = iam.create_policy(PolicyName=f"by-hand-{src}"[:60], PolicyDocument=json.dumps(OTHER_POLICY))
+    extra_arn = extra["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=role_name(src), PolicyArn=extra_arn)
+    r = ws.must("plan", "-input=false")
+    reported = [d for d in r.diagnostics("warning") if "does not manage" in (d.get("summary") or "")]
+    assert reported and extra_arn in reported[0]["detail"], r.diagnostics()
+    assert extra_arn in aws.attached(acct, role_name(src)), "the refresh must not remove a policy it does not manage"
+    iam.detach_role_policy(RoleName=role_name(src), PolicyArn=extra_arn)
+    assert not [d for d in ws.must("plan", "-input=false").diagnostics("warning")
+                if "does not manage" in (d.get("summary") or "")], "the warning must go with the policy"
+
+    renamed = f"renamed-{src}"[:64]
+    ws.write(source(role_name=renamed))
+    ws.plan()  # saved while the new name is free
+    iam.create_role(RoleName=renamed, AssumeRolePolicyDocument=json.dumps(OTHER_TRUST))
+    r = ws.run("apply", "-input=false", "tfplan")
+    assert not r.ok and "already exists" in errors(r) and "import" in errors(r).lower(), errors(r)
+    assert aws.attached(acct, renamed) == [], "the foreign role must not be touched"
+    assert policy_arn(acct, src) in aws.attached(acct, role_name(src)), "the old role must be left as it was"
+    shown = ws.run("state", "show", "crossrepl_source.data", json_out=False).stdout
+    assert role_name(src) in shown and renamed not in shown, f"the state must keep the old role:\n{shown}"
+
+    ws.write(source())
+    ws.must("apply", "-input=false", "-auto-approve")
+    ws.destroy()
+    assert aws.role(acct, renamed) is not None, "destroy must leave the foreign role alone"

@@ -24,7 +24,7 @@ def test_updates_in_place_and_replacement(ws: Workspace, ls: LocalStack, request
 
     def write(dests: list[dict], source_bucket: str = src) -> None:
         ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
-                 + destination_resource("a", "dst", a, src_acct, source_bucket)
+                 + destination_resource("a", "dst", a, src_acct, source_bucket, accept_owner_override=True)
                  + destination_resource("b", "dst", b, src_acct, source_bucket)
                  + source_resource("data", "src", source_bucket, dests))
 

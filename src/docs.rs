@@ -137,15 +137,7 @@ fn render_block(s: &mut String, block: &Block, rules: &PlanRules, anchor: &str) 
         }
         let _ = writeln!(s, "### {heading}\n");
         for a in attrs {
-            let sensitive = if a.sensitive { ", Sensitive" } else { "" };
-            let _ = writeln!(
-                s,
-                "- `{}` ({}{sensitive}) {}{}",
-                a.name,
-                type_name(a),
-                a.description,
-                declared(rules, &a.name)
-            );
+            render_attribute(s, a, rules, anchor);
         }
         for b in blocks {
             let limits = match (b.min_items, b.max_items) {
@@ -161,12 +153,46 @@ fn render_block(s: &mut String, block: &Block, rules: &PlanRules, anchor: &str) 
         }
         s.push('\n');
     }
-    for b in &block.blocks {
+    render_nested(s, block, rules, anchor);
+}
+
+fn render_attribute(s: &mut String, a: &Attribute, rules: &PlanRules, anchor: &str) {
+    let sensitive = if a.sensitive { ", Sensitive" } else { "" };
+    let below = match a.ty {
+        AttributeType::Nested(_) => format!(" (see [below for nested schema](#nestedatt--{anchor}{}))", a.name),
+        AttributeType::Plain(_) => String::new(),
+    };
+    let (name, ty, text, declared) = (&a.name, type_name(a), &a.description, declared(rules, &a.name));
+    let _ = writeln!(s, "- `{name}` ({ty}{sensitive}) {text}{declared}{below}");
+}
+
+/// The sections of the nested blocks and nested attributes of `block`, after its own.
+fn render_nested(s: &mut String, block: &Block, rules: &PlanRules, anchor: &str) {
+    let heading = |s: &mut String, kind: &str, name: &str| {
         let _ =
-            writeln!(s, "<a id=\"nestedblock--{anchor}{}\"></a>\n### Nested Schema for `{anchor}{}`\n", b.name, b.name);
+            writeln!(s, "<a id=\"{kind}--{anchor}{name}\"></a>\n### Nested Schema for `{}{name}`\n", dotted(anchor));
+    };
+    for b in &block.blocks {
+        heading(s, "nestedblock", &b.name);
         let nested = rules.block(&b.name).cloned().unwrap_or_default();
         render_block(s, &b.block, &nested, &format!("{anchor}{}--", b.name));
     }
+    for a in &block.attributes {
+        let AttributeType::Nested(n) = &a.ty else { continue };
+        heading(s, "nestedatt", &a.name);
+        let inner = Block {
+            attributes: n.attributes.clone(),
+            blocks: Vec::new(),
+            description: String::new(),
+            deprecated: false,
+        };
+        render_block(s, &inner, &PlanRules::default(), &format!("{anchor}{}--", a.name));
+    }
+}
+
+/// An anchor prefix (`destination--`) as the attribute path it stands for (`destination.`).
+fn dotted(anchor: &str) -> String {
+    anchor.replace("--", ".")
 }
 
 fn type_name(a: &Attribute) -> String {

@@ -65,6 +65,8 @@ framework::model! {
         pub iam: Known<String>,
         /// STS endpoint URL.
         pub sts: Known<String>,
+        /// KMS endpoint URL.
+        pub kms: Known<String>,
     }
 }
 
@@ -95,7 +97,8 @@ fn schema() -> ResourceSchema {
         BlockSpec::new("Custom service endpoints (for example LocalStack or VPC endpoints).")
             .attr(Attr::string("s3").validate(url()).describe("S3 endpoint URL."))
             .attr(Attr::string("iam").validate(url()).describe("IAM endpoint URL."))
-            .attr(Attr::string("sts").validate(url()).describe("STS endpoint URL.")),
+            .attr(Attr::string("sts").validate(url()).describe("STS endpoint URL."))
+            .attr(Attr::string("kms").validate(url()).describe("KMS endpoint URL (replica keys' policies, the destination bucket's default key).")),
     )
     .build(0)
 }
@@ -214,6 +217,7 @@ pub fn settings(c: &ProviderModel) -> Settings {
             s3: e.s3.known().cloned(),
             iam: e.iam.known().cloned(),
             sts: e.sts.known().cloned(),
+            kms: e.kms.known().cloned(),
         }),
         s3_use_path_style: c.s3_use_path_style == Known::Value(true),
         max_attempts: (c.max_retries.known().copied().unwrap_or(DEFAULT_MAX_RETRIES) + 1) as u32,

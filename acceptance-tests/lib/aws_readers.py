@@ -105,6 +105,24 @@ class Aws:
         doc = self.bucket_policy(account, bucket)
         return as_list(doc.get("Statement")) if doc else []
 
+    # -- KMS
+    def kms(self, account: str, region: str = "us-east-1"):
+        return self.c("kms", account) if region == "us-east-1" else self.ls.client("kms", account, region=region)
+
+    def create_key(self, account: str, policy: dict | None = None, region: str = "us-east-1", **args) -> str:
+        """A new KMS key (symmetric, for encryption, unless `args` say otherwise); its ARN."""
+        if policy is not None:
+            args["Policy"] = json.dumps(policy)
+        return self.kms(account, region).create_key(Description="crossrepl test", **args)["KeyMetadata"]["Arn"]
+
+    def key_policy(self, key_arn: str) -> dict:
+        account, region = key_arn.split(":")[4], key_arn.split(":")[3]
+        return decode_doc(self.kms(account, region).get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+
+    def put_key_policy(self, key_arn: str, doc: dict) -> None:
+        account, region = key_arn.split(":")[4], key_arn.split(":")[3]
+        self.kms(account, region).put_key_policy(KeyId=key_arn, PolicyName="default", Policy=json.dumps(doc))
+
     # -- IAM
     def role(self, account: str, name: str) -> dict | None:
         try:
@@ -190,7 +208,7 @@ def check_destination_grant(statements: list[dict], dest_bucket: str, source_acc
     assert set(by_resource) == {arn(dest_bucket), arn(dest_bucket) + "/*"}, \
         f"crossrepl statements must cover exactly the bucket and its objects: {by_resource}"
     assert REPLICATE_ACTIONS <= by_resource[arn(dest_bucket) + "/*"], by_resource
-    assert DEST_BUCKET_ACTIONS <= by_resource[arn(dest_bucket)], by_resource
+    assert by_resource[arn(dest_bucket)] == DEST_BUCKET_ACTIONS, by_resource
     sids = sorted(s["Sid"] for s in ours)
     want = destination_sid(source_account, role.rsplit("/", 1)[1])
     assert sids == [want, want + "Bucket"], f"Sids {sids}, expected {want} and {want}Bucket"
@@ -233,3 +251,20 @@ def check_nothing_left(aws: Aws, account: str, bucket: str) -> None:
     assert aws.local_policies(account) == [], f"policies left in {account}: {aws.local_policies(account)}"
     assert aws.replication(account, bucket) is None, f"replication left on {bucket}: {aws.replication(account, bucket)}"
     assert aws.bucket_exists(account, bucket), f"bucket {bucket} was deleted"
+
+
+def replica_key_statement(source_account: str, role: str, dest_bucket: str, region: str = "us-east-1",
+                          default_key: bool = False) -> dict:
+    """The key-policy statement crossrepl_destination merges into each key of `replica_kms_key_arns`, as AWS
+    returns it (written out here, not derived from crossrepl's code)."""
+    actions = ["kms:Encrypt", "kms:Decrypt"] + (["kms:GenerateDataKey"] if default_key else [])
+    return {"Sid": destination_sid(source_account, role.rsplit("/", 1)[1]) + "Kms", "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{source_account}:root"}, "Action": actions, "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role},
+                          "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                          "StringLike": {"kms:EncryptionContext:aws:s3:arn": [arn(dest_bucket),
+                                                                              arn(dest_bucket) + "/*"]}}}
+
+
+def key_statements(aws: Aws, key_arn: str) -> list[dict]:
+    return as_list(aws.key_policy(key_arn).get("Statement"))

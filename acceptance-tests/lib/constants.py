@@ -8,7 +8,8 @@ SID_BASE = "CrossreplReplication"
 
 # The role policy: reading the source bucket and its objects, replicating into the destination objects.
 SOURCE_BUCKET_ACTIONS = {"s3:GetReplicationConfiguration", "s3:ListBucket"}
-SOURCE_OBJECT_ACTIONS = {"s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"}
+SOURCE_OBJECT_ACTIONS = {"s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+                         "s3:GetObjectRetention", "s3:GetObjectLegalHold"}
 REPLICATE_ACTIONS = {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"}
-# The destination grant's bucket statement.
-DEST_BUCKET_ACTIONS = {"s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:ListBucket"}
+# The destination grant's bucket statement: read-only (no s3:PutBucketVersioning, no listing).
+DEST_BUCKET_ACTIONS = {"s3:GetBucketVersioning"}

@@ -194,3 +194,34 @@ def state_list(ws: Workspace) -> list[str]:
         return []
     assert r.ok, f"state list failed: {r.stderr}"
     return [line for line in r.stdout.splitlines() if line.strip()]
+
+
+def differing(before, after, unknown, path: str = "") -> list[str]:
+    """Attribute paths whose planned value differs from the prior one (or is unknown), e.g. `destination[0].x`."""
+    if unknown is True:
+        return [path]
+    if isinstance(before, dict) and isinstance(after, dict):
+        unknown = unknown if isinstance(unknown, dict) else {}
+        out = []
+        for k in sorted(set(before) | set(after)):
+            out += differing(before.get(k), after.get(k), unknown.get(k), f"{path}.{k}" if path else k)
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        unknown = unknown if isinstance(unknown, list) else [None] * len(after)
+        out = []
+        for i, (b, a) in enumerate(zip(before, after)):
+            out += differing(b, a, unknown[i] if i < len(unknown) else None, f"{path}[{i}]")
+        return out
+    return [] if before == after else [path]
+
+
+def plan_document(ws: Workspace) -> dict:
+    """The saved plan `tfplan` as JSON."""
+    return ws.must("show", "-json", "tfplan", json_out=False).document()
+
+
+def changed_paths(ws: Workspace) -> dict[str, list[str]]:
+    """For each resource the saved plan `tfplan` changes, the attribute paths that differ."""
+    return {rc["address"]: differing(rc["change"].get("before"), rc["change"].get("after"),
+                                     rc["change"].get("after_unknown"))
+            for rc in plan_document(ws).get("resource_changes", []) if rc["change"]["actions"] != ["no-op"]}

@@ -44,6 +44,7 @@ def provider_block(endpoint: str, account: str, alias: str | None = None) -> str
     s3  = "{endpoint}"
     iam = "{endpoint}"
     sts = "{endpoint}"
+    kms = "{endpoint}"
   }}
 }}
 """
@@ -101,10 +102,12 @@ resource "crossrepl_destination" "{name}" {{
 
 
 def to(dest_resource: str, same_account: bool = False) -> dict:
-    """A destination block pointing at crossrepl_destination.<dest_resource> by reference."""
+    """A destination block pointing at crossrepl_destination.<dest_resource> by reference, with its grant (what the
+    documentation recommends: plan then checks the destination admits this source)."""
     d = {"bucket_arn": Ref(f"crossrepl_destination.{dest_resource}.bucket_arn")}
     if not same_account:
         d["account_id"] = Ref(f"crossrepl_destination.{dest_resource}.account_id")
+    d["grant"] = Ref(f"crossrepl_destination.{dest_resource}.grant")
     return d
 
 
@@ -136,7 +139,8 @@ def every_option_config(endpoint: str, src_acct: str, dst_acct: str, src: str, d
             "source_kms_key_arns": [made_up_kms_key(src_acct, multi_region=True)],
             "replication_time_control": True, "replica_modifications": True, "priority": 10}
     return (providers(endpoint, src=src_acct, dst=dst_acct)
-            + destination_resource("dr", "dst", dst, src_acct, src, source_role_path="/replication/")
+            + destination_resource("dr", "dst", dst, src_acct, src, source_role_path="/replication/",
+                                   accept_owner_override=True)
             + source_resource("data", "src", src, [full, {"bucket_arn": arn(local), "enabled": False}],
                               role_path="/replication/", tags={"team": "storage", "env": "test"},
                               permissions_boundary="arn:aws:iam::aws:policy/AmazonS3FullAccess"))

@@ -22,6 +22,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -37,6 +38,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -56,6 +58,7 @@ resource "crossrepl_source" "data" {
   destination {
     bucket_arn = crossrepl_destination.dr.bucket_arn
     account_id = crossrepl_destination.dr.account_id
+    grant      = crossrepl_destination.dr.grant
   }
 }
 

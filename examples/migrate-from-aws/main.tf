@@ -34,6 +34,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -49,6 +50,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -73,6 +75,7 @@ resource "crossrepl_source" "data" {
   destination {
     bucket_arn                = crossrepl_destination.dr.bucket_arn
     account_id                = crossrepl_destination.dr.account_id
+    grant                     = crossrepl_destination.dr.grant
     rule_id                   = "allfiles" # the old rule's id
     priority                  = 0          # what hashicorp/aws sends for `filter {}` without `priority`
     storage_class             = "STANDARD"

@@ -33,6 +33,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -48,6 +49,7 @@ provider "crossrepl" {
     s3  = var.endpoint
     iam = var.endpoint
     sts = var.endpoint
+    kms = var.endpoint
   }
 }
 
@@ -69,6 +71,7 @@ resource "crossrepl_source" "a_to_b" {
   destination {
     bucket_arn                = crossrepl_destination.b_from_a.bucket_arn
     account_id                = crossrepl_destination.b_from_a.account_id
+    grant                     = crossrepl_destination.b_from_a.grant
     delete_marker_replication = true # deletes on A hide the object on B too
     replica_modifications     = true # metadata changes made on replicas in A go back to B
   }
@@ -92,6 +95,7 @@ resource "crossrepl_source" "b_to_a" {
   destination {
     bucket_arn                = crossrepl_destination.a_from_b.bucket_arn
     account_id                = crossrepl_destination.a_from_b.account_id
+    grant                     = crossrepl_destination.a_from_b.grant
     delete_marker_replication = true
     replica_modifications     = true # metadata changes made on replicas in B go back to A
   }

@@ -136,6 +136,7 @@ fn classify(operation: &str, code: Option<&str>, message: &str) -> ErrorKind {
         | "NoSuchBucketPolicy"
         | "ReplicationConfigurationNotFoundError"
         | "NotFound"
+        | "NotFoundException"
         | "404" => ErrorKind::NotFound,
         "AccessDenied"
         | "AccessDeniedException"
@@ -149,7 +150,9 @@ fn classify(operation: &str, code: Option<&str>, message: &str) -> ErrorKind {
         | "RequestLimitExceeded"
         | "InternalError"
         | "ServiceUnavailable"
-        | "ServiceFailure" => ErrorKind::Transient,
+        | "ServiceFailure"
+        | "KMSInternalException"
+        | "DependencyTimeoutException" => ErrorKind::Transient,
         "OperationAborted" | "ConcurrentModification" | "EntityTemporarilyUnmodifiable" => ErrorKind::Conflict,
         _ => ErrorKind::Other,
     }

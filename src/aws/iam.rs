@@ -280,6 +280,18 @@ pub async fn attached_policies(aws: &AwsClients, role: &str) -> Result<Vec<Strin
     Ok(out.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_string).collect())
 }
 
+/// Names of a role's inline policies (iam:ListRolePolicies).
+pub async fn inline_policies(aws: &AwsClients, role: &str) -> Result<Vec<String>, AwsError> {
+    let out = aws
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "ListRolePolicies", role_res(role), e))?;
+    Ok(out.policy_names().to_vec())
+}
+
 /// Attaches a managed policy to a role (iam:AttachRolePolicy).
 pub async fn attach(aws: &AwsClients, role: &str, policy_arn: &str) -> Result<(), AwsError> {
     aws.iam

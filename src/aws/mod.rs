@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod iam;
+pub mod kms;
 pub mod once;
 pub mod propagation;
 pub mod s3;
@@ -20,6 +21,7 @@ pub struct AwsClients {
     s3: aws_sdk_s3::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+    kms: aws_sdk_kms::Client,
     /// The region requests go to.
     pub region: String,
     account_id: OnceCell<Arc<str>>,
@@ -118,10 +120,15 @@ impl AwsClients {
         if let Some(url) = &endpoints.sts {
             sts = sts.endpoint_url(url);
         }
+        let mut kms = aws_sdk_kms::config::Builder::from(sdk);
+        if let Some(url) = &endpoints.kms {
+            kms = kms.endpoint_url(url);
+        }
         Self {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            kms: aws_sdk_kms::Client::from_conf(kms.build()),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             account_id: OnceCell::new(),
         }
@@ -142,4 +149,6 @@ pub struct Endpoints {
     pub iam: Option<String>,
     /// STS endpoint URL.
     pub sts: Option<String>,
+    /// KMS endpoint URL.
+    pub kms: Option<String>,
 }

@@ -1,6 +1,7 @@
-//! Amazon S3 calls crossrepl makes: versioning, bucket policy and replication configuration of one bucket.
+//! Amazon S3 calls crossrepl makes: versioning, bucket policy and replication configuration of one bucket, and
+//! the bucket settings replication depends on (Object Lock, default encryption, region).
 
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_s3::types::{BucketVersioningStatus, ObjectLockEnabled, ServerSideEncryption, VersioningConfiguration};
 
 use super::AwsClients;
 use super::error::{AwsError, ErrorKind};
@@ -99,6 +100,56 @@ pub async fn bucket_region(aws: &AwsClients, bucket: &str) -> Result<Option<Stri
             }
         }
     }
+}
+
+/// Whether Object Lock is enabled on a bucket (s3:GetBucketObjectLockConfiguration); S3 answers
+/// `ObjectLockConfigurationNotFoundError` for a bucket without it.
+pub async fn object_lock_enabled(aws: &AwsClients, bucket: &str) -> Result<bool, AwsError> {
+    match aws.s3.get_object_lock_configuration().bucket(bucket).send().await {
+        Ok(out) => Ok(out
+            .object_lock_configuration()
+            .and_then(|c| c.object_lock_enabled())
+            .is_some_and(|e| *e == ObjectLockEnabled::Enabled)),
+        Err(e) => {
+            let err = AwsError::from_sdk("s3", "GetObjectLockConfiguration", bucket_res(bucket), e);
+            if err.is_code("ObjectLockConfigurationNotFoundError") { Ok(false) } else { Err(err) }
+        }
+    }
+}
+
+/// A bucket's default encryption, as far as replicas are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultEncryption {
+    /// SSE-S3, or none configured.
+    S3Managed,
+    /// SSE-KMS or DSSE-KMS with the key as configured (key ARN, key id, alias name or alias ARN); `None` when no
+    /// key is named, which means the AWS managed key `aws/s3`
+    /// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html).
+    Kms(Option<String>),
+}
+
+/// The bucket's default encryption, or `None` when the bucket does not exist (s3:GetEncryptionConfiguration).
+pub async fn default_encryption(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultEncryption>, AwsError> {
+    let out = match aws.s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let err = AwsError::from_sdk("s3", "GetBucketEncryption", bucket_res(bucket), e);
+            return match err.code.as_deref() {
+                Some("NoSuchBucket") => Ok(None),
+                Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(Some(DefaultEncryption::S3Managed)),
+                _ => Err(err),
+            };
+        }
+    };
+    let by_default = out
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().iter().find_map(|r| r.apply_server_side_encryption_by_default()));
+    Ok(Some(match by_default {
+        Some(d) if matches!(d.sse_algorithm(), ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse) => {
+            DefaultEncryption::Kms(d.kms_master_key_id().filter(|k| !k.is_empty()).map(str::to_string))
+        }
+        _ => DefaultEncryption::S3Managed,
+    }))
 }
 
 /// Turns versioning on (s3:PutBucketVersioning).

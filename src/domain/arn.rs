@@ -157,6 +157,16 @@ pub fn policy_arn(partition: &Partition, account: &str, path: &str, name: &str) 
     format!("arn:{partition}:iam::{account}:policy{path}{name}")
 }
 
+/// The key ARN behind a bucket's default-encryption key as S3 reports it (`KMSMasterKeyID`: a key ARN, or a bare
+/// key id of the bucket's account and region); `None` for an alias, which only KMS can resolve.
+pub fn default_key_arn(configured: &str, partition: &Partition, region: &str, account: &str) -> Option<String> {
+    if configured.parse::<KmsKeyArn>().is_ok() {
+        return Some(configured.to_string());
+    }
+    let bare_id = !configured.is_empty() && configured.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    bare_id.then(|| format!("arn:{partition}:kms:{region}:{account}:key/{configured}"))
+}
+
 /// An S3 bucket ARN, `arn:<partition>:s3:::<bucket name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketArn {

@@ -121,3 +121,22 @@ fn kms_key_arns() {
     assert!("alias/replica".parse::<KmsKeyArn>().unwrap_err().contains("alias"));
     assert!("arn:aws-eusc:kms:eusc-de-east-1:222222222222:key/k".parse::<KmsKeyArn>().is_ok());
 }
+
+#[test]
+fn default_key_arns_from_what_s3_reports() {
+    let aws = &PARTITIONS[0];
+    let arn = "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    assert_eq!(default_key_arn(arn, aws, "us-east-1", "111111111111").as_deref(), Some(arn));
+    assert_eq!(
+        default_key_arn("1234abcd-12ab-34cd-56ef-1234567890ab", aws, "eu-west-1", "222222222222").as_deref(),
+        Some(arn)
+    );
+    let gov = Partition::of_region("us-gov-west-1");
+    assert_eq!(
+        default_key_arn("mrk-1", gov, "us-gov-west-1", "222222222222").as_deref(),
+        Some("arn:aws-us-gov:kms:us-gov-west-1:222222222222:key/mrk-1")
+    );
+    for alias in ["alias/my-key", "arn:aws:kms:eu-west-1:222222222222:alias/my-key", ""] {
+        assert_eq!(default_key_arn(alias, aws, "eu-west-1", "222222222222"), None, "{alias}");
+    }
+}

@@ -4,12 +4,19 @@ use framework::validator::{self, AnyValidator};
 use tfplugin::{AttributePath, Diagnostic};
 
 use crate::aws::{AwsError, s3};
-use crate::domain::arn::BucketName;
+use crate::domain::arn::{BucketName, KmsKeyArn};
 use crate::retry::RetryError;
 
 /// A bucket-name attribute, reported with `summary`.
 pub fn bucket_name(summary: &'static str) -> AnyValidator {
     validator::string(summary, "an S3 bucket name.", |name| name.parse::<BucketName>().map(|_| ()))
+}
+
+/// A KMS key ARN, not an alias: S3 replication and IAM policies need the key's own ARN.
+pub fn kms_key_arn(arn: &str) -> Result<(), String> {
+    arn.parse::<KmsKeyArn>()
+        .map(|_| ())
+        .map_err(|why| format!("{arn:?} is not usable here: {why}. Give the key ARN, e.g. aws_kms_key.<name>.arn."))
 }
 
 /// An error diagnostic for a failed AWS call made for `resource` (e.g. `crossrepl_source "acme-data"`).

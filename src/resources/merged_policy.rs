@@ -1,9 +1,10 @@
-//! Statements one resource owns inside a resource policy that others write too (a bucket policy today; a KMS key
-//! policy is the same problem): merged in and taken out by `Sid`, every other statement kept, under a per-policy
-//! lock in this process, and looked at again after other processes' writes would have landed.
+//! Statements one resource owns inside a resource policy that others write too (a bucket policy, a KMS key
+//! policy): merged in and taken out by `Sid`, every other statement kept, under a per-policy lock in this process,
+//! and looked at again after other processes' writes would have landed.
 //!
-//! S3 bucket policies are last-writer-wins, and S3 documents bucket configurations as eventually consistent with no
-//! bound ("Amazon S3 data consistency model", https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
+//! S3 bucket policies and KMS key policies are last-writer-wins (both are replaced whole: PutBucketPolicy,
+//! PutKeyPolicy), and S3 documents bucket configurations as eventually consistent with no bound ("Amazon S3 data
+//! consistency model", https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
 //! a read right after a write may still return the policy from before it. So:
 //! - The lock serialises writers in this process (OpenTofu and Terraform run one provider process per provider
 //!   block), and the process remembers what it last wrote for each Sid it manages ([`Memory`]): every merge starts
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use tfplugin::StopToken;
 
-use crate::aws::{AwsClients, AwsError, s3};
+use crate::aws::{AwsClients, AwsError, ErrorKind, kms, s3};
 use crate::domain::policy::merge::{find_statements, merge_statements, remove_statements};
 use crate::domain::policy::{PolicyDocument, Statement};
 
@@ -50,6 +51,8 @@ pub trait PolicyStore: Send + Sync {
     async fn write(&self, doc: &str) -> Result<(), AwsError>;
     /// Deletes the policy (nothing of anyone's is left in it).
     async fn delete(&self) -> Result<(), AwsError>;
+    /// The largest document AWS accepts here, in bytes of compact JSON.
+    fn max_bytes(&self) -> usize;
 }
 
 /// What one owner wants of a shared policy.
@@ -195,7 +198,9 @@ pub async fn put(store: &dyn PolicyStore, stop: &StopToken, ours: &OwnedStatemen
                 return Ok(());
             }
             let doc = ours.merged_into(memory.overlay(existing.clone()));
-            store.write(&doc.to_json()).await.map_err(|e| e.with_advice())?;
+            let merged = doc.to_json();
+            check_size(store, &merged, ours.statements)?;
+            store.write(&merged).await.map_err(|e| e.with_advice())?;
             memory.wrote(existing, Some(doc), intents.clone())
         };
         // Outside the lock, so writers in this process are not held up.
@@ -208,6 +213,23 @@ pub async fn put(store: &dyn PolicyStore, stop: &StopToken, ours: &OwnedStatemen
     Err(format!(
         "{name} kept changing while crossrepl merged its statements ({WRITE_ATTEMPTS} attempts). Another tool is \
          rewriting it; stop it or let it own the statements, then apply again."
+    ))
+}
+
+/// Refuses a document AWS would refuse for its size, saying how many owners' statements fit beside the rest.
+fn check_size(store: &dyn PolicyStore, merged: &str, ours: &[Statement]) -> Result<(), String> {
+    let max = store.max_bytes();
+    if merged.len() <= max {
+        return Ok(());
+    }
+    let each = PolicyDocument::new(ours.to_vec()).to_json().len().max(1);
+    Err(format!(
+        "{} would be {} bytes with crossrepl's statements, and AWS accepts at most {max}. The statements for one \
+         source take {each} bytes: at most about {} sources fit in a policy holding nothing else. Replicate fewer \
+         sources into this bucket, or make room in the policy.",
+        store.name(),
+        merged.len(),
+        max / each
     ))
 }
 
@@ -265,6 +287,43 @@ impl PolicyStore for BucketPolicy<'_> {
     async fn delete(&self) -> Result<(), AwsError> {
         s3::delete_policy(self.aws, self.bucket).await
     }
+    /// "Bucket policies are limited to 20 KB in size" (S3 user guide, "Bucket policies for Amazon S3",
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
+    fn max_bytes(&self) -> usize {
+        20 * 1024
+    }
+}
+
+/// The key policy of one KMS key. It cannot be deleted: KMS has no call for it, and every key has one
+/// (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html). When taking statements out would
+/// leave it empty, [`take_out`] fails and keeps them.
+pub struct KeyPolicy<'a> {
+    /// The clients of the key's account.
+    pub aws: &'a AwsClients,
+    /// The key ARN.
+    pub key_arn: &'a str,
+}
+
+#[async_trait::async_trait]
+impl PolicyStore for KeyPolicy<'_> {
+    fn name(&self) -> String {
+        format!("the key policy of {}", self.key_arn)
+    }
+    async fn read(&self) -> Result<Option<String>, AwsError> {
+        kms::key_policy(self.aws, self.key_arn).await
+    }
+    async fn write(&self, doc: &str) -> Result<(), AwsError> {
+        kms::put_key_policy(self.aws, self.key_arn, doc).await
+    }
+    async fn delete(&self) -> Result<(), AwsError> {
+        let msg = "taking crossrepl's statement out would leave this key policy empty, and a KMS key cannot be \
+                   without one; crossrepl keeps its statement. Something removed every other statement, including \
+                   the one that lets this account administer the key: restore it, then run the command again";
+        Err(AwsError::local("kms", "PutKeyPolicy", format!("KMS key {}", self.key_arn), msg, ErrorKind::Other))
+    }
+    fn max_bytes(&self) -> usize {
+        kms::MAX_KEY_POLICY_BYTES
+    }
 }
 
 #[cfg(test)]
@@ -304,5 +363,34 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_millis(50), lock("lock-test-a")).await.is_err());
         drop(a);
         tokio::time::timeout(Duration::from_millis(100), lock("lock-test-a")).await.unwrap();
+    }
+
+    /// Clients whose every call would fail to connect (nothing listens on port 9 of localhost).
+    async fn unreachable() -> AwsClients {
+        let endpoint = Some("http://127.0.0.1:9".to_string());
+        let settings = crate::aws::Settings {
+            region: Some("us-east-1".into()),
+            static_keys: Some(("222222222222".into(), "test".into(), None)),
+            endpoints: crate::aws::Endpoints { kms: endpoint, ..Default::default() },
+            max_attempts: 1,
+            ..Default::default()
+        };
+        AwsClients::connect(&settings).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_key_policy_is_never_deleted_and_no_policy_is_written_over_its_limit() {
+        let aws = unreachable().await;
+        let key = KeyPolicy { aws: &aws, key_arn: "arn:aws:kms:us-east-1:222222222222:key/k" };
+        let e = key.delete().await.unwrap_err();
+        assert!(e.message.contains("keeps its statement") && !e.unanswered, "{e}");
+        let ours = [Statement::new(crate::domain::policy::Effect::Allow)];
+        let bucket = BucketPolicy { aws: &aws, bucket: "dst" };
+        for (store, max) in [(&key as &dyn PolicyStore, 32_768), (&bucket, 20_480)] {
+            // At the limit it is written; one byte over, refused with the limit and how many fit.
+            assert_eq!(check_size(store, &"x".repeat(max), &ours), Ok(()));
+            let e = check_size(store, &"x".repeat(max + 1), &ours).unwrap_err();
+            assert!(e.contains(&format!("at most {max}")) && e.contains("sources fit"), "{e}");
+        }
     }
 }

@@ -15,7 +15,6 @@ pub struct Attr {
     attribute: Attribute,
     default: Option<Value>,
     force_new: bool,
-    nested: Vec<Attr>,
     validators: Vec<AnyValidator>,
     modifiers: Vec<AnyPlanModifier>,
 }
@@ -35,7 +34,6 @@ impl Attr {
             },
             default: None,
             force_new: false,
-            nested: Vec::new(),
             validators: Vec::new(),
             modifiers: Vec::new(),
         }
@@ -62,15 +60,16 @@ impl Attr {
     }
     /// Protocol-6 nested attributes: a list of objects with their own attributes.
     pub fn nested_list(name: &str, attributes: Vec<Attr>) -> Self {
-        let mut a = Self::new(
-            name,
-            AttributeType::Nested(NestedAttributes {
-                attributes: attributes.iter().map(|a| a.attribute.clone()).collect(),
-                nesting: Nesting::List,
-            }),
-        );
-        a.nested = attributes;
-        a
+        Self::nested(name, attributes, Nesting::List)
+    }
+    /// Protocol-6 nested attributes: one object with its own attributes, assignable as a whole from an expression
+    /// (e.g. another resource's attribute of the same shape).
+    pub fn nested_single(name: &str, attributes: Vec<Attr>) -> Self {
+        Self::nested(name, attributes, Nesting::Single)
+    }
+    fn nested(name: &str, attributes: Vec<Attr>, nesting: Nesting) -> Self {
+        let attributes = attributes.into_iter().map(|a| a.attribute).collect();
+        Self::new(name, AttributeType::Nested(NestedAttributes { attributes, nesting }))
     }
 
     /// The markdown description shown in docs and by language servers.

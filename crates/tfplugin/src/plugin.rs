@@ -230,7 +230,7 @@ impl Listener {
         let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let path = dir.join(format!("crossrepl-{}-{nanos:x}.sock", std::process::id()));
+        let path = dir.join(format!("tfplugin-{}-{nanos:x}.sock", std::process::id()));
         let l = UnixListener::bind(&path).map_err(|e| ServeError::Listen(format!("{}: {e}", path.display())))?;
         Ok(Listener::Unix(l, path))
     }

@@ -17,7 +17,7 @@ use crate::value::Value;
 pub struct ProviderSchemas {
     /// The schema of the `provider` block.
     pub provider: Schema,
-    /// Managed resource types by type name (`crossrepl_source`, ...).
+    /// Managed resource types by type name (`example_thing`, ...).
     pub resources: BTreeMap<String, Schema>,
     /// Provider-defined functions by name.
     pub functions: BTreeMap<String, Function>,

@@ -124,7 +124,7 @@ impl grpc_stdio_server::GrpcStdio for Stdio {
     }
 }
 
-/// `plugin.GRPCBroker`: crossrepl brokers no extra connections; the stream stays open and idle.
+/// `plugin.GRPCBroker`: this server brokers no extra connections; the stream stays open and idle.
 pub struct Broker {
     /// Ends the stream at shutdown.
     pub shutdown: ShutdownSignal,

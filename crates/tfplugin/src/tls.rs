@@ -63,7 +63,7 @@ fn server_certificate() -> Result<(Vec<u8>, PrivateKeyDer<'static>), TlsSetupErr
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(err)?;
     params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "crossrepl plugin");
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "tfplugin");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,

@@ -5,6 +5,7 @@ resource "crossrepl_source" "data" {
   destination {
     bucket_arn = crossrepl_destination.dr.bucket_arn
     account_id = crossrepl_destination.dr.account_id
+    grant      = crossrepl_destination.dr.grant
   }
 
   # A second rule: keys under logs/ also go to a same-account archive, in Glacier.

@@ -1,39 +1,30 @@
-//! `crossrepl_destination`: in the destination account, versioning on the bucket and the bucket-policy
-//! statements that let the source account's replication role write replicas, merged with whatever else the
-//! policy holds ([`crate::resources::merged_policy`]).
+//! `crossrepl_destination`: in the destination account, versioning on the bucket, the bucket-policy statements
+//! that let the source account's replication role write replicas, and a statement in the policy of each replica
+//! key of this account that lets it encrypt them, each merged with whatever else the policy holds
+//! ([`crate::resources::merged_policy`]).
 
 pub mod import;
+pub mod kms;
 pub mod model;
+pub mod plan;
 pub mod schema;
 
 use framework::{Ctx, Known, Outcome, PlanRequest, Resource, ResourceSchema};
-use tfplugin::{AttributePath, Diagnostic, Diagnostics};
+use tfplugin::{Diagnostic, Diagnostics};
 
-use self::model::{Desired, DestinationModel};
+use self::model::{Desired, DestinationModel, InPlace};
 use self::schema::TYPE_NAME;
 use crate::aws::{AwsClients, AwsError, s3};
 use crate::domain::arn::{AccountId, Partition};
-use crate::resources::checks::{aws_diag, bucket_not_found, versioning_off};
+use crate::resources::checks::{aws_diag, bucket_not_found};
 use crate::resources::merged_policy::{self, BucketPolicy};
-use crate::resources::preflight_bucket;
+use crate::resources::{bucket_settings, ensure_versioning};
 
 /// The `crossrepl_destination` resource type.
 pub struct DestinationResource;
 
 fn label(m: &DestinationModel) -> String {
     format!("{TYPE_NAME} {:?}", m.bucket.known().map_or("?", String::as_str))
-}
-
-/// Turns versioning on unless it is on already; `Ok(false)` when the bucket does not exist. One
-/// GetBucketVersioning doubles as the existence check.
-async fn ensure_versioning(aws: &AwsClients, label: &str, bucket: &str, enable: bool) -> Result<bool, Diagnostic> {
-    let failed = |e: AwsError| aws_diag(label, "enabling versioning", &e).at(AttributePath::attr("enable_versioning"));
-    match s3::versioning(aws, bucket).await.map_err(failed)? {
-        None => Ok(false),
-        Some(s3::Versioning::Enabled) => Ok(true),
-        Some(v) if !enable => Err(versioning_off(label, bucket, v)),
-        Some(_) => s3::enable_versioning(aws, bucket).await.map(|()| true).map_err(failed),
-    }
 }
 
 /// The account id: from the plan when it is known there (no call), else asked of STS once per process.
@@ -44,9 +35,35 @@ async fn account_of(aws: &AwsClients, planned: &DestinationModel) -> Result<Stri
     }
 }
 
+/// `planned`'s `default_kms_key_arn`, read now when the plan could not know it (the bucket did not exist yet);
+/// null when it still cannot be read (no key policy then grants `kms:GenerateDataKey`).
+async fn known_default_key(aws: &AwsClients, planned: &DestinationModel) -> DestinationModel {
+    let mut m = planned.clone();
+    if let (true, Some(bucket)) = (m.default_kms_key_arn.is_unknown(), m.bucket.known()) {
+        let value = bucket_settings::default_key_value(&bucket_settings::default_key(aws, bucket).await);
+        m.default_kms_key_arn = if value.is_unknown() { Known::Null } else { value };
+    }
+    m
+}
+
+/// Whether the bucket has Object Lock, for the grant: as planned when the plan knew it, else read now (unknown
+/// when it cannot be read: a source then cannot check it).
+async fn object_lock(aws: &AwsClients, bucket: &str, planned: &Known<bool>) -> Known<bool> {
+    match planned {
+        Known::Value(v) => Known::Value(*v),
+        _ => s3::object_lock_enabled(aws, bucket).await.map_or(Known::Unknown, Known::Value),
+    }
+}
+
+/// The grant's Object Lock as `m` records it.
+fn recorded_lock(m: &DestinationModel) -> Known<bool> {
+    m.grant.known().map_or(Known::Unknown, |g| g.object_lock.clone())
+}
+
 impl DestinationResource {
-    /// Makes the bucket match `planned`; `stale` are Sids of a previous source role to remove. A failure keeps
-    /// `prior` (nothing of this resource's changed meaningfully).
+    /// Makes the bucket and the key policies match `planned`; `stale` are Sids of a previous source role to
+    /// remove from the bucket policy, `prior`'s key-policy statement goes from keys no longer listed. A failure
+    /// keeps `prior`; a create whose key policies failed records what it made, for the next apply to finish.
     async fn apply(
         &self,
         ctx: &Ctx<AwsClients>,
@@ -57,30 +74,49 @@ impl DestinationResource {
         let aws = &ctx.client;
         let label = label(planned);
         let fail = |d: Diagnostic| Outcome::with(prior.cloned(), d);
-        let Some(want) = Desired::from_model(planned, Partition::of_region(&aws.region)) else {
+        let partition = Partition::of_region(&aws.region);
+        let planned = known_default_key(aws, planned).await;
+        let Some(want) = Desired::from_model(&planned, partition) else {
             return fail(Diagnostic::error(
                 format!("{label}: incomplete plan"),
                 "Required values are unknown at apply.",
             ));
         };
         let enable = planned.enable_versioning.known() != Some(&false);
-        let (versioning, account) =
-            tokio::join!(ensure_versioning(aws, &label, &want.bucket, enable), account_of(aws, planned));
+        let recorded = recorded_lock(&planned);
+        let (versioning, account, lock) = tokio::join!(
+            ensure_versioning(aws, &label, &want.bucket, enable),
+            account_of(aws, &planned),
+            object_lock(aws, &want.bucket, &recorded)
+        );
         match versioning {
             Ok(true) => {}
             Ok(false) => return fail(bucket_not_found(&label, &want.bucket)),
             Err(d) => return fail(d),
         }
         let account = match account {
-            Ok(a) => a,
+            Ok(a) => Known::Value(a),
             Err(e) => return fail(aws_diag(&label, "identifying the account", &e)),
         };
         let supersedes = |s: &crate::domain::policy::Statement| want.supersedes(s);
         let policy = BucketPolicy { aws, bucket: &want.bucket };
-        if let Err(msg) = merged_policy::put(&policy, &ctx.stop, &want.owned(stale, &supersedes)).await {
-            return fail(Diagnostic::error(format!("{label}: writing the bucket policy failed"), msg));
+        let prior_want = prior.and_then(|p| Desired::from_model(p, partition));
+        let ours = want.owned(stale, &supersedes);
+        let (bucket_policy, key_policies) = tokio::join!(
+            merged_policy::put(&policy, &ctx.stop, &ours),
+            kms::sync(ctx, &label, &want, prior_want.as_ref())
+        );
+        if let Err(msg) = bucket_policy {
+            let mut diagnostics = key_policies;
+            diagnostics.push(Diagnostic::error(format!("{label}: writing the bucket policy failed"), msg));
+            return Outcome { state: prior.cloned(), diagnostics };
         }
-        Outcome::ok(want.state(planned, Known::Value(account), true))
+        if !key_policies.is_empty() {
+            let in_place = InPlace { bucket_policy: true, key_policies: false };
+            let made = || want.state(&planned, account.clone(), in_place, lock.clone());
+            return Outcome { state: prior.cloned().or_else(|| Some(made())), diagnostics: key_policies };
+        }
+        Outcome::ok(want.state(&planned, account, InPlace::ALL, lock))
     }
 }
 
@@ -99,7 +135,7 @@ impl Resource<AwsClients> for DestinationResource {
     async fn plan(
         &self,
         ctx: Option<&Ctx<AwsClients>>,
-        planned: DestinationModel,
+        mut planned: DestinationModel,
         req: PlanRequest<'_, DestinationModel>,
     ) -> (DestinationModel, Diagnostics) {
         let Some(ctx) = ctx else { return (planned, Diagnostics::new()) };
@@ -108,23 +144,38 @@ impl Resource<AwsClients> for DestinationResource {
             Some(Known::Value(a)) if !req.replacing => Known::Value(a.clone()),
             _ => aws.account_id().await.map_or(Known::Unknown, |a| Known::Value(a.to_string())),
         };
-        let Some(want) = Desired::from_model(&planned, Partition::of_region(&aws.region)) else {
+        let Some(mut want) = Desired::from_model(&planned, Partition::of_region(&aws.region)) else {
             let unknown = Known::Unknown;
-            let (id, bucket_arn, source_role_arn, statement_sid) =
-                (unknown.clone(), unknown.clone(), unknown.clone(), unknown);
-            return (
-                DestinationModel { id, bucket_arn, source_role_arn, statement_sid, ..planned },
-                Diagnostics::new(),
-            );
+            let (id, bucket_arn, source_role_arn, statement_sid, default_kms_key_arn, kms_statement_sid) =
+                (unknown.clone(), unknown.clone(), unknown.clone(), unknown.clone(), unknown.clone(), unknown);
+            let planned = DestinationModel {
+                id,
+                bucket_arn,
+                source_role_arn,
+                statement_sid,
+                default_kms_key_arn,
+                kms_statement_sid,
+                grant: Known::Unknown,
+                ..planned
+            };
+            return (planned, Diagnostics::new());
         };
-        let mut diagnostics = Diagnostics::new();
         // Planning a new object (create or replace): check read-only what apply would trip over.
         let new_object = req.prior.is_none() || req.replacing;
-        if new_object && let Some(acct) = account.known() {
-            let enable = planned.enable_versioning.known() != Some(&false);
-            diagnostics = preflight_bucket(aws, &label(&planned), acct, &want.bucket, enable).await;
-        }
-        (want.state(&planned, account, true), diagnostics)
+        let prior = req.prior.filter(|_| !new_object);
+        // The bucket's Object Lock: read for a new object, else as the refresh before this plan recorded it.
+        let lock = async {
+            match prior {
+                Some(p) => recorded_lock(p),
+                None => object_lock(aws, &want.bucket, &Known::Unknown).await,
+            }
+        };
+        let label = label(&planned);
+        let checks = plan::preflight(aws, &label, &planned, prior, account.known().map(String::as_str));
+        let ((default_key, diagnostics), lock) = tokio::join!(checks, lock);
+        want.default_kms_key = default_key.known().cloned();
+        planned.default_kms_key_arn = default_key;
+        (want.state(&planned, account, InPlace::ALL, lock), diagnostics)
     }
 
     async fn create(&self, ctx: &Ctx<AwsClients>, planned: &DestinationModel) -> Outcome<DestinationModel> {
@@ -134,12 +185,18 @@ impl Resource<AwsClients> for DestinationResource {
     async fn read(&self, ctx: &Ctx<AwsClients>, state: &DestinationModel) -> Outcome<DestinationModel> {
         let aws = &ctx.client;
         let label = label(state);
-        let Some(want) = Desired::from_model(state, Partition::of_region(&aws.region)) else {
+        let Some(mut want) = Desired::from_model(state, Partition::of_region(&aws.region)) else {
             return Outcome::ok(state.clone());
         };
         let fail = |d: Diagnostic| Outcome::with(Some(state.clone()), d);
         let policy = BucketPolicy { aws, bucket: &want.bucket };
-        let (versioning, doc) = tokio::join!(s3::versioning(aws, &want.bucket), merged_policy::read(&policy));
+        let (versioning, doc, default_key, key_policies, lock) = tokio::join!(
+            s3::versioning(aws, &want.bucket),
+            merged_policy::read(&policy),
+            bucket_settings::default_key(aws, &want.bucket),
+            kms::read_policies(aws, &want.kms_keys),
+            object_lock(aws, &want.bucket, &Known::Unknown)
+        );
         let versioning = match versioning {
             Ok(Some(v)) => v,
             // The bucket is gone, and with it everything this resource managed.
@@ -148,11 +205,22 @@ impl Resource<AwsClients> for DestinationResource {
         };
         let no_stale: &[String] = &[];
         let supersedes = |s: &crate::domain::policy::Statement| want.supersedes(s);
-        let statements_ok = match doc {
+        let bucket_policy = match doc {
             Ok(doc) => doc.is_some_and(|d| want.owned(no_stale, &supersedes).in_place(&d)),
             Err(msg) => return fail(Diagnostic::error(format!("{label}: reading the bucket policy failed"), msg)),
         };
-        let mut new_state = want.state(state, state.account_id.clone(), statements_ok);
+        // The default key as it is now (its statement grants kms:GenerateDataKey); kept when it cannot be read.
+        let mut base = state.clone();
+        if let value @ (Known::Value(_) | Known::Null) = bucket_settings::default_key_value(&default_key) {
+            base.default_kms_key_arn = value;
+        }
+        want.default_kms_key = base.default_kms_key_arn.known().cloned();
+        let key_policies = match key_policies {
+            Ok(docs) => kms::all_in_place(&want, &docs),
+            Err(msg) => return fail(Diagnostic::error(format!("{label}: reading a key policy failed"), msg)),
+        };
+        let in_place = InPlace { bucket_policy, key_policies };
+        let mut new_state = want.state(&base, state.account_id.clone(), in_place, lock);
         // Versioning drift shows as `enable_versioning` turning false; the plan then turns it back on.
         if state.enable_versioning == Known::Value(true) && versioning != s3::Versioning::Enabled {
             new_state.enable_versioning = Known::Value(false);
@@ -177,14 +245,18 @@ impl Resource<AwsClients> for DestinationResource {
         let Some(want) = Desired::from_model(prior, Partition::of_region(&ctx.client.region)) else {
             return Diagnostics::new();
         };
-        // A bucket that is gone reads as having no policy: nothing left to remove.
+        let label = label(prior);
+        // A bucket that is gone reads as having no policy, a key that is gone as having no key policy: nothing
+        // left to remove.
         let policy = BucketPolicy { aws: &ctx.client, bucket: &want.bucket };
-        match merged_policy::take_out(&policy, &ctx.stop, &want.sids).await {
-            Ok(()) => Diagnostics::new(),
-            Err(msg) => {
-                Diagnostic::error(format!("{}: removing the bucket-policy statements failed", label(prior)), msg).into()
-            }
+        let (bucket_policy, mut diagnostics) = tokio::join!(
+            merged_policy::take_out(&policy, &ctx.stop, &want.sids),
+            kms::remove(ctx, &label, &want.kms_keys, &want.kms_sid)
+        );
+        if let Err(msg) = bucket_policy {
+            diagnostics.push(Diagnostic::error(format!("{label}: removing the bucket-policy statements failed"), msg));
         }
+        diagnostics
     }
 
     async fn import(&self, ctx: &Ctx<AwsClients>, id: &str) -> Result<DestinationModel, Diagnostics> {

@@ -4,7 +4,7 @@ use framework::{Attr, BlockSpec, ResourceSchema, Value, planmodifier, validator}
 
 use crate::domain::arn::{AccountId, check_iam_name, check_iam_path};
 use crate::domain::grants::role_name_for_bucket;
-use crate::resources::checks;
+use crate::resources::{checks, grant};
 
 /// The resource type's name.
 pub const TYPE_NAME: &str = "crossrepl_destination";
@@ -25,10 +25,15 @@ pub fn schema() -> ResourceSchema {
     .attr(Attr::string("source_bucket").required().validate(checks::bucket_name("Invalid source bucket name")).describe("Name of the source bucket; the replication role's name is derived from it exactly as `crossrepl_source` derives it."))
     .attr(Attr::string("source_role_name").optional_computed().validate(validator::string("Invalid role name", "an IAM name (1 to 64 letters, digits and `+=,.@_-`).", check_iam_name)).plan_modifier(planmodifier::derive_from("source_bucket", "Default: derived from `source_bucket` as `crossrepl_source` derives it.", |b| Some(role_name_for_bucket(b)))).describe("Name of the replication role, when `crossrepl_source` sets `role_name`."))
     .attr(Attr::string("source_role_path").default(Value::from("/")).validate(validator::string("Invalid role path", "an IAM path (`/` or `/a/b/`).", check_iam_path)).describe("Path of the replication role, when `crossrepl_source` sets `role_path`."))
+    .attr(Attr::bool("accept_owner_override").default(Value::Bool(false)).describe("Let the replication role make this account the owner of replicas (`s3:ObjectOwnerOverrideToBucketOwner`), for a `crossrepl_source` destination with `owner_override = true`. Off, the bucket policy does not grant it (\"Changing the replica owner\", https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-change-owner.html)."))
     .attr(Attr::bool("enable_versioning").default(Value::Bool(true)).describe("Turn versioning on when it is off. With `false`, apply fails unless versioning is already enabled. Versioning is never turned off again: S3 cannot, once replication used it."))
     .attr(Attr::string("bucket_arn").computed().describe("ARN of the destination bucket, for `crossrepl_source`'s `destination.bucket_arn`."))
     .attr(Attr::string("account_id").computed().describe("Id of the destination account, for `crossrepl_source`'s `destination.account_id`."))
     .attr(Attr::string("source_role_arn").computed().describe("ARN of the replication role the statements admit."))
+    .attr(Attr::string_set("replica_kms_key_arns").validate(validator::each_string("Invalid KMS key ARN", "key ARNs (not aliases) of existing, enabled, symmetric encryption keys of this account in the bucket's region.", checks::kms_key_arn)).describe("KMS keys of this account that encrypt replicas in this bucket: the `replica_kms_key_arn` of `crossrepl_source` destinations, and this bucket's default SSE-KMS key (`default_kms_key_arn`). crossrepl merges one statement into each key's policy that lets the source account's replication role use the key through S3 for this bucket only (`kms:Encrypt`, `kms:Decrypt`, and `kms:GenerateDataKey` on the default key), and leaves every other statement alone (see the [KMS guide](../guides/kms.md)). For a key of another account, add the statement of the function `replica_key_policy_statement` to its policy there. Import leaves it empty: list the keys again after an import."))
+    .attr(Attr::string("default_kms_key_arn").computed().describe("ARN of the KMS key this bucket's default encryption names (SSE-KMS); null for SSE-S3 or the AWS managed key `aws/s3` named by alias or not at all. Replicas of unencrypted and SSE-S3 objects are encrypted with it, so it belongs in `replica_kms_key_arns`."))
+    .attr(Attr::string("kms_statement_sid").computed().describe("Sid of the statement in the key policy of each key of `replica_kms_key_arns` (null when there are none). Empty after a refresh that found it missing or changed in one of them; the next apply restores it."))
     .attr(Attr::string("statement_sid").computed().describe("Sid of the replication statement in the bucket policy (the second statement adds `Bucket`). Empty after a refresh that found the statements missing or changed; the next apply restores them."))
+    .attr(Attr::nested_single("grant", grant::attributes(true)).computed().describe("What this destination admits and what its bucket demands of replicas, for `crossrepl_source`'s `destination.grant`: the source then checks at plan time that it uses the admitted role, asks only for what is granted, and grants its role what the bucket's Object Lock and default encryption need."))
     .build(0)
 }

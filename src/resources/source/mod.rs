@@ -5,6 +5,7 @@
 //! computes ARNs and runs the plan-time checks; [`observe`] reads what exists, [`reconcile`] makes it match;
 //! [`ownership`] is the refusal to adopt, shared by plan and apply; [`import`] builds a state from AWS.
 
+pub mod destinations;
 pub mod import;
 pub mod model;
 pub mod observe;
@@ -46,13 +47,28 @@ async fn context(aws: &AwsClients, m: &SourceModel) -> Result<(String, &'static 
     }
 }
 
+/// The replication role carries policies crossrepl did not put there (an adopted or imported role, or a later
+/// change by hand): reported, never kept or removed silently.
+fn other_policies(label: &str, role: &str, policies: &[String]) -> Diagnostic {
+    Diagnostic::warning(
+        format!("{label}: role {role} has policies crossrepl does not manage"),
+        format!(
+            "Besides its crossrepl policy the replication role has {}. They widen what S3 may do as this role, and \
+             crossrepl neither manages nor removes them (destroy fails while they are attached). Detach or delete \
+             them unless they are meant to stay.",
+            policies.join(", ")
+        ),
+    )
+    .at(tfplugin::AttributePath::attr("role_name"))
+}
+
 impl SourceResource {
     async fn converge(
         &self,
         ctx: &Ctx<AwsClients>,
         planned: &SourceModel,
         old: Option<Desired>,
-        create: bool,
+        prior: Option<&SourceModel>,
     ) -> Outcome<SourceModel> {
         let label = label(planned);
         let (account, partition) = match context(&ctx.client, planned).await {
@@ -63,7 +79,10 @@ impl SourceResource {
             Ok(w) => w,
             Err(msg) => return Outcome::with(None, Diagnostic::error(format!("{label}: invalid plan"), msg)),
         };
-        Reconcile { ctx, label, partition, planned, want }.converge(old, create).await
+        if let Err(d) = plan::policy_size(&label, &want) {
+            return Outcome::with(None, d);
+        }
+        Reconcile { ctx, label, partition, planned, want }.converge(old, prior).await
     }
 }
 
@@ -99,15 +118,20 @@ impl Resource<AwsClients> for SourceResource {
             Err(_) => (None, Partition::of_region(&ctx.client.region)),
         };
         plan::computed_arns(&mut planned, partition, account.as_deref());
-        let diagnostics = match &account {
+        let mut diagnostics = match &account {
             Some(a) => plan::preflight(&ctx.client, &label(&planned), &planned, prior, a, partition).await,
             None => Diagnostics::new(),
         };
+        let want =
+            account.as_deref().and_then(|a| Desired::from_model(&planned, partition, a, &ctx.client.region).ok());
+        if let Some(Err(d)) = want.map(|w| plan::policy_size(&label(&planned), &w)) {
+            diagnostics.push(d);
+        }
         (planned, diagnostics)
     }
 
     async fn create(&self, ctx: &Ctx<AwsClients>, planned: &SourceModel) -> Outcome<SourceModel> {
-        self.converge(ctx, planned, None, true).await
+        self.converge(ctx, planned, None, None).await
     }
 
     async fn read(&self, ctx: &Ctx<AwsClients>, state: &SourceModel) -> Outcome<SourceModel> {
@@ -142,7 +166,11 @@ impl Resource<AwsClients> for SourceResource {
         if want.enable_versioning && seen.versioning != s3::Versioning::Enabled {
             new_state.enable_versioning = Known::Value(false);
         }
-        Outcome::ok(new_state)
+        let mut diagnostics = Diagnostics::new();
+        if !seen.other_policies.is_empty() {
+            diagnostics.push(other_policies(&label, &want.role_name, &seen.other_policies));
+        }
+        Outcome { state: Some(new_state), diagnostics }
     }
 
     async fn update(&self, ctx: &Ctx<AwsClients>, prior: &SourceModel, planned: &SourceModel) -> Outcome<SourceModel> {
@@ -150,7 +178,7 @@ impl Resource<AwsClients> for SourceResource {
             Ok((account, partition)) => Desired::from_model(prior, partition, &account, &ctx.client.region).ok(),
             Err(_) => None,
         };
-        self.converge(ctx, planned, old, false).await
+        self.converge(ctx, planned, old, Some(prior)).await
     }
 
     async fn delete(&self, ctx: &Ctx<AwsClients>, prior: &SourceModel) -> Diagnostics {

@@ -11,6 +11,7 @@ use crate::domain::arn::{Partition, bucket_arn, policy_arn, role_arn};
 use crate::domain::grants::{self, DestinationGrant, RolePolicyInput};
 use crate::domain::policy::PolicyDocument;
 use crate::domain::replication::{DestinationSpec, ReplicationConfig};
+use crate::resources::grant::GrantModel;
 
 framework::model! {
     /// A `crossrepl_source`.
@@ -73,6 +74,8 @@ framework::model! {
         pub enabled: Known<bool>,
         /// Rule id.
         pub rule_id: Known<String>,
+        /// What the destination admits and demands (its `grant`).
+        pub grant: Known<GrantModel>,
     }
 }
 
@@ -91,6 +94,19 @@ pub fn map_value(m: BTreeMap<String, String>) -> Known<BTreeMap<String, Known<St
 }
 
 impl DestinationBlock {
+    /// The destination bucket's default SSE-KMS key from the block's `grant` (none without a grant).
+    pub fn default_kms_key_arn(&self) -> Result<Option<String>, String> {
+        let unknown = || "`destination.grant` is not known".to_string();
+        match &self.grant {
+            Known::Null => Ok(None),
+            Known::Unknown => Err(unknown()),
+            Known::Value(g) => match &g.default_kms_key_arn {
+                Known::Unknown => Err(unknown()),
+                key => Ok(key.known().cloned()),
+            },
+        }
+    }
+
     /// The block as a spec, when every attribute it needs is known.
     pub fn spec(&self) -> Result<DestinationSpec, String> {
         let need = |v: &Known<bool>, name: &str| {
@@ -153,6 +169,7 @@ impl DestinationBlock {
             priority: priority.map_or(Known::Null, |p| Known::Value(Number::Int(i64::from(p)))),
             enabled: Known::Value(spec.enabled),
             rule_id: Known::Value(id),
+            grant: Known::Null,
         }
     }
 }
@@ -181,8 +198,12 @@ pub struct Desired {
     pub trust: PolicyDocument,
     /// The role policy.
     pub permissions: PolicyDocument,
+    /// What the role policy is made from.
+    pub permissions_input: RolePolicyInput,
     /// The rules' specs.
     pub dests: Vec<DestinationSpec>,
+    /// Destination buckets of this account, whose versioning the source manages as its own bucket's.
+    pub same_account_buckets: Vec<String>,
     /// The replication configuration.
     pub configuration: ReplicationConfig,
 }
@@ -200,26 +221,34 @@ impl Desired {
         let role_name = need(&m.role_name, "role_name")?;
         let policy_name = need(&m.policy_name, "policy_name")?;
         let path = need(&m.role_path, "role_path")?;
-        let dests = m.destination.known().ok_or("`destination` is not known")?;
-        let dests = dests.iter().map(DestinationBlock::spec).collect::<Result<Vec<_>, _>>()?;
+        let blocks = m.destination.known().ok_or("`destination` is not known")?;
+        let dests = blocks.iter().map(DestinationBlock::spec).collect::<Result<Vec<_>, _>>()?;
+        let default_keys = blocks.iter().map(DestinationBlock::default_kms_key_arn).collect::<Result<Vec<_>, _>>()?;
         let role_arn = role_arn(partition, account, &path, &role_name);
         let trust = grants::replication_trust_policy(partition.id, account, &bucket);
-        let permissions = grants::replication_role_policy(&RolePolicyInput {
+        let permissions_input = RolePolicyInput {
             partition: partition.id.to_string(),
             source_bucket: bucket.clone(),
             region: region.to_string(),
             destinations: dests
                 .iter()
-                .map(|d| DestinationGrant {
+                .zip(default_keys)
+                .map(|(d, default_kms_key_arn)| DestinationGrant {
                     bucket_arn: d.bucket_arn.clone(),
                     owner_override: d.owner_override,
                     replica_kms_key_arn: d.replica_kms_key_arn.clone(),
+                    default_kms_key_arn,
                 })
                 .collect(),
             source_kms_key_arns: dests.iter().flat_map(|d| d.source_kms_key_arns.iter().cloned()).collect(),
-        })
-        .map_err(|e| e.to_string())?;
+        };
+        let permissions = grants::replication_role_policy(&permissions_input).map_err(|e| e.to_string())?;
         let configuration = ReplicationConfig::from_destinations(&role_arn, &dests)?;
+        let same_account_buckets = dests
+            .iter()
+            .filter(|d| d.account_id.as_deref().is_none_or(|a| a == account))
+            .filter_map(|d| d.bucket_name().map(str::to_string))
+            .collect();
         Ok(Desired {
             policy_arn: policy_arn(partition, account, &path, &policy_name),
             boundary: m.permissions_boundary.known().cloned(),
@@ -232,7 +261,9 @@ impl Desired {
             role_arn,
             trust,
             permissions,
+            permissions_input,
             dests,
+            same_account_buckets,
             configuration,
         })
     }

@@ -18,6 +18,8 @@ pub struct Observed {
     pub policy_document: Option<PolicyDocument>,
     /// Whether that policy is attached to that role.
     pub attached: bool,
+    /// The role's other policies: managed policy ARNs, and `inline <name>` for inline policies.
+    pub other_policies: Vec<String>,
     /// The bucket's replication configuration.
     pub configuration: Option<ReplicationConfig>,
 }
@@ -50,18 +52,23 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
         let text = iam::default_policy_document(aws, &want.policy_arn).await?;
         Ok::<_, AwsError>(text.map(|t| PolicyDocument::parse(&t).unwrap_or_else(|_| PolicyDocument::new(Vec::new()))))
     };
-    let attached = async {
-        match iam::attached_policies(aws, &want.role_name).await {
-            Ok(arns) => Ok(arns.contains(&want.policy_arn)),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+    let policies = async {
+        let (managed, inline) =
+            tokio::join!(iam::attached_policies(aws, &want.role_name), iam::inline_policies(aws, &want.role_name));
+        let none_if_missing = |r: Result<Vec<String>, AwsError>| match r {
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(Vec::new()),
+            other => other,
+        };
+        let (managed, inline) = (none_if_missing(managed)?, none_if_missing(inline)?);
+        let attached = managed.contains(&want.policy_arn);
+        let others = managed.into_iter().filter(|a| *a != want.policy_arn);
+        Ok::<_, AwsError>((attached, others.chain(inline.into_iter().map(|n| format!("inline {n}"))).collect()))
     };
-    let (versioning, role, policy_document, attached, configuration) = tokio::join!(
+    let (versioning, role, policy_document, policies, configuration) = tokio::join!(
         s3::versioning(aws, &want.bucket),
         iam::role(aws, &want.role_name),
         policy_doc,
-        attached,
+        policies,
         s3::replication(aws, &want.bucket),
     );
     let Some(versioning) = versioning.map_err(step("reading versioning"))? else {
@@ -71,15 +78,18 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
             role: None,
             policy_document: None,
             attached: false,
+            other_policies: Vec::new(),
             configuration: None,
         });
     };
+    let (attached, other_policies) = policies.map_err(step("reading the role's policies"))?;
     Ok(Observed {
         bucket_exists: true,
         versioning,
         role: role.map_err(step("reading the role"))?,
         policy_document: policy_document.map_err(step("reading the role policy"))?,
-        attached: attached.map_err(step("reading the role's policies"))?,
+        attached,
+        other_policies,
         configuration: configuration.map_err(step("reading the replication configuration"))?,
     })
 }

@@ -3,10 +3,12 @@
 use framework::Known;
 use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
-use super::model::{DestinationBlock, SourceModel};
+use super::destinations;
+use super::model::{Desired, DestinationBlock, SourceModel};
 use super::ownership::{self, Claim, Occupants};
 use crate::aws::{AwsClients, iam, s3};
 use crate::domain::arn::{Partition, bucket_arn, policy_arn, role_arn};
+use crate::domain::grants;
 use crate::domain::replication::DestinationSpec;
 use crate::resources::preflight_bucket;
 
@@ -57,39 +59,54 @@ pub async fn preflight(
     let keys = new_replica_keys(planned, prior);
     let regions = futures_util::future::join_all(keys.iter().map(|(_, b, _)| s3::bucket_region(aws, b)));
     let enable = planned.enable_versioning.known() != Some(&false);
-    let bucket_check =
-        async { if create { preflight_bucket(aws, label, account, bucket, enable).await } else { Diagnostics::new() } };
+    let bucket_check = async {
+        if !create {
+            return Diagnostics::new();
+        }
+        preflight_bucket(aws, label, account, bucket, enable, AttributePath::attr("bucket")).await
+    };
     let replication = async { if create { s3::replication(aws, bucket).await.ok().flatten() } else { None } };
     let role = async { if changed(|m| &m.role_name) { iam::role(aws, role_name).await.ok().flatten() } else { None } };
     let policy_tags = async {
         let moved = changed(|m| &m.policy_name) || changed(|m| &m.role_path);
         if moved { iam::policy_tags(aws, &policy_arn).await.ok() } else { None }
     };
-    let (mut ds, replication, role, policy_tags, regions) =
-        tokio::join!(bucket_check, replication, role, policy_tags, regions);
+    let our_role = role_arn(partition, account, path, role_name);
+    let destinations = async {
+        if !create && prior.is_some_and(|p| p.destination == planned.destination && p.role_arn == planned.role_arn) {
+            return Diagnostics::new();
+        }
+        let facts = destinations::SourceFacts { account, role_arn: &our_role, settings: None };
+        destinations::check(aws, label, planned, facts, enable).await
+    };
+    let (mut ds, replication, role, policy_tags, regions, destination_ds) =
+        tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations);
+    ds.extend(destination_ds);
     let occupants =
         Occupants { role_tags: role.map(|r| r.tags), policy_tags, configuration_role: replication.map(|c| c.role) };
-    let our_role = role_arn(partition, account, path, role_name);
     let claim = Claim { label, bucket, role_name, role_arn: &our_role, policy_arn: &policy_arn };
     ds.extend(Diagnostics(ownership::refusals(&claim, &occupants)));
     for ((i, dest_bucket, key), region) in keys.iter().zip(regions) {
-        let key_region = key.split(':').nth(3).unwrap_or_default();
-        if let Ok(Some(region)) = region
-            && region != key_region
-        {
-            ds.push(
-                Diagnostic::error(
-                    format!("{label}: replica KMS key is in {key_region}, destination bucket in {region}"),
-                    format!(
-                        "S3 encrypts replicas in {dest_bucket} with a key of the destination bucket's region \
-                         ({region}); {key} is in {key_region}. Use a key in {region}."
-                    ),
-                )
-                .at(AttributePath::attr("destination").with_index(*i).with_attr("replica_kms_key_arn")),
-            );
+        if let Ok(Some(region)) = region {
+            ds.0.extend(key_region(label, *i, dest_bucket, key, &region));
         }
     }
     ds
+}
+
+/// A replica key must be in its destination bucket's region.
+fn key_region(label: &str, i: usize, dest_bucket: &str, key: &str, region: &str) -> Option<Diagnostic> {
+    let key_region = key.split(':').nth(3).unwrap_or_default();
+    (region != key_region).then(|| {
+        Diagnostic::error(
+            format!("{label}: replica KMS key is in {key_region}, destination bucket in {region}"),
+            format!(
+                "S3 encrypts replicas in {dest_bucket} with a key of the destination bucket's region ({region}); \
+                 {key} is in {key_region}. Use a key in {region}."
+            ),
+        )
+        .at(AttributePath::attr("destination").with_index(i).with_attr("replica_kms_key_arn"))
+    })
 }
 
 /// Replica keys to check: (block index, destination bucket name, key) of known keys not planned (with the same
@@ -107,4 +124,12 @@ fn new_replica_keys(planned: &SourceModel, prior: Option<&SourceModel>) -> Vec<(
             (!before.contains(&(arn, key.clone()))).then_some((i, name, key))
         })
         .collect()
+}
+
+/// The role's policy fits IAM's limit on managed policies; else an error on `destination` saying how many fit.
+pub fn policy_size(label: &str, want: &Desired) -> Result<(), Diagnostic> {
+    grants::check_role_policy_size(&want.permissions_input, &want.permissions).map_err(|msg| {
+        Diagnostic::error(format!("{label}: the role's policy would be too large"), msg)
+            .at(AttributePath::attr("destination"))
+    })
 }

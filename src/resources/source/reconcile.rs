@@ -11,6 +11,7 @@ use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
 use crate::domain::arn::Partition;
 use crate::domain::policy::PolicyDocument;
 use crate::resources::checks::{aws_diag, bucket_not_found, retry_diag, versioning_off};
+use crate::resources::ensure_versioning;
 use crate::retry::{Backoff, RetryError, retry};
 
 /// One source being reconciled.
@@ -36,10 +37,12 @@ impl Reconcile<'_> {
         self.want.state(self.planned, self.partition, role_ok, policy_ok, rules_ok)
     }
 
-    /// Makes AWS match the plan. On create (`create`), refuses to touch a role, policy or replication
-    /// configuration crossrepl did not create. `old` is the prior desired state on update, whose role and policy
-    /// are removed when their names changed. Returns the state of what exists, even on error.
-    pub async fn converge(&self, old: Option<Desired>, create: bool) -> Outcome<SourceModel> {
+    /// Makes AWS match the plan. On create (`prior` None), refuses to touch a role, policy or replication
+    /// configuration crossrepl did not create; on update, a renamed role or policy likewise. `old` is the prior
+    /// desired state on update, whose role and policy are removed when their names changed. Returns the state of
+    /// what exists, even on error.
+    pub async fn converge(&self, old: Option<Desired>, prior: Option<&SourceModel>) -> Outcome<SourceModel> {
+        let create = prior.is_none();
         let nothing = vec![false; self.want.dests.len()];
         let before = (!create).then(|| self.state(false, false, &nothing));
         let seen = match observe(self.aws(), &self.want).await {
@@ -49,10 +52,18 @@ impl Reconcile<'_> {
         if !seen.bucket_exists {
             return Outcome::with(before, bucket_not_found(&self.label, &self.want.bucket));
         }
-        if create {
-            let refused = ownership::refusals(&self.claim(), &self.occupants(&seen).await);
+        // The refusal to adopt, again at apply: a saved plan or `-refresh=false` may be stale, and on update a
+        // renamed role or policy is a claim on a name as new as on create.
+        let renamed =
+            old.as_ref().is_some_and(|o| o.role_name != self.want.role_name || o.policy_arn != self.want.policy_arn);
+        if create || renamed {
+            let mut occupants = self.occupants(&seen).await;
+            if !create {
+                occupants.configuration_role = None; // ours: written by this resource under its old role
+            }
+            let refused = ownership::refusals(&self.claim(), &occupants);
             if !refused.is_empty() {
-                return Outcome { state: None, diagnostics: Diagnostics(refused) };
+                return Outcome { state: prior.cloned(), diagnostics: Diagnostics(refused) };
             }
         }
         let (role_ok, policy_ok, mut ds) = self.ensure_parts(&seen).await;
@@ -93,14 +104,16 @@ impl Reconcile<'_> {
         }
     }
 
-    /// Versioning, role and policy, which are independent: concurrently; then the attachment.
+    /// Versioning (of the source and of same-account destinations), role and policy, which are independent:
+    /// concurrently; then the attachment.
     async fn ensure_parts(&self, seen: &Observed) -> (bool, bool, Diagnostics) {
-        let (versioning, role, permissions) = tokio::join!(
+        let (versioning, destinations, role, permissions) = tokio::join!(
             self.ensure_versioning(seen.versioning),
+            self.ensure_destination_versioning(),
             ensure_role(self.aws(), &self.want, seen.role.as_ref(), &self.label),
             ensure_policy(self.aws(), &self.want, seen.policy_document.as_ref(), &self.label),
         );
-        let mut ds = Diagnostics::new();
+        let mut ds = destinations;
         let role_ok = role.map_err(|d| ds.push(d)).is_ok();
         let mut policy_ok = permissions.map_err(|d| ds.push(d)).is_ok();
         versioning.map_err(|d| ds.push(d)).ok();
@@ -127,6 +140,23 @@ impl Reconcile<'_> {
             .map_err(|e| aws_diag(&self.label, "enabling versioning", &e))
     }
 
+    /// Versioning on every destination bucket of this account: S3 refuses a replication configuration whose
+    /// destination is not versioned ("Requirements and considerations for replication",
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-requirements.html>), and for a
+    /// same-account destination there is no `crossrepl_destination` to turn it on.
+    async fn ensure_destination_versioning(&self) -> Diagnostics {
+        let (aws, enable) = (self.aws(), self.want.enable_versioning);
+        let results = futures_util::future::join_all(self.want.same_account_buckets.iter().map(|bucket| async move {
+            match ensure_versioning(aws, &self.label, bucket, enable).await {
+                Ok(true) => None,
+                Ok(false) => Some(dest_not_found(&self.label, bucket)),
+                Err(d) => Some(d),
+            }
+        }))
+        .await;
+        Diagnostics(results.into_iter().flatten().collect())
+    }
+
     /// Writes the replication configuration unless S3 holds it already, waiting out the documented refusals of
     /// [`crate::aws::propagation`], then waits until it reads back, so the next refresh sees it.
     async fn ensure_configuration(&self, seen: &Observed) -> Result<(), Diagnostic> {
@@ -141,6 +171,18 @@ impl Reconcile<'_> {
             retry_diag(&self.label, "confirming the replication configuration", &e, "Apply again to check.")
         })
     }
+}
+
+/// A same-account destination bucket that does not exist.
+fn dest_not_found(label: &str, bucket: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("{label}: destination bucket {bucket} not found"),
+        format!(
+            "Destination bucket {bucket} has no account_id, so it should be in this provider block's account, but \
+             no such bucket is visible here. Create it first, or set account_id if it belongs to another account."
+        ),
+    )
+    .at(tfplugin::AttributePath::attr("destination"))
 }
 
 /// What to check when PutBucketReplication failed: versioning after waiting in vain, else the permissions.

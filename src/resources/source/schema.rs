@@ -3,12 +3,12 @@
 use framework::{Attr, BlockSpec, ResourceSchema, Value, planmodifier, validator};
 use tfplugin::Number;
 
-use crate::domain::arn::{BucketArn, KmsKeyArn, check_iam_name, check_iam_path, check_policy_arn};
+use crate::domain::arn::{BucketArn, check_iam_name, check_iam_path, check_policy_arn};
 use crate::domain::grants::{policy_name_for_bucket, role_name_for_bucket};
 use crate::domain::replication::{
     MAX_DESTINATIONS, MAX_PREFIX_LEN, MAX_RULE_ID_LEN, REPLICATION_STORAGE_CLASSES, derived_rule_id, position_priority,
 };
-use crate::resources::checks;
+use crate::resources::{checks, grant};
 
 /// The resource type's name.
 pub const TYPE_NAME: &str = "crossrepl_source";
@@ -25,7 +25,8 @@ pub const MAX_USER_TAGS: usize = 49;
 pub fn schema() -> ResourceSchema {
     BlockSpec::new(
         "Replicates an existing bucket of this account to one or more destination buckets: creates the \
-         replication role and its least-privilege policy, turns versioning on, and writes the replication \
+         replication role and its least-privilege policy, turns versioning on (on the source bucket and on \
+         destination buckets of this account), and writes the replication \
          configuration (one rule per `destination`). Never adopts a role, policy or replication configuration \
          it did not create: import them instead.",
     )
@@ -36,7 +37,7 @@ pub fn schema() -> ResourceSchema {
     .attr(Attr::string("role_path").default(Value::from("/")).validate(validator::string("Invalid role path", "an IAM path (`/` or `/a/b/`).", check_iam_path)).describe("IAM path of the role and the policy."))
     .attr(Attr::string("permissions_boundary").validate(validator::string("Invalid permissions boundary", "an IAM policy ARN.", check_policy_arn)).describe("ARN of a managed policy to set as the role's permissions boundary."))
     .attr(Attr::string_map("tags").validate(validator::max_size(MAX_USER_TAGS, "Too many tags", too_many_tags)).validate(validator::each_entry("Invalid tag", "keys of 1 to 128 characters, not starting with `aws:`, values of at most 256.", check_iam_tag)).describe("Tags for the role and the policy."))
-    .attr(Attr::bool("enable_versioning").default(Value::Bool(true)).describe("Turn versioning on when it is off. With `false`, apply fails unless versioning is already enabled. Versioning stays enabled on destroy: S3 cannot turn it off."))
+    .attr(Attr::bool("enable_versioning").default(Value::Bool(true)).describe("Turn versioning on when it is off, on the source bucket and on destination buckets of this account (a destination without `account_id`). With `false`, apply fails unless versioning is already enabled. Versioning stays enabled on destroy: S3 cannot turn it off."))
     .attr(Attr::string("role_arn").computed().describe("ARN of the replication role. Empty after a refresh that found the role missing or its trust policy changed."))
     .attr(Attr::string("policy_arn").computed().describe("ARN of the role's policy. Empty after a refresh that found it missing, changed or detached."))
     .attr(Attr::string("bucket_arn").computed().describe("ARN of the source bucket."))
@@ -53,13 +54,14 @@ fn destination_block() -> BlockSpec {
         .attr(Attr::string("storage_class").validate(validator::string("Invalid replication storage class", "a storage class S3 replicates into.", check_storage_class)).describe("Storage class of the replicas (`STANDARD`, `STANDARD_IA`, `ONEZONE_IA`, `INTELLIGENT_TIERING`, `GLACIER`, `GLACIER_IR`, `DEEP_ARCHIVE`, `REDUCED_REDUNDANCY`). Default: the source object's class."))
         .attr(Attr::bool("delete_marker_replication").default(Value::Bool(true)).describe("Replicate delete markers."))
         .attr(Attr::bool("owner_override").default(Value::Bool(false)).describe("Make the destination account own the replicas (needs `account_id`)."))
-        .attr(Attr::string("replica_kms_key_arn").validate(validator::string("Invalid KMS key ARN", "a KMS key ARN (not an alias).", check_kms_key)).describe("KMS key ARN (in the destination's region) to encrypt replicas with."))
-        .attr(Attr::string_set("source_kms_key_arns").validate(validator::each_string("Invalid KMS key ARN", "KMS key ARNs (not aliases).", check_kms_key)).describe("KMS key ARNs source objects are encrypted with; set to replicate SSE-KMS objects (needs `replica_kms_key_arn`)."))
+        .attr(Attr::string("replica_kms_key_arn").validate(validator::string("Invalid KMS key ARN", "a KMS key ARN (not an alias).", checks::kms_key_arn)).describe("KMS key ARN (in the destination's region) to encrypt replicas with."))
+        .attr(Attr::string_set("source_kms_key_arns").validate(validator::each_string("Invalid KMS key ARN", "KMS key ARNs (not aliases).", checks::kms_key_arn)).describe("KMS key ARNs source objects are encrypted with; set to replicate SSE-KMS objects (needs `replica_kms_key_arn`)."))
         .attr(Attr::bool("replication_time_control").default(Value::Bool(false)).describe("S3 Replication Time Control (15 minutes), with replication metrics."))
         .attr(Attr::bool("replica_modifications").default(Value::Bool(false)).describe("Replicate metadata changes made on replicas (for two-way replication)."))
         .attr(Attr::number("priority").optional_computed().validate(validator::value("Invalid replication rule priority", "a whole number from 0 to 2147483647.", check_priority)).plan_modifier(planmodifier::from_position("Default: the block's position (1, 2, ...), so appending a destination changes no other rule.", |i| Value::int(i64::from(position_priority(i))))).describe("Rule priority."))
         .attr(Attr::bool("enabled").default(Value::Bool(true)).describe("Whether the rule is enabled."))
         .attr(Attr::string("rule_id").optional_computed().validate(validator::string("Invalid replication rule id", "1 to 255 characters.", check_rule_id)).plan_modifier(planmodifier::derive_from("bucket_arn", "Default: `crossrepl-<destination bucket>`.", derived_rule_id)).describe("Id of the replication rule. Set it to keep an existing rule's id when adopting a hand-written setup (see the migration guide). Empty after a refresh that found the rule missing or changed; the next apply restores it."))
+        .attr(Attr::nested_single("grant", grant::attributes(false)).describe("The destination's grant, `crossrepl_destination.<name>.grant`: what it admits and what its bucket demands. With it, plan checks that the destination admits this source's role and accepts owner override when asked, that a source bucket with Object Lock replicates into one with Object Lock, and the role gets the destination's default SSE-KMS key. Without it, a cross-account destination is not checked (a warning says so). For a destination not managed by crossrepl, write the object by hand."))
 }
 
 fn too_many_tags(n: usize) -> String {
@@ -128,12 +130,6 @@ fn check_storage_class(class: &str) -> Result<(), String> {
          source object's class.",
         REPLICATION_STORAGE_CLASSES.join(", ")
     ))
-}
-
-fn check_kms_key(arn: &str) -> Result<(), String> {
-    arn.parse::<KmsKeyArn>()
-        .map(|_| ())
-        .map_err(|why| format!("{arn:?} is not usable here: {why}. Give the key ARN, e.g. aws_kms_key.<name>.arn."))
 }
 
 fn check_priority(v: &Value) -> Result<(), String> {

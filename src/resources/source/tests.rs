@@ -119,3 +119,34 @@ async fn desired_documents_are_scoped_to_the_exact_arns() {
     assert_eq!(d.configuration.rules.len(), 1);
     assert_eq!(d.configuration.rules[0].account.as_deref(), Some("222222222222"));
 }
+
+#[tokio::test]
+async fn every_partition_gets_its_own_arns() {
+    let regions = [
+        "us-east-1",
+        "cn-north-1",
+        "us-gov-west-1",
+        "us-iso-east-1",
+        "us-isob-east-1",
+        "eu-isoe-west-1",
+        "us-isof-south-1",
+        "eusc-de-east-1",
+    ];
+    for (partition, region) in PARTITIONS.iter().zip(regions) {
+        assert_eq!(crate::domain::arn::Partition::of_region(region), partition, "{region}");
+        let bucket_arn = format!("arn:{partition}:s3:::dr-one");
+        let c = config(vec![
+            ("bucket", "acme-data".into()),
+            ("destination", Value::List(vec![dest(vec![("bucket_arn", bucket_arn.into())])])),
+        ]);
+        let m = SourceModel::from_value(&resource().plan(None, &Value::Null, &c, &c).await.planned).unwrap();
+        let d = Desired::from_model(&m, partition, "111111111111", region).unwrap();
+        let documents = [d.role_arn, d.policy_arn, d.trust.to_json(), d.permissions.to_json()].join(" ");
+        let foreign = documents.matches("arn:").count() - documents.matches(&format!("arn:{partition}:")).count();
+        assert_eq!(foreign, 0, "{region}: {documents}");
+        assert!(
+            documents.contains(&format!("arn:{partition}:iam::111111111111:role/crossrepl-acme-data")),
+            "{documents}"
+        );
+    }
+}

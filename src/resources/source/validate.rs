@@ -142,6 +142,21 @@ fn requirements(i: usize, d: &DestinationBlock, ds: &mut Diagnostics) {
             .at(path(i, "source_kms_key_arns")),
         );
     }
+    if d.replica_kms_key_arn.known().is_some() && (d.source_kms_key_arns.is_null() || empty_set(&d.source_kms_key_arns))
+    {
+        // S3 refuses a rule with a replica key unless it selects SSE-KMS objects (`SseKmsEncryptedObjects`):
+        // PutBucketReplication answers InvalidRequest (hashicorp/terraform-provider-aws#26241).
+        ds.push(
+            Diagnostic::error(
+                "replica_kms_key_arn needs source_kms_key_arns",
+                "S3 accepts a replica key only on a rule that replicates SSE-KMS encrypted objects, and the role \
+                 needs kms:Decrypt on the keys those objects are encrypted with. List them in \
+                 source_kms_key_arns, or remove replica_kms_key_arn (replicas of unencrypted and SSE-S3 objects \
+                 then get the destination bucket's default encryption).",
+            )
+            .at(path(i, "replica_kms_key_arn")),
+        );
+    }
     let tagged = d.tags.known().is_some_and(|t| !t.is_empty());
     if tagged && d.delete_marker_replication == Known::Value(true) {
         ds.push(
@@ -154,6 +169,10 @@ fn requirements(i: usize, d: &DestinationBlock, ds: &mut Diagnostics) {
             .at(path(i, "delete_marker_replication")),
         );
     }
+}
+
+fn empty_set(set: &Known<framework::Set<Known<String>>>) -> bool {
+    set.known().is_some_and(|keys| keys.0.is_empty())
 }
 
 #[cfg(test)]

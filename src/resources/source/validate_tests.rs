@@ -203,7 +203,8 @@ fn checks_kms_keys() {
         "arn:aws:kms:eu-west-1:222222222222:key/",
         "arn:aws:s3:eu-west-1:222222222222:key/abc",
     ] {
-        let ds = validate_destinations(None, &[block("dst-a", vec![("replica_kms_key_arn", bad.into())])]);
+        let sources = ("source_kms_key_arns", Value::Set(vec![KEY2.into()]));
+        let ds = validate_destinations(None, &[block("dst-a", vec![("replica_kms_key_arn", bad.into()), sources])]);
         assert_eq!(errors(&ds), vec![("destination[0].replica_kms_key_arn".into(), "Invalid KMS key ARN".into())]);
     }
     let ds = validate_destinations(None, &[block("dst-a", vec![("replica_kms_key_arn", "alias/replica".into())])]);
@@ -233,7 +234,16 @@ fn checks_kms_keys() {
         vec![("destination[0].source_kms_key_arns".into(), "source_kms_key_arns needs replica_kms_key_arn".into())]
     );
     assert!(paths_for(block("dst-a", vec![("source_kms_key_arns", Value::Set(vec![]))])).is_empty());
-    assert!(paths_for(block("dst-a", vec![("replica_kms_key_arn", KEY.into())])).is_empty());
+    // S3 refuses a replica key on a rule that selects no SSE-KMS objects.
+    for sources in [Value::Null, Value::Set(vec![])] {
+        let replica_only = block("dst-a", vec![("replica_kms_key_arn", KEY.into()), ("source_kms_key_arns", sources)]);
+        assert_eq!(
+            errors(&validate_destinations(None, &[replica_only])),
+            vec![("destination[0].replica_kms_key_arn".into(), "replica_kms_key_arn needs source_kms_key_arns".into())]
+        );
+    }
+    let unknown = block("dst-a", vec![("replica_kms_key_arn", KEY.into()), ("source_kms_key_arns", Value::Unknown)]);
+    assert!(paths_for(unknown).is_empty());
 }
 
 #[test]

@@ -46,6 +46,7 @@ fn dest(bucket: &str, owner_override: bool, key: Option<&str>) -> DestinationGra
         bucket_arn: format!("arn:aws:s3:::{bucket}"),
         owner_override,
         replica_kms_key_arn: key.map(str::to_owned),
+        default_kms_key_arn: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn grant(account: &str, role_arn: &str) -> DestinationGrantInput {
         destination_bucket: "acme-dr-copy".into(),
         source_account_id: account.into(),
         source_role_arn: role_arn.into(),
+        owner_override: false,
     }
 }
 
@@ -107,7 +109,13 @@ fn role_policy_basic_statements() {
     let objects = by_sid(&doc, "SourceObjects");
     assert_eq!(
         strings(&objects.action),
-        ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"]
+        [
+            "s3:GetObjectVersionForReplication",
+            "s3:GetObjectVersionAcl",
+            "s3:GetObjectVersionTagging",
+            "s3:GetObjectRetention",
+            "s3:GetObjectLegalHold"
+        ]
     );
     assert_eq!(strings(&objects.resource), ["arn:aws:s3:::acme-data/*"]);
     let dst = by_sid(&doc, "DestinationObjects");
@@ -156,14 +164,7 @@ fn kms_statements_only_when_keys_are_given() {
     let sids: Vec<_> = doc.statements.iter().map(|s| s.sid.as_deref().unwrap()).collect();
     assert_eq!(
         sids,
-        [
-            "SourceBucket",
-            "SourceObjects",
-            "DestinationObjects",
-            "SourceKmsDecrypt",
-            "ReplicaKmsEncrypt1",
-            "ReplicaKmsEncrypt2"
-        ]
+        ["SourceBucket", "SourceObjects", "DestinationObjects", "SourceKmsDecrypt", "ReplicaKms1", "ReplicaKms2"]
     );
     let decrypt = by_sid(&doc, "SourceKmsDecrypt");
     assert_eq!(strings(&decrypt.action), ["kms:Decrypt"]);
@@ -173,24 +174,48 @@ fn kms_statements_only_when_keys_are_given() {
         condition(decrypt, "StringLike", "kms:EncryptionContext:aws:s3:arn"),
         ["arn:aws:s3:::acme-data", "arn:aws:s3:::acme-data/*"]
     );
-    let encrypt = by_sid(&doc, "ReplicaKmsEncrypt1");
-    assert_eq!(strings(&encrypt.action), ["kms:Encrypt"]);
+    let encrypt = by_sid(&doc, "ReplicaKms1");
+    // kms:Decrypt too: replicas under an S3 Bucket Key need it.
+    assert_eq!(strings(&encrypt.action), ["kms:Decrypt", "kms:Encrypt"]);
     assert_eq!(strings(&encrypt.resource), [dst_key]);
     assert_eq!(condition(encrypt, "StringLike", "kms:ViaService"), ["s3.eu-west-1.amazonaws.com"]);
     assert_eq!(
         condition(encrypt, "StringLike", "kms:EncryptionContext:aws:s3:arn"),
         ["arn:aws:s3:::dr-1", "arn:aws:s3:::dr-1/*"]
     );
-    let encrypt2 = by_sid(&doc, "ReplicaKmsEncrypt2");
+    let encrypt2 = by_sid(&doc, "ReplicaKms2");
     assert_eq!(strings(&encrypt2.resource), [dst_key2]);
     assert_eq!(condition(encrypt2, "StringLike", "kms:ViaService"), ["s3.us-west-2.amazonaws.com"]);
     assert_no_wildcards(&doc);
 
-    // Only the source key: no Encrypt; only a replica key: no Decrypt.
+    // Only the source key: no Encrypt; only a replica key: no source key.
     let only_src = replication_role_policy(&role_input(vec![dest("plain", false, None)], &[src_key])).unwrap();
     assert!(only_src.to_json().contains("\"kms:Decrypt\"") && !only_src.to_json().contains("\"kms:Encrypt\""));
     let only_dst = replication_role_policy(&role_input(vec![dest("dr", false, Some(dst_key))], &[])).unwrap();
-    assert!(!only_dst.to_json().contains("\"kms:Decrypt\"") && only_dst.to_json().contains("\"kms:Encrypt\""));
+    assert!(!only_dst.to_json().contains("SourceKmsDecrypt") && only_dst.to_json().contains("\"kms:Encrypt\""));
+    assert!(!doc.to_json().contains("kms:GenerateDataKey"));
+}
+
+#[test]
+fn destination_default_key_generates_data_keys() {
+    let key = "arn:aws:kms:eu-west-1:222222222222:key/abcd";
+    let with_default = |replica: Option<&str>| DestinationGrant {
+        default_kms_key_arn: Some(key.into()),
+        ..dest("dr", false, replica)
+    };
+    let doc = replication_role_policy(&role_input(vec![with_default(None)], &[])).unwrap();
+    let s = by_sid(&doc, "ReplicaKms1");
+    // GenerateDataKey for replicas of objects that are not SSE-KMS; Decrypt under a Bucket Key.
+    assert_eq!(strings(&s.action), ["kms:Decrypt", "kms:GenerateDataKey"]);
+    assert_eq!(strings(&s.resource), [key]);
+    assert_eq!(
+        condition(s, "StringLike", "kms:EncryptionContext:aws:s3:arn"),
+        ["arn:aws:s3:::dr", "arn:aws:s3:::dr/*"]
+    );
+    // The same key as replica key too: one statement with the union of actions.
+    let both = replication_role_policy(&role_input(vec![with_default(Some(key))], &[])).unwrap();
+    assert_eq!(strings(&by_sid(&both, "ReplicaKms1").action), ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]);
+    assert!(both.statements.iter().all(|s| s.sid.as_deref() != Some("ReplicaKms2")));
 }
 
 #[test]
@@ -198,12 +223,12 @@ fn replica_key_shared_by_destinations_is_one_statement() {
     let key = "arn:aws:kms:eu-west-1:222222222222:key/abcd";
     let doc = replication_role_policy(&role_input(vec![dest("b", false, Some(key)), dest("a", false, Some(key))], &[]))
         .unwrap();
-    let s = by_sid(&doc, "ReplicaKmsEncrypt1");
+    let s = by_sid(&doc, "ReplicaKms1");
     assert_eq!(
         condition(s, "StringLike", "kms:EncryptionContext:aws:s3:arn"),
         ["arn:aws:s3:::a", "arn:aws:s3:::a/*", "arn:aws:s3:::b", "arn:aws:s3:::b/*"]
     );
-    assert!(doc.statements.iter().all(|s| s.sid.as_deref() != Some("ReplicaKmsEncrypt2")));
+    assert!(doc.statements.iter().all(|s| s.sid.as_deref() != Some("ReplicaKms2")));
 }
 
 #[test]
@@ -213,6 +238,7 @@ fn role_policy_is_partition_aware() {
             bucket_arn: "arn:aws-cn:s3:::dr".into(),
             owner_override: false,
             replica_kms_key_arn: Some("arn:aws-cn:kms:cn-north-1:222222222222:key/k".into()),
+            default_kms_key_arn: None,
         }],
         &["arn:aws-cn:kms:cn-northwest-1:111111111111:key/s"],
     );
@@ -222,7 +248,7 @@ fn role_policy_is_partition_aware() {
     assert_eq!(strings(&by_sid(&doc, "SourceBucket").resource), ["arn:aws-cn:s3:::acme-data"]);
     let decrypt = by_sid(&doc, "SourceKmsDecrypt");
     assert_eq!(condition(decrypt, "StringLike", "kms:ViaService"), ["s3.cn-northwest-1.amazonaws.com.cn"]);
-    let encrypt = by_sid(&doc, "ReplicaKmsEncrypt1");
+    let encrypt = by_sid(&doc, "ReplicaKms1");
     assert_eq!(condition(encrypt, "StringLike", "kms:ViaService"), ["s3.cn-north-1.amazonaws.com.cn"]);
     assert!(!doc.to_json().contains("arn:aws:"));
 }
@@ -232,21 +258,16 @@ fn role_policy_rejects_unusable_input() {
     let cases = [
         role_input(vec![dest("*", false, None)], &[]),
         role_input(vec![dest("a/b", false, None)], &[]),
-        role_input(
-            vec![DestinationGrant { bucket_arn: "acme-dr".into(), owner_override: false, replica_kms_key_arn: None }],
-            &[],
-        ),
-        role_input(
-            vec![DestinationGrant {
-                bucket_arn: "arn:aws-cn:s3:::dr".into(),
-                owner_override: false,
-                replica_kms_key_arn: None,
-            }],
-            &[],
-        ),
+        role_input(vec![DestinationGrant { bucket_arn: "acme-dr".into(), ..dest("x", false, None) }], &[]),
+        role_input(vec![DestinationGrant { bucket_arn: "arn:aws-cn:s3:::dr".into(), ..dest("x", false, None) }], &[]),
         role_input(vec![dest("dr", false, Some("arn:aws:kms:eu-west-1:222222222222:key/*"))], &[]),
         role_input(vec![dest("dr", false, Some("arn:aws:kms::222222222222:key/k"))], &[]),
         role_input(vec![dest("dr", false, Some("arn:aws:s3:::dr"))], &[]),
+        role_input(vec![dest("dr", false, Some("arn:aws:kms:eu-west-1:222222222222:alias/replicas"))], &[]),
+        role_input(
+            vec![DestinationGrant { default_kms_key_arn: Some("alias/x".into()), ..dest("dr", false, None) }],
+            &[],
+        ),
         role_input(vec![], &["not-an-arn"]),
         RolePolicyInput { source_bucket: "*".into(), ..role_input(vec![], &[]) },
         RolePolicyInput { region: String::new(), ..role_input(vec![], &["arn:aws:kms:us-east-1:111111111111:key/k"]) },
@@ -257,7 +278,9 @@ fn role_policy_rejects_unusable_input() {
         assert!(message.starts_with("invalid "), "{message}");
     }
     let err = replication_role_policy(&cases[4]).unwrap_err().to_string();
-    assert!(err.contains("arn:aws:kms:eu-west-1:222222222222:key/*") && err.contains("KMS key ARN"), "{err}");
+    assert!(err.contains("arn:aws:kms:eu-west-1:222222222222:key/*") && err.contains("key/<key id>"), "{err}");
+    let alias = replication_role_policy(&cases[7]).unwrap_err().to_string();
+    assert!(alias.contains("alias"), "{alias}");
 }
 
 #[test]
@@ -273,12 +296,16 @@ fn destination_statements_match_the_spec() {
         assert_eq!(condition(s, "ArnEquals", "aws:PrincipalArn"), [ROLE]);
         assert_eq!(s.condition.as_ref().unwrap().0.len(), 1);
     }
+    assert_eq!(strings(&objects.action), ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"]);
+    assert_eq!(strings(&objects.resource), ["arn:aws:s3:::acme-dr-copy/*"]);
+    // Read-only on the bucket: no s3:PutBucketVersioning, with which the source account could suspend versioning.
+    assert_eq!(strings(&bucket.action), ["s3:GetBucketVersioning"]);
+    let accepting = destination_statements(&DestinationGrantInput { owner_override: true, ..grant(ACCOUNT, ROLE) });
     assert_eq!(
-        strings(&objects.action),
+        strings(&accepting[0].action),
         ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"]
     );
-    assert_eq!(strings(&objects.resource), ["arn:aws:s3:::acme-dr-copy/*"]);
-    assert_eq!(strings(&bucket.action), ["s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:ListBucket"]);
+    assert_eq!(accepting[0].sid, objects.sid);
     assert_eq!(strings(&bucket.resource), ["arn:aws:s3:::acme-dr-copy"]);
     let doc = merge_statements(None, &statements);
     assert_no_wildcards(&doc);
@@ -528,4 +555,29 @@ fn derived_names_keep_short_buckets_readable() {
     // Characters a bucket name cannot have never reach IAM.
     let odd = role_name_for_bucket("Acme/Data*");
     assert!(odd.starts_with("crossrepl-Acme-Data-_"), "{odd}");
+}
+
+#[test]
+fn role_policy_size_is_checked_and_says_how_many_fit() {
+    // Distinct replica keys make each destination expensive.
+    let input = |n: usize| {
+        let dests = (0..n)
+            .map(|i| {
+                dest(
+                    &format!("acme-dr-{i:03}"),
+                    false,
+                    Some(&format!("arn:aws:kms:eu-west-1:222222222222:key/k{i:03}")),
+                )
+            })
+            .collect();
+        role_input(dests, &["arn:aws:kms:us-east-1:111111111111:key/s"])
+    };
+    let check = |n: usize| check_role_policy_size(&input(n), &replication_role_policy(&input(n)).unwrap());
+    assert_eq!(check(5), Ok(()));
+    let err = check(40).unwrap_err();
+    assert!(err.contains("6144"), "{err}");
+    let fit: usize = err.split(": ").nth(1).and_then(|t| t.split(' ').next()).unwrap().parse().unwrap();
+    // Exact: that many fit, one more does not.
+    assert_eq!(check(fit), Ok(()));
+    assert!(check(fit + 1).is_err());
 }
