@@ -8,37 +8,14 @@ from __future__ import annotations
 import json
 
 import awsproxy  # testbed/awsproxy.py
+from consistency import Consistency  # testbed/consistency.py
 from lib.aws_readers import check_nothing_left
 from lib.harness import Workspace, assert_converged, errors
 from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
 from lib.services import LocalStack
 
-DENIED = (b"<Error><Code>AccessDenied</Code><Message>not authorized to perform s3:PutBucketVersioning</Message>"
-          b"</Error>")
-
-
-def start_denying_proxy(upstream: str) -> awsproxy.Proxy:
-    """A counting proxy that answers every PutBucketVersioning with 403 AccessDenied and forwards the rest."""
-    proxy = awsproxy.Proxy(upstream, 0.0, 0)
-    base = proxy.server.RequestHandlerClass
-
-    class Deny(base):  # type: ignore[misc,valid-type]
-        def _handle(self) -> None:
-            query = self.path.partition("?")[2]
-            if self.command == "PUT" and "versioning" in query.split("&"):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(403)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(DENIED)))
-                self.end_headers()
-                self.wfile.write(DENIED)
-                return
-            base._handle(self)
-
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
-
-    proxy.server.RequestHandlerClass = Deny
-    return proxy.start()
+# Every PutBucketVersioning answered 403 AccessDenied (the rest forwarded).
+DENY_VERSIONING = {"s3:PutBucketVersioning": (403, "AccessDenied", "not authorized to perform s3:PutBucketVersioning")}
 
 
 def test_failed_create_is_recorded_and_cleaned_up(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
@@ -50,7 +27,7 @@ def test_failed_create_is_recorded_and_cleaned_up(ws: Workspace, ls: LocalStack,
                  + destination_resource("dr", "dst", dst, src_acct, src)
                  + source_resource("data", "src", src, [to("dr")]))
 
-    proxy = start_denying_proxy(ls.endpoint)
+    proxy = awsproxy.start(ls.endpoint, consistency=Consistency(refuse=DENY_VERSIONING))
     try:
         write(proxy.url)
         ws.init()

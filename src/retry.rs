@@ -1,17 +1,19 @@
-//! Bounded retries with backoff for what AWS makes eventually consistent (new IAM roles, fresh versioning),
-//! ending promptly when the engine asks the provider to stop.
+//! Bounded waits with backoff for what AWS makes eventually consistent: only errors of kind
+//! [`ErrorKind::Propagating`] (the documented refusals of [`crate::aws::propagation`] and writes not readable
+//! yet) are tried again; every other error is returned at once. A wait ends promptly when the engine asks the
+//! provider to stop.
 
 use std::future::Future;
 use std::time::Duration;
 
 use tfplugin::StopToken;
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, ErrorKind, propagation};
 
 /// Why a retried call gave up.
 #[derive(Debug)]
 pub enum RetryError {
-    /// The last error, after the time budget ran out or on an error not worth retrying.
+    /// The last error: final at once, or still propagating when the time budget ran out.
     Failed {
         /// The last error.
         error: AwsError,
@@ -52,13 +54,9 @@ impl Backoff {
         Backoff { first: Duration::from_millis(200), max: Duration::from_secs(4), budget: Duration::from_secs(30) };
 }
 
-/// Runs `call` until it succeeds, `retryable` says an error is final, the budget is spent, or `stop` fires.
-pub async fn retry<T, F, Fut>(
-    stop: &StopToken,
-    backoff: Backoff,
-    retryable: impl Fn(&AwsError) -> bool,
-    mut call: F,
-) -> Result<T, RetryError>
+/// Runs `call` until it succeeds, fails with an error that is not [`ErrorKind::Propagating`], the budget is
+/// spent, or `stop` fires. Each wait is logged (INFO), and so is a success that needed waiting.
+pub async fn retry<T, F, Fut>(stop: &StopToken, backoff: Backoff, mut call: F) -> Result<T, RetryError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
@@ -72,13 +70,20 @@ where
         }
         attempts += 1;
         let error = match call().await {
+            Ok(v) if attempts > 1 => {
+                tracing::info!(attempts, waited_ms = spent.as_millis() as u64, "propagated: succeeded after waiting");
+                return Ok(v);
+            }
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if !retryable(&error) || spent + pause > backoff.budget {
+        if error.kind != ErrorKind::Propagating || spent + pause > backoff.budget {
             return Err(RetryError::Failed { error, attempts });
         }
-        tracing::debug!(%error, attempt = attempts, pause_ms = pause.as_millis() as u64, "retrying");
+        let pause_ms = pause.as_millis() as u64;
+        let waits_for = propagation::refusal(error.operation, error.code.as_deref(), &error.message)
+            .map_or("a write to become readable", |r| r.waits_for);
+        tracing::info!(%error, waits_for, attempt = attempts, pause_ms, "waiting for AWS to propagate an earlier change");
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = stop.stopped() => return Err(RetryError::Stopped),
@@ -93,13 +98,9 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-    use crate::aws::ErrorKind;
 
-    fn err(code: &str) -> AwsError {
-        AwsError {
-            code: Some(code.into()),
-            ..AwsError::local("s3", "PutBucketReplication", "bucket b", "", ErrorKind::Other)
-        }
+    fn err(kind: ErrorKind) -> AwsError {
+        AwsError::local("s3", "PutReplicationConfiguration", "bucket b", "", kind)
     }
 
     const FAST: Backoff =
@@ -108,12 +109,9 @@ mod tests {
     #[tokio::test]
     async fn retries_until_success() {
         let n = AtomicU32::new(0);
-        let r = retry(
-            &StopToken::never(),
-            FAST,
-            |_| true,
-            || async { if n.fetch_add(1, Ordering::SeqCst) < 3 { Err(err("InvalidRequest")) } else { Ok(7) } },
-        )
+        let r = retry(&StopToken::never(), FAST, || async {
+            if n.fetch_add(1, Ordering::SeqCst) < 3 { Err(err(ErrorKind::Propagating)) } else { Ok(7) }
+        })
         .await;
         assert_eq!(r.unwrap(), 7);
         assert_eq!(n.load(Ordering::SeqCst), 4);
@@ -121,9 +119,11 @@ mod tests {
 
     #[tokio::test]
     async fn final_errors_and_budget_end_retries() {
-        let r: Result<(), _> = retry(&StopToken::never(), FAST, |e| e.is_code("X"), || async { Err(err("Y")) }).await;
-        assert!(matches!(r, Err(RetryError::Failed { attempts: 1, .. })));
-        let r: Result<(), _> = retry(&StopToken::never(), FAST, |_| true, || async { Err(err("X")) }).await;
+        for kind in [ErrorKind::AccessDenied, ErrorKind::Other, ErrorKind::Transient, ErrorKind::Conflict] {
+            let r: Result<(), _> = retry(&StopToken::never(), FAST, || async { Err(err(kind)) }).await;
+            assert!(matches!(r, Err(RetryError::Failed { attempts: 1, .. })), "{kind:?} was retried");
+        }
+        let r: Result<(), _> = retry(&StopToken::never(), FAST, || async { Err(err(ErrorKind::Propagating)) }).await;
         let Err(RetryError::Failed { attempts, .. }) = r else { panic!() };
         assert!(attempts > 3 && attempts < 60, "{attempts}");
     }
@@ -135,7 +135,9 @@ mod tests {
         let slow =
             Backoff { first: Duration::from_secs(30), max: Duration::from_secs(30), budget: Duration::from_secs(300) };
         let task =
-            tokio::spawn(async move { retry(&token, slow, |_| true, || async { Err::<(), _>(err("X")) }).await });
+            tokio::spawn(
+                async move { retry(&token, slow, || async { Err::<(), _>(err(ErrorKind::Propagating)) }).await },
+            );
         tokio::time::sleep(Duration::from_millis(20)).await;
         stopper.stop();
         let r = tokio::time::timeout(Duration::from_secs(2), task).await.expect("prompt").unwrap();

@@ -2,6 +2,7 @@
 """An HTTP proxy between the provider and LocalStack that counts AWS calls and can inject faults.
 
     awsproxy.py --upstream http://127.0.0.1:4566 [--port N] [--fault-rate 0.2] [--faults KINDS] [--seed 1]
+                [--stale S] [--stale-reads policy,versioning] [--versioning-delay S] [--refuse OP=...]
                 [--stats FILE]
 
 Point the provider's `endpoints { s3 = iam = sts = <proxy url> }` at it. Every request is classified as
@@ -18,7 +19,14 @@ or `all` (the default: every kind, uniformly, as before). E.g. `--fault-rate 1 -
 request. A client that goes away mid-request (a killed provider) is not an error: its connection is dropped
 quietly, without a traceback.
 
-Used as a library by the benchmarks and the reliability tests: `start(upstream, fault_rate, seed, faults=None)`.
+Eventual consistency where S3 has it (testbed/consistency.py): `--stale SECONDS` answers bucket-policy and
+versioning reads with what they returned before the last write for that long after it; `--versioning-delay SECONDS`
+refuses PutBucketReplication with S3's documented versioning refusals for that long after versioning was enabled;
+`--refuse OP=STATUS:CODE:MESSAGE` answers every request of an operation with a final error. Refused calls and stale
+answers are recorded with the fault `propagation`, `refused` or `stale`.
+
+Used as a library by the benchmarks and the reliability tests:
+`start(upstream, fault_rate, seed, faults=None, consistency=None)`.
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
+
+from consistency import (DESTINATION_VERSIONING, SOURCE_VERSIONING, WRITES, Answer, Consistency, parse_refusal,
+                         read_path)
 
 S3_SUBRESOURCES = {
     "versioning": "BucketVersioning", "policy": "BucketPolicy", "replication": "BucketReplication",
@@ -85,8 +96,8 @@ class Call:
     end: float
     status: int
     fault: str | None
-    target: str = ""  # path and query, of calls that reached the upstream
-    body: bytes = b""  # the request body, of calls that reached the upstream
+    target: str = ""  # path and query
+    body: bytes = b""  # the request body
 
     @property
     def reached_upstream(self) -> bool:
@@ -190,7 +201,13 @@ class FaultPlan:
         return fault, (0.3 + rng.random() * 1.2 if fault == "latency" else 0.0)
 
 
-def make_handler(upstream: str, stats: Stats, plan: FaultPlan):
+INJECTED = {"500": (500, "InternalError", "injected"), "503": (503, "SlowDown", "Please reduce your request rate."),
+            "throttle": (400, "Throttling", "Rate exceeded")}
+# Headers of a write that a read sent in its place must not carry.
+BODY_HEADERS = ("content-length", "content-md5", "content-type", "x-amz-content-sha256", "x-amz-checksum-")
+
+
+def make_handler(upstream: str, stats: Stats, plan: FaultPlan, consistency: Consistency):
     up = urllib.parse.urlsplit(upstream)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -204,60 +221,84 @@ def make_handler(upstream: str, stats: Stats, plan: FaultPlan):
             body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             operation, account = classify(self.command, path, query, self.headers, body)
-            service = operation.split(":", 1)[0]
-            fault, delay = plan.draw(operation, account, self.command, self.path, self.headers, body)
             start = time.monotonic()
-            if fault in ("500", "503", "throttle"):
-                status, code, msg = {"500": (500, "InternalError", "injected"),
-                                     "503": (503, "SlowDown", "Please reduce your request rate."),
-                                     "throttle": (400, "Throttling", "Rate exceeded")}[fault]
-                payload = error_body(service, code, msg)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                stats.add(Call(operation, account, start, time.monotonic(), status, fault))
+            call = Call(operation, account, start, start, 0, None, self.path, body)
+            if self._consistent(call, body):
                 return
-            if fault == "reset-before":
-                self._reset()
-                stats.add(Call(operation, account, start, time.monotonic(), 0, fault))
-                return
-            if fault == "latency":
+            call.fault, delay = plan.draw(operation, account, self.command, self.path, self.headers, body)
+            if call.fault in INJECTED:
+                self._error(call, *INJECTED[call.fault])
+            elif call.fault == "reset-before":
+                self._reset(call)
+            else:
                 time.sleep(delay)
+                self._forward(call, body)
+
+        def _consistent(self, call: Call, body: bytes) -> bool:
+            """Answers as an eventually consistent S3 would (a refusal or a stale read); False: go on."""
+            if refused := consistency.refusal(call.operation, self.path, body):
+                call.fault = "propagation" if refused in (SOURCE_VERSIONING, DESTINATION_VERSIONING) else "refused"
+                self._error(call, *refused)
+            elif stale := consistency.stale_answer(call.operation, self.path):
+                call.fault = "stale"
+                self._send(call, stale)
+            return call.fault is not None
+
+        def _forward(self, call: Call, body: bytes) -> None:
+            before = None
+            if consistency.wants_before(call.operation):  # what a stale read will answer: S3 just before the write
+                kind = WRITES[call.operation]
+                headers = {k: v for k, v in self._headers().items() if not k.lower().startswith(BODY_HEADERS)}
+                before = Answer(*self._upstream("GET", read_path(self.path, kind), headers, b""))
+            status, headers, data = self._upstream(self.command, self.path, self._headers(), body)
+            if 200 <= status < 300:
+                consistency.written(call.operation, self.path, body, before)
+            if call.fault == "reset-after":
+                self._reset(call)
+            else:
+                self._send(call, Answer(status, headers, data))
+
+        def _headers(self) -> dict:
+            return {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+
+        def _upstream(self, method: str, target: str, headers: dict, body: bytes):
             conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
             try:
-                conn.request(self.command, self.path, body=body, headers=headers)
+                conn.request(method, target, body=body, headers=headers)
                 resp = conn.getresponse()
-                data = resp.read()
+                return resp.status, resp.getheaders(), resp.read()
             except (OSError, http.client.HTTPException) as e:
-                raise UpstreamError(f"{self.command} {self.path}: upstream {upstream} failed: {e!r}") from e
+                raise UpstreamError(f"{method} {target}: upstream {upstream} failed: {e!r}") from e
             finally:
                 conn.close()
-            if fault == "reset-after":
-                self._reset()
-                stats.add(Call(operation, account, start, time.monotonic(), 0, fault))
-                return
+
+        def _error(self, call: Call, status: int, code: str, message: str) -> None:
+            payload = error_body(call.operation.split(":", 1)[0], code, message)
+            self._send(call, Answer(status, [("Content-Type", "application/xml")], payload))
+
+        def _send(self, call: Call, answer: Answer) -> None:
+            # Recorded before the answer goes out, so a client that got its answer finds the call in the stats.
+            call.status, call.end = answer.status, time.monotonic()
+            stats.add(call)
             try:
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
+                self.send_response(answer.status)
+                for k, v in answer.headers:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(data)
+                    self.wfile.write(answer.body)
                 self.wfile.flush()
-            except CLIENT_GONE:  # the call took effect upstream, so it still counts; the answer is lost
+            except CLIENT_GONE:  # a forwarded call took effect upstream, so it still counts; the answer is lost
                 self.close_connection = True
-            finally:
-                stats.add(Call(operation, account, start, time.monotonic(), resp.status, fault, self.path, body))
 
-        def _reset(self) -> None:
+        def _reset(self, call: Call) -> None:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             self.connection.close()
             self.close_connection = True
+            call.end = time.monotonic()
+            stats.add(call)
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
@@ -275,10 +316,11 @@ class Server(http.server.ThreadingHTTPServer):
 
 class Proxy:
     def __init__(self, upstream: str, fault_rate: float = 0.0, seed: int | None = None, port: int = 0,
-                 faults=None):
+                 faults=None, consistency: Consistency | None = None):
         self.stats = Stats()
         self.kinds = fault_kinds(faults)
-        handler = make_handler(upstream, self.stats, FaultPlan(seed, fault_rate, self.kinds))
+        self.consistency = consistency or Consistency()
+        handler = make_handler(upstream, self.stats, FaultPlan(seed, fault_rate, self.kinds), self.consistency)
         self.server = Server(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -293,8 +335,9 @@ class Proxy:
         self.server.server_close()
 
 
-def start(upstream: str, fault_rate: float = 0.0, seed: int | None = None, faults=None) -> Proxy:
-    return Proxy(upstream, fault_rate, seed, faults=faults).start()
+def start(upstream: str, fault_rate: float = 0.0, seed: int | None = None, faults=None,
+          consistency: Consistency | None = None) -> Proxy:
+    return Proxy(upstream, fault_rate, seed, faults=faults, consistency=consistency).start()
 
 
 def main() -> None:
@@ -306,10 +349,21 @@ def main() -> None:
                     help="fault kinds, comma-separated: 500, slowdown, throttling, reset, reset-before, reset-after, "
                          "latency, all (default)")
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--stale", type=float, default=0.0, metavar="SECONDS",
+                    help="answer bucket-policy and versioning reads as before the last write for this long after it")
+    ap.add_argument("--stale-reads", default="policy,versioning", help="which reads go stale: policy, versioning")
+    ap.add_argument("--versioning-delay", type=float, default=0.0, metavar="SECONDS",
+                    help="refuse PutBucketReplication as S3 does for this long after versioning was enabled")
+    ap.add_argument("--refuse", action="append", default=[], metavar="OP=STATUS:CODE:MESSAGE",
+                    help="answer every request of OP with this error, e.g. "
+                         "'s3:PutBucketReplication=403:AccessDenied:Access Denied'")
     ap.add_argument("--stats", help="write the call summary as JSON here on Ctrl-C")
     args = ap.parse_args()
     try:
-        proxy = Proxy(args.upstream, args.fault_rate, args.seed, args.port, faults=args.faults)
+        consistency = Consistency(args.stale, frozenset(args.stale_reads.split(",")), args.versioning_delay,
+                                  dict(parse_refusal(r) for r in args.refuse))
+        proxy = Proxy(args.upstream, args.fault_rate, args.seed, args.port, faults=args.faults,
+                      consistency=consistency)
     except ValueError as e:
         ap.error(str(e))
     print(proxy.url, flush=True)

@@ -74,6 +74,7 @@ class Workspace:
         self.cli_config = self.dir / "cli.tfrc"
         self.cli_config.write_text(mirror.cli_config(network_url=mirror_url))
         self.ca_file = ca_file
+        self.extra_env: dict[str, str] = {}  # e.g. TF_LOG_PROVIDER, for the provider's own log on stderr
         self.runs: list[Run] = []
 
     def write(self, hcl: str, name: str = "main.tf") -> None:
@@ -81,7 +82,7 @@ class Workspace:
 
     def env(self) -> dict[str, str]:
         env = base_env()
-        env.update(TF_CLI_CONFIG_FILE=str(self.cli_config), SSL_CERT_FILE=str(self.ca_file))
+        env.update(TF_CLI_CONFIG_FILE=str(self.cli_config), SSL_CERT_FILE=str(self.ca_file), **self.extra_env)
         return env
 
     def run(self, *args: str, json_out: bool = True, timeout: float = 300) -> Run:

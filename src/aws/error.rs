@@ -15,6 +15,9 @@ pub enum ErrorKind {
     Transient,
     /// A conflict with concurrent changes or the resource's current state.
     Conflict,
+    /// An earlier write has not reached AWS yet: one of the documented refusals of
+    /// [`super::propagation::REFUSALS`], or a write crossrepl cannot read back yet. The only kind worth waiting out.
+    Propagating,
     /// Anything else (invalid input, misconfiguration, network).
     Other,
 }
@@ -55,7 +58,7 @@ impl AwsError {
             matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_));
         let code = err.code().map(str::to_string);
         let message = err.message().map(str::to_string).unwrap_or_else(|| crate::error_chain(&err));
-        let kind = classify(code.as_deref());
+        let kind = classify(operation, code.as_deref(), &message);
         AwsError { service, operation, resource: resource.into(), code, message, kind, unanswered }
     }
 
@@ -111,6 +114,11 @@ impl AwsError {
                 "AWS is throttling or failing transiently; apply again, or raise max_retries.".into()
             }
             ErrorKind::Conflict => "Another change to the same resource raced this one; apply again.".into(),
+            ErrorKind::Propagating => {
+                "AWS had not propagated an earlier change yet (eventual consistency) when crossrepl gave up waiting; \
+                 check that the change is really there, then apply again."
+                    .into()
+            }
             ErrorKind::Other => {
                 "Check the values in the configuration and the provider's endpoints and credentials.".into()
             }
@@ -118,7 +126,10 @@ impl AwsError {
     }
 }
 
-fn classify(code: Option<&str>) -> ErrorKind {
+fn classify(operation: &str, code: Option<&str>, message: &str) -> ErrorKind {
+    if super::propagation::refusal(operation, code, message).is_some() {
+        return ErrorKind::Propagating;
+    }
     match code.unwrap_or_default() {
         "NoSuchBucket"
         | "NoSuchEntity"
@@ -173,7 +184,7 @@ mod tests {
             resource: "bucket acme-dr".into(),
             code: code.map(str::to_string),
             message: "nope".into(),
-            kind: classify(code),
+            kind: classify("PutBucketPolicy", code, "nope"),
             unanswered: false,
         }
     }
@@ -187,6 +198,12 @@ mod tests {
         assert_eq!(err(Some("NoSuchBucket")).kind, ErrorKind::NotFound);
         assert_eq!(err(Some("SlowDown")).kind, ErrorKind::Transient);
         assert_eq!(err(None).kind, ErrorKind::Other);
+        // InvalidRequest is final, unless it is a listed propagation refusal of that operation.
+        assert_eq!(err(Some("InvalidRequest")).kind, ErrorKind::Other);
+        let versioning = "Versioning must be 'Enabled' on the bucket to apply a replication configuration";
+        let put = super::super::propagation::PUT_REPLICATION;
+        assert_eq!(classify(put, Some("InvalidRequest"), versioning), ErrorKind::Propagating);
+        assert_eq!(classify(put, Some("InvalidRequest"), "Invalid Rule"), ErrorKind::Other);
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod error;
 pub mod iam;
 pub mod kms;
 pub mod once;
+pub mod propagation;
 pub mod s3;
 pub mod s3_replication;
 pub mod sts;

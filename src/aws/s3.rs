@@ -5,6 +5,7 @@ use aws_sdk_s3::types::{BucketVersioningStatus, ObjectLockEnabled, ServerSideEnc
 
 use super::AwsClients;
 use super::error::{AwsError, ErrorKind};
+use super::propagation::PUT_REPLICATION;
 use super::s3_replication;
 use crate::domain::replication::ReplicationConfig;
 
@@ -212,14 +213,14 @@ pub async fn replication(aws: &AwsClients, bucket: &str) -> Result<Option<Replic
 /// Sets the replication configuration (s3:PutReplicationConfiguration, which also needs iam:PassRole).
 pub async fn put_replication(aws: &AwsClients, bucket: &str, cfg: &ReplicationConfig) -> Result<(), AwsError> {
     let sdk = s3_replication::expand(cfg)
-        .map_err(|e| AwsError::local("s3", "PutReplicationConfiguration", bucket_res(bucket), e, ErrorKind::Other))?;
+        .map_err(|e| AwsError::local("s3", PUT_REPLICATION, bucket_res(bucket), e, ErrorKind::Other))?;
     aws.s3
         .put_bucket_replication()
         .bucket(bucket)
         .replication_configuration(sdk)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("s3", "PutReplicationConfiguration", bucket_res(bucket), e))?;
+        .map_err(|e| AwsError::from_sdk("s3", PUT_REPLICATION, bucket_res(bucket), e))?;
     Ok(())
 }
 

@@ -3,12 +3,20 @@
 //! and looked at again after other processes' writes would have landed.
 //!
 //! S3 bucket policies and KMS key policies are last-writer-wins (both are replaced whole: PutBucketPolicy,
-//! PutKeyPolicy). The lock serialises writers in this process (OpenTofu and Terraform
-//! run one provider process per provider block, so all resources writing through one account's block share it);
-//! a writer in another process that read the policy before our write lands its own within about one round trip,
-//! dropping our change, so a second look after [`SETTLE`] catches it and the write is redone.
+//! PutKeyPolicy), and S3 documents bucket configurations as eventually consistent with no bound ("Amazon S3 data
+//! consistency model", https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
+//! a read right after a write may still return the policy from before it. So:
+//! - The lock serialises writers in this process (OpenTofu and Terraform run one provider process per provider
+//!   block), and the process remembers what it last wrote for each Sid it manages ([`Memory`]): every merge starts
+//!   from the policy as read with those statements put back as this process wrote them. A stale read can therefore
+//!   never make one resource drop another's statements within a process.
+//! - A writer in another process that read the policy before our write may land its own afterwards, dropping our
+//!   change; a second look after [`SETTLE`] catches it and the write is redone. That look does not trust a read
+//!   that is provably stale: one that returns the document our write was merged into, or one this process wrote
+//!   before (S3 answers it again while our write has not reached it). It looks again every [`STEP`], up to
+//!   [`STALE_WAIT`], and judges by the first read that is not provably stale.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -25,6 +33,12 @@ const WRITE_ATTEMPTS: u32 = 5;
 const SETTLE: Duration = Duration::from_millis(600);
 /// Random extra wait, so that two processes catching each other do not redo their writes in lockstep.
 const SETTLE_JITTER_MS: u64 = 400;
+/// How often the second look reads again while the policy it gets is provably stale.
+const STEP: Duration = Duration::from_millis(250);
+/// How long the second look waits for a read that is not provably stale before it judges anyway.
+const STALE_WAIT: Duration = Duration::from_secs(10);
+/// How many of its own documents per policy a process remembers, to recognise stale reads.
+const REMEMBERED: usize = 8;
 
 /// Where a resource policy lives.
 #[async_trait::async_trait]
@@ -68,9 +82,54 @@ impl OwnedStatements<'_> {
     }
 }
 
-/// One async lock per policy, by its store's name.
-async fn lock(key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-    static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+/// What this process wrote to one policy: read-your-writes for its own statements, whatever S3's reads return.
+#[derive(Default)]
+struct Memory {
+    /// The statement this process last wrote for each Sid it manages; `None`: it took that Sid out.
+    intents: BTreeMap<String, Option<Statement>>,
+    /// The documents it wrote (or deleted: `None`), newest last.
+    written: VecDeque<Option<PolicyDocument>>,
+}
+
+impl Memory {
+    /// `read` with this process's statements as it last wrote them.
+    fn overlay(&self, read: Option<PolicyDocument>) -> Option<PolicyDocument> {
+        let gone: Vec<String> = self.intents.iter().filter(|(_, s)| s.is_none()).map(|(sid, _)| sid.clone()).collect();
+        let doc = read.and_then(|d| remove_statements(d, &gone));
+        let put: Vec<Statement> = self.intents.values().flatten().cloned().collect();
+        if put.is_empty() { doc } else { Some(merge_statements(doc, &put)) }
+    }
+
+    /// Records a write of `doc` (`None`: a delete) that replaced `base` and set `intents`; returns the documents
+    /// a read after it may return only while it has not propagated.
+    fn wrote(
+        &mut self,
+        base: Option<PolicyDocument>,
+        doc: Option<PolicyDocument>,
+        intents: impl IntoIterator<Item = (String, Option<Statement>)>,
+    ) -> Vec<Option<PolicyDocument>> {
+        self.intents.extend(intents);
+        let mut older: Vec<_> = self.written.iter().filter(|w| !same(w.as_ref(), doc.as_ref())).cloned().collect();
+        older.extend((!same(base.as_ref(), doc.as_ref())).then_some(base));
+        self.written.push_back(doc);
+        if self.written.len() > REMEMBERED {
+            self.written.pop_front();
+        }
+        older
+    }
+}
+
+fn same(a: Option<&PolicyDocument>, b: Option<&PolicyDocument>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.semantically_equal(b),
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
+/// One async lock per policy, by its store's name, guarding what this process wrote to it.
+async fn lock(key: &str) -> tokio::sync::OwnedMutexGuard<Memory> {
+    type Locks = HashMap<String, Arc<tokio::sync::Mutex<Memory>>>;
+    static LOCKS: LazyLock<Mutex<Locks>> = LazyLock::new(Default::default);
     let lock = LOCKS.lock().unwrap_or_else(|e| e.into_inner()).entry(key.to_string()).or_default().clone();
     lock.lock_owned().await
 }
@@ -85,36 +144,71 @@ pub async fn read(store: &dyn PolicyStore) -> Result<Option<PolicyDocument>, Str
     }
 }
 
-/// Waits [`SETTLE`] plus jitter; `false` when the engine asked to stop meanwhile.
-async fn settle(stop: &StopToken) -> bool {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let wait = SETTLE + Duration::from_millis(u64::from(nanos) % SETTLE_JITTER_MS);
+/// Waits `wait`; `false` when the engine asked to stop meanwhile.
+async fn pause(stop: &StopToken, wait: Duration) -> bool {
     tokio::select! {
         () = tokio::time::sleep(wait) => true,
         () = stop.stopped() => false,
     }
 }
 
-/// Merges `ours` into the policy; then verifies by reading back, at once and again after [`settle`], and merges
-/// again if another writer dropped them.
+/// [`SETTLE`] plus jitter.
+fn settle() -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    SETTLE + Duration::from_millis(u64::from(nanos) % SETTLE_JITTER_MS)
+}
+
+/// The second look: after [`settle`], the first read that is not one of `older` (provably stale), or the last
+/// read after [`STALE_WAIT`]; `None` when the engine asked to stop.
+async fn second_look(
+    store: &dyn PolicyStore,
+    stop: &StopToken,
+    older: &[Option<PolicyDocument>],
+) -> Result<Option<Option<PolicyDocument>>, String> {
+    if !pause(stop, settle()).await {
+        return Ok(None);
+    }
+    let give_up = tokio::time::Instant::now() + STALE_WAIT;
+    loop {
+        let doc = read(store).await?;
+        let stale = older.iter().any(|o| same(o.as_ref(), doc.as_ref()));
+        if !stale || tokio::time::Instant::now() >= give_up {
+            return Ok(Some(doc));
+        }
+        tracing::debug!(policy = store.name(), "the policy read is stale; looking again");
+        if !pause(stop, STEP).await {
+            return Ok(None);
+        }
+    }
+}
+
+/// Merges `ours` into the policy; then verifies with a [`second_look`], and merges again if another writer
+/// dropped them.
 pub async fn put(store: &dyn PolicyStore, stop: &StopToken, ours: &OwnedStatements<'_>) -> Result<(), String> {
     let name = store.name();
+    let intents: Vec<(String, Option<Statement>)> = (ours.statements.iter())
+        .filter_map(|s| Some((s.sid.clone()?, Some(s.clone()))))
+        .chain(ours.stale.iter().map(|sid| (sid.clone(), None)))
+        .collect();
     for attempt in 1..=WRITE_ATTEMPTS {
-        {
-            let _guard = lock(&name).await;
+        let older = {
+            let mut memory = lock(&name).await;
             let existing = read(store).await?;
             if existing.as_ref().is_some_and(|d| ours.in_place(d)) {
                 return Ok(());
             }
-            let merged = ours.merged_into(existing).to_json();
+            let doc = ours.merged_into(memory.overlay(existing.clone()));
+            let merged = doc.to_json();
             check_size(store, &merged, ours.statements)?;
             store.write(&merged).await.map_err(|e| e.with_advice())?;
-        }
+            memory.wrote(existing, Some(doc), intents.clone())
+        };
         // Outside the lock, so writers in this process are not held up.
-        if !settle(stop).await || read(store).await?.as_ref().is_some_and(|d| ours.in_place(d)) {
-            return Ok(());
+        match second_look(store, stop, &older).await? {
+            None => return Ok(()),
+            Some(doc) if doc.as_ref().is_some_and(|d| ours.in_place(d)) => return Ok(()),
+            Some(_) => tracing::warn!(policy = name, attempt, "policy changed under us; merging again"),
         }
-        tracing::warn!(policy = name, attempt, "policy changed under us; merging again");
     }
     Err(format!(
         "{name} kept changing while crossrepl merged its statements ({WRITE_ATTEMPTS} attempts). Another tool is \
@@ -139,28 +233,31 @@ fn check_size(store: &dyn PolicyStore, merged: &str, ours: &[Statement]) -> Resu
     ))
 }
 
-/// Removes the statements with `sids` (deleting the policy if nothing else is left), and looks again after
-/// [`settle`] in case a writer in another process put them back with a policy it read before.
+/// Removes the statements with `sids` (deleting the policy if nothing else is left), and verifies with a
+/// [`second_look`] in case a writer in another process put them back with a policy it read before.
 pub async fn take_out(store: &dyn PolicyStore, stop: &StopToken, sids: &[String]) -> Result<(), String> {
     let name = store.name();
+    let gone = |doc: &Option<PolicyDocument>| doc.as_ref().is_none_or(|d| find_statements(d, sids).is_empty());
     for attempt in 1..=WRITE_ATTEMPTS {
-        {
-            let _guard = lock(&name).await;
-            let Some(doc) = read(store).await? else { return Ok(()) };
-            if find_statements(&doc, sids).is_empty() {
+        let older = {
+            let mut memory = lock(&name).await;
+            let existing = read(store).await?;
+            if gone(&existing) {
                 return Ok(());
             }
-            let result = match remove_statements(doc, sids) {
-                Some(rest) => store.write(&rest.to_json()).await,
+            let rest = memory.overlay(existing.clone()).and_then(|d| remove_statements(d, sids));
+            match &rest {
+                Some(doc) => store.write(&doc.to_json()).await,
                 None => store.delete().await,
-            };
-            result.map_err(|e| e.with_advice())?;
+            }
+            .map_err(|e| e.with_advice())?;
+            memory.wrote(existing, rest, sids.iter().map(|sid| (sid.clone(), None)))
+        };
+        match second_look(store, stop, &older).await? {
+            None => return Ok(()),
+            Some(doc) if gone(&doc) => return Ok(()),
+            Some(_) => tracing::warn!(policy = name, attempt, "removed statements came back; removing again"),
         }
-        let gone = |doc: Option<PolicyDocument>| doc.is_none_or(|d| find_statements(&d, sids).is_empty());
-        if !settle(stop).await || gone(read(store).await?) {
-            return Ok(());
-        }
-        tracing::warn!(policy = name, attempt, "removed statements came back; removing again");
     }
     Err(format!(
         "crossrepl's statements in {name} kept coming back ({WRITE_ATTEMPTS} attempts). Another tool is rewriting \
@@ -232,6 +329,30 @@ impl PolicyStore for KeyPolicy<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::policy::Effect;
+
+    fn statement(sid: &str) -> Statement {
+        Statement { sid: Some(sid.into()), ..Statement::new(Effect::Allow) }
+    }
+
+    fn sids(doc: &Option<PolicyDocument>) -> Vec<&str> {
+        doc.iter().flat_map(|d| &d.statements).filter_map(|s| s.sid.as_deref()).collect()
+    }
+
+    #[test]
+    fn a_stale_read_gets_this_process_statements_back_as_it_wrote_them() {
+        let mut memory = Memory::default();
+        let doc = |sids: &[&str]| Some(PolicyDocument::new(sids.iter().map(|s| statement(s)).collect()));
+        memory.wrote(doc(&["Foreign"]), doc(&["Foreign", "A", "Old"]), [("A".into(), Some(statement("A")))]);
+        memory.wrote(None, doc(&["Foreign", "A"]), [("Old".into(), None)]);
+        // A read from before both writes: A is put back, Old stays out, what others wrote is kept.
+        assert_eq!(sids(&memory.overlay(doc(&["Foreign", "Old", "Theirs"]))), ["Foreign", "Theirs", "A"]);
+        assert_eq!(sids(&memory.overlay(None)), ["A"]);
+        // A third write: the first two documents and its base are what a stale read returns.
+        let older = memory.wrote(doc(&["Foreign"]), doc(&["Foreign", "A", "B"]), [("B".into(), Some(statement("B")))]);
+        let older: Vec<_> = older.iter().map(sids).collect();
+        assert_eq!(older, [vec!["Foreign", "A", "Old"], vec!["Foreign", "A"], vec!["Foreign"]]);
+    }
 
     #[tokio::test]
     async fn locks_serialise_per_policy() {

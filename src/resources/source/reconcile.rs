@@ -12,7 +12,7 @@ use crate::domain::arn::Partition;
 use crate::domain::policy::PolicyDocument;
 use crate::resources::checks::{aws_diag, bucket_not_found, retry_diag, versioning_off};
 use crate::resources::ensure_versioning;
-use crate::retry::{Backoff, retry};
+use crate::retry::{Backoff, RetryError, retry};
 
 /// One source being reconciled.
 pub struct Reconcile<'a> {
@@ -157,37 +157,17 @@ impl Reconcile<'_> {
         Diagnostics(results.into_iter().flatten().collect())
     }
 
-    /// Writes the replication configuration unless S3 holds it already, retrying while a new role or new
-    /// versioning has not reached S3 yet, then waits until it reads back, so the next refresh sees it.
+    /// Writes the replication configuration unless S3 holds it already, waiting out the documented refusals of
+    /// [`crate::aws::propagation`], then waits until it reads back, so the next refresh sees it.
     async fn ensure_configuration(&self, seen: &Observed) -> Result<(), Diagnostic> {
         if seen.rules_ok(&self.want).iter().all(|ok| *ok) {
             return Ok(());
         }
-        let (aws, want) = (self.aws(), &self.want);
-        retry(&self.ctx.stop, Backoff::PROPAGATION, propagation_retryable, || {
-            s3::put_replication(aws, &want.bucket, &want.configuration)
-        })
-        .await
-        .map_err(|e| {
-            let hint = "S3 could not use the new role or versioning yet, or the credentials lack \
-                            s3:PutReplicationConfiguration or iam:PassRole on the role.";
-            retry_diag(&self.label, "writing the replication configuration", &e, hint)
-        })?;
-        let visible = || async {
-            let seen = s3::replication(aws, &want.bucket).await?;
-            if want.configuration.matching(seen.as_ref()).iter().all(|ok| *ok) {
-                return Ok(());
-            }
-            let msg = "the new replication configuration is not visible yet";
-            Err(AwsError::local(
-                "s3",
-                "GetBucketReplication",
-                format!("bucket {}", want.bucket),
-                msg,
-                ErrorKind::Transient,
-            ))
-        };
-        retry(&self.ctx.stop, Backoff::VISIBILITY, |e| e.kind == ErrorKind::Transient, visible).await.map_err(|e| {
+        let (aws, want, stop) = (self.aws(), &self.want, &self.ctx.stop);
+        retry(stop, Backoff::PROPAGATION, || s3::put_replication(aws, &want.bucket, &want.configuration))
+            .await
+            .map_err(|e| retry_diag(&self.label, "writing the replication configuration", &e, put_hint(&e)))?;
+        retry(stop, Backoff::VISIBILITY, || configuration_visible(aws, want)).await.map_err(|e| {
             retry_diag(&self.label, "confirming the replication configuration", &e, "Apply again to check.")
         })
     }
@@ -205,11 +185,26 @@ fn dest_not_found(label: &str, bucket: &str) -> Diagnostic {
     .at(tfplugin::AttributePath::attr("destination"))
 }
 
-/// Why replication may fail right after the role or versioning changed: IAM and S3 are eventually consistent.
-fn propagation_retryable(e: &AwsError) -> bool {
-    matches!(e.kind, ErrorKind::Transient | ErrorKind::Conflict | ErrorKind::AccessDenied)
-        || e.is_code("InvalidRequest")
-        || e.is_code("InvalidArgument")
+/// What to check when PutBucketReplication failed: versioning after waiting in vain, else the permissions.
+fn put_hint(e: &RetryError) -> &'static str {
+    match e {
+        RetryError::Failed { error, .. } if error.kind == ErrorKind::Propagating => {
+            "S3 still refused after crossrepl waited: versioning is off on the source bucket or on a destination \
+             bucket (crossrepl_destination turns it on for its bucket), or S3 has not seen it yet."
+        }
+        _ => "PutBucketReplication needs s3:PutReplicationConfiguration on the bucket and iam:PassRole on the role.",
+    }
+}
+
+/// Whether S3 returns the configuration just written; right after the write it may answer that there is none
+/// (hashicorp/aws waits for it too: https://github.com/hashicorp/terraform-provider-aws/issues/30646).
+async fn configuration_visible(aws: &AwsClients, want: &Desired) -> Result<(), AwsError> {
+    let seen = s3::replication(aws, &want.bucket).await?;
+    if want.configuration.matching(seen.as_ref()).iter().all(|ok| *ok) {
+        return Ok(());
+    }
+    let msg = "the new replication configuration is not visible yet";
+    Err(AwsError::local("s3", "GetBucketReplication", format!("bucket {}", want.bucket), msg, ErrorKind::Propagating))
 }
 
 /// Creates the role, or brings an existing one (ours) to the wanted path, trust, boundary and tags.
