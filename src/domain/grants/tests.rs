@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::policy::POLICY_VERSION;
 use crate::domain::policy::merge::*;
+use crate::domain::policy::tests::{SAMPLE, condition, encode};
 
 const ACCOUNT: &str = "111111111111";
 const ROLE: &str = "arn:aws:iam::111111111111:role/crossrepl-acme-data";
@@ -15,20 +16,6 @@ fn strings(v: &Option<OneOrMany<String>>) -> Vec<&str> {
 
 fn by_sid<'a>(doc: &'a PolicyDocument, sid: &str) -> &'a Statement {
     doc.statements.iter().find(|s| s.sid.as_deref() == Some(sid)).unwrap_or_else(|| panic!("no {sid}"))
-}
-
-fn condition<'a>(s: &'a Statement, op: &str, key: &str) -> Vec<&'a str> {
-    s.condition.as_ref().unwrap().0[op][key].0.iter().map(String::as_str).collect()
-}
-
-/// RFC 3986 percent-encoding of every byte outside the unreserved set (what IAM returns).
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn role_input(destinations: Vec<DestinationGrant>, source_keys: &[&str]) -> RolePolicyInput {
@@ -64,18 +51,6 @@ fn assert_no_wildcards(doc: &PolicyDocument) {
     let json = doc.to_json();
     assert!(!json.replace("/*", "").contains('*'), "wildcard in {json}");
 }
-
-const SAMPLE: &str = r#"{
-    "Version": "2012-10-17",
-    "Statement": [{
-        "Sid": "A",
-        "Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::111111111111:root", "Service": "s3.amazonaws.com"},
-        "Action": ["s3:GetObject", "s3:PutObject"],
-        "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"],
-        "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}, "Bool": {"aws:SecureTransport": true}}
-    }]
-}"#;
 
 #[test]
 fn trust_policy_is_scoped_to_the_source_bucket_and_account() {

@@ -11,4 +11,4 @@ pub use document::{
 };
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -14,12 +14,13 @@ fn strings(v: &Option<OneOrMany<String>>) -> Vec<&str> {
     v.as_ref().map(|v| v.0.iter().map(String::as_str).collect()).unwrap_or_default()
 }
 
-fn condition<'a>(s: &'a Statement, op: &str, key: &str) -> Vec<&'a str> {
+/// The values of condition `op` `key` in `s`.
+pub(crate) fn condition<'a>(s: &'a Statement, op: &str, key: &str) -> Vec<&'a str> {
     s.condition.as_ref().unwrap().0[op][key].0.iter().map(String::as_str).collect()
 }
 
 /// RFC 3986 percent-encoding of every byte outside the unreserved set (what IAM returns).
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
@@ -28,7 +29,8 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-const SAMPLE: &str = r#"{
+/// A foreign policy with one statement of every shape; the grants' merge tests use it too.
+pub(crate) const SAMPLE: &str = r#"{
     "Version": "2012-10-17",
     "Statement": [{
         "Sid": "A",

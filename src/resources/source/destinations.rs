@@ -170,8 +170,7 @@ fn check_encryption(
     own: Option<&BucketSettings>,
     ds: &mut Diagnostics,
 ) {
-    let no_keys = d.source_kms_key_arns.is_null() || d.source_kms_key_arns.known().is_some_and(|k| k.0.is_empty());
-    if facts.settings.is_some_and(BucketSettings::default_sse_kms) && no_keys {
+    if facts.settings.is_some_and(BucketSettings::default_sse_kms) && d.selects_no_sse_kms() {
         ds.push(
             Diagnostic::warning(
                 "SSE-KMS objects will not replicate",

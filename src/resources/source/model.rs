@@ -94,6 +94,11 @@ pub fn map_value(m: BTreeMap<String, String>) -> Known<BTreeMap<String, Known<St
 }
 
 impl DestinationBlock {
+    /// Whether the block selects no SSE-KMS objects: `source_kms_key_arns` left out or empty (unknown is not).
+    pub fn selects_no_sse_kms(&self) -> bool {
+        self.source_kms_key_arns.is_null() || self.source_kms_key_arns.known().is_some_and(|k| k.0.is_empty())
+    }
+
     /// The destination bucket's default SSE-KMS key from the block's `grant` (none without a grant).
     pub fn default_kms_key_arn(&self) -> Result<Option<String>, String> {
         let unknown = || "`destination.grant` is not known".to_string();

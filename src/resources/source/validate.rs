@@ -142,8 +142,7 @@ fn requirements(i: usize, d: &DestinationBlock, ds: &mut Diagnostics) {
             .at(path(i, "source_kms_key_arns")),
         );
     }
-    if d.replica_kms_key_arn.known().is_some() && (d.source_kms_key_arns.is_null() || empty_set(&d.source_kms_key_arns))
-    {
+    if d.replica_kms_key_arn.known().is_some() && d.selects_no_sse_kms() {
         // S3 refuses a rule with a replica key unless it selects SSE-KMS objects (`SseKmsEncryptedObjects`):
         // PutBucketReplication answers InvalidRequest (hashicorp/terraform-provider-aws#26241).
         ds.push(
@@ -169,10 +168,6 @@ fn requirements(i: usize, d: &DestinationBlock, ds: &mut Diagnostics) {
             .at(path(i, "delete_marker_replication")),
         );
     }
-}
-
-fn empty_set(set: &Known<framework::Set<Known<String>>>) -> bool {
-    set.known().is_some_and(|keys| keys.0.is_empty())
 }
 
 #[cfg(test)]
