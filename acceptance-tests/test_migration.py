@@ -46,11 +46,11 @@ import time
 from botocore.exceptions import ClientError
 
 from lib.aws_readers import Aws, as_list, check_destination_grant, crossrepl_statements, decode_doc, statement_resources
-from lib.constants import OWNER_TAG, REPLICATE_ACTIONS, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
+from lib.constants import OWNER_TAG, REPLICATE_ACTIONS, ROLES_SID, SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
 from lib.examples import copy_example
 from lib.harness import Workspace, assert_converged, assert_converged_exit_code, counts, differing, plan_document, \
     planned_changes
-from lib.naming import arn, destination_sid
+from lib.naming import arn
 from lib.scenarios import TwoAccounts
 from lib.services import LocalStack
 
@@ -243,8 +243,13 @@ class GapSampler:
             cond = s.get("Condition")
             if principals == [role_arn] and not cond:
                 return True
-            return principals == [f"arn:aws:iam::{self.src_acct}:root"] and \
-                cond in ({"ArnEquals": {"aws:PrincipalArn": role_arn}}, {"ArnEquals": {"aws:PrincipalArn": [role_arn]}})
+            if principals == [f"arn:aws:iam::{self.src_acct}:root"]:
+                return cond in ({"ArnEquals": {"aws:PrincipalArn": role_arn}},
+                                {"ArnEquals": {"aws:PrincipalArn": [role_arn]}})
+            # crossrepl's compact statement: everyone, restricted to listed role ARNs and their accounts
+            return s.get("Principal") == "*" and set(cond or {}) == {"ArnEquals", "StringEquals"} and \
+                role_arn in as_list(cond["ArnEquals"].get("aws:PrincipalArn")) and \
+                self.src_acct in as_list(cond["StringEquals"].get("aws:PrincipalAccount"))
         for action in ("s3:ReplicateObject", "s3:ReplicateDelete"):
             if not _allows(bucket_policy, action, arn(self.dst) + "/x", admits_role):
                 out.append(f"the destination bucket policy does not admit the role for {action}: {bucket_policy}")
@@ -307,7 +312,7 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, two_accounts:
     assert paths == ["statement_sid"], \
         f"crossrepl_destination should only show the new statements (statement_sid); differing: {paths}\n{changes}"
     assert dest["before"]["statement_sid"] is None, dest["before"]
-    assert dest["after"]["statement_sid"] == destination_sid(src_acct, ROLE), dest["after"]
+    assert dest["after"]["statement_sid"] == ROLES_SID, dest["after"]
 
     # ---- apply, watched for a replication gap
     with GapSampler(ls, src_acct, src, dst_acct, dst, role) as sampler, Writer(aws, src_acct, src) as writer:
@@ -359,19 +364,19 @@ def test_migrate_from_hashicorp_aws(ws: Workspace, ls: LocalStack, two_accounts:
     assert r["Destination"] == {"Bucket": arn(dst), "Account": dst_acct, "StorageClass": "STANDARD"}, r
     assert aws.versioning(src_acct, src) == "Enabled"
 
-    # destination account: crossrepl's two statements instead of the hand-written ones; the Deny untouched
+    # destination account: crossrepl's statement instead of the hand-written ones; the Deny untouched
     statements = aws.statements(dst_acct, dst)
     check_destination_grant(statements, dst, src_acct, role_arn)
     naming_role = [s for s in statements if isinstance(s.get("Principal"), dict)
                    and role_arn in as_list(s["Principal"].get("AWS"))]
     assert not naming_role, f"statements still naming the role as principal: {naming_role}"
-    others = [s for s in statements if s not in crossrepl_statements(statements, src_acct)]
+    others = [s for s in statements if s not in crossrepl_statements(statements)]
     assert others == [deny_insecure_transport(dst)], f"the other statements of the bucket policy changed: {others}"
     assert aws.versioning(dst_acct, dst) == "Enabled"
 
     outputs = ws.must("output", "-json", json_out=False).document()
     assert outputs["replication_role_arn"]["value"] == role_arn, outputs
-    assert outputs["destination_statement_sid"]["value"] == destination_sid(src_acct, ROLE), outputs
+    assert outputs["destination_statement_sid"]["value"] == ROLES_SID, outputs
 
     # ---- converged, and replicating
     assert_converged_exit_code(ws, "the migration apply")

@@ -55,3 +55,24 @@ def test_reliability_fan_in(ws: Workspace, ls: LocalStack, request: pytest.Fixtu
         fan.check_destroyed(where)
         log.append(f"{where}: apply {a.seconds:.1f} s, plan {p.seconds:.1f} s, destroy {d.seconds:.1f} s")
     print("\n".join(log))
+
+
+def test_fan_in_beyond_the_per_source_limit(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """60 source accounts into one bucket (per-source statements stopped at about 25), each crossrepl_destination
+    through its own provider block, so 60 provider processes race on the one bucket policy: apply, an empty plan, an
+    object from a sample of 10 sources replicated, destroy; the foreign statement kept throughout.
+    Sources: CROSSREPL_FANIN_LARGE (default 60)."""
+    n_src = int(os.environ.get("CROSSREPL_FANIN_LARGE", "60"))
+    fan = FanIn.create(Aws(ls), Names(request.node.nodeid), n_src)
+    ws.write(fan.hcl(ls.endpoint, "per-source"))
+    ws.init()
+    a = ws.run("apply", "-input=false", "-auto-approve", "-parallelism=10")
+    assert a.ok, f"apply failed: {errors(a)}"
+    fan.check_applied("apply", "large", sample=10)
+    p = ws.run("plan", "-input=false", "-parallelism=10")
+    assert p.ok and plan_counts(p) == (0, 0, 0), f"plan after apply not empty: {errors(p)} {planned_changes(p)}"
+    d = ws.run("destroy", "-input=false", "-auto-approve", "-parallelism=10")
+    assert d.ok, f"destroy failed: {errors(d)}"
+    assert state_list(ws) == [], f"state after destroy: {state_list(ws)}"
+    fan.check_destroyed("destroy")
+    print(f"{n_src} sources: apply {a.seconds:.1f} s, plan {p.seconds:.1f} s, destroy {d.seconds:.1f} s")

@@ -11,7 +11,8 @@ import pytest
 
 from lib.aws_readers import Aws, check_nothing_left
 from lib.harness import Workspace, changed_paths, counts, planned_changes
-from lib.naming import Names, arn, destination_sid, policy_arn, role_arn, role_name, rule_id
+from lib.constants import ROLES_SID
+from lib.naming import Names, arn, policy_arn, role_arn, role_name, rule_id
 from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
 from lib.services import LocalStack
 
@@ -25,16 +26,12 @@ def sdk_setup(aws: Aws, src_acct: str, src: str, dst_acct: str, dst: str) -> Non
     for account, bucket in ((src_acct, src), (dst_acct, dst)):
         aws.enable_versioning(account, bucket)
     role = role_arn(src_acct, src)
-    sid = destination_sid(src_acct, role_name(src))
-    condition = {"ArnEquals": {"aws:PrincipalArn": role}}
     aws.put_bucket_policy(dst_acct, dst, {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": sid + "Bucket", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{src_acct}:root"]},
-             "Action": ["s3:GetBucketVersioning"], "Resource": [arn(dst)], "Condition": condition},
-            {"Condition": condition, "Resource": arn(dst) + "/*", "Sid": sid, "Effect": "Allow",
-             "Principal": {"AWS": f"arn:aws:iam::{src_acct}:root"},
-             "Action": ["s3:ReplicateTags", "s3:ReplicateObject", "s3:ReplicateDelete"]},
+            {"Condition": {"ArnEquals": {"aws:PrincipalArn": [role]}, "StringEquals": {"aws:PrincipalAccount": src_acct}},
+             "Resource": [arn(dst) + "/*", arn(dst)], "Sid": ROLES_SID, "Effect": "Allow", "Principal": "*",
+             "Action": ["s3:ReplicateTags", "s3:GetBucketVersioning", "s3:ReplicateObject", "s3:ReplicateDelete"]},
         ]})
     iam = aws.iam(src_acct)
     trust = {"Statement": [{"Condition": {"ArnLike": {"aws:SourceArn": arn(src)},

@@ -6,14 +6,17 @@
 2. AWS calls per operation (apply, no-change plan, destroy, import) counted by the proxy in front of LocalStack,
    with the critical-path depth (sequential round trips).
 3. scale: 1, 10 and 100 source/destination pairs in one configuration: apply and no-change plan, wall time and calls.
-4. against hashicorp/aws: apply + no-change plan + destroy of examples/cross-account/ and of the same setup written
+4. fan-in (one destination bucket): how many sources it admits in the default (per-role) and the organization form
+   and the bucket policy's size at 250 and 1,000 sources, from what crossrepl writes into LocalStack; apply,
+   no-change plan and destroy of 250 sources (crossrepl_source and crossrepl_destination) into one bucket.
+5. against hashicorp/aws: apply + no-change plan + destroy of examples/cross-account/ and of the same setup written
    with hashicorp/aws (bench/aws-setup/main.tf), alternating, on the same LocalStack, several rounds: wall time,
    peak RSS of the provider processes and of tofu, AWS calls, and the ratios. Needs the hashicorp/aws binary that
    the opt-in bench/build-aws-provider.sh builds (`BENCH_AWS=build make bench`); skipped with a message without it.
 
 Needs `make setup` (OpenTofu, LocalStack), a release build, and testbed/ and acceptance-tests/ on PYTHONPATH;
 `make bench` does all three.
-`--sections basic,scale,aws` picks sections (default: all).
+`--sections basic,scale,fanin,aws` picks sections (default: all).
 """
 
 from __future__ import annotations
@@ -190,26 +193,34 @@ class Workdir:
         return [int(x) for x in self.rss_log.read_text().split()]
 
 
-def pairs_config(endpoint: str, n: int, prefix: str) -> str:
+def header(endpoint: str, blocks: list[tuple[str, str]]) -> list[str]:
+    """The required_providers block and one provider block per (alias, account)."""
     hcl = [f'terraform {{\n  required_providers {{\n    crossrepl = {{ source = "{SOURCE}" }}\n  }}\n}}\n']
-    for alias, account in (("src", SRC_ACCOUNT), ("dst", DST_ACCOUNT)):
-        hcl.append(provider_block(endpoint, account, alias))
-    for i in range(n):
-        hcl.append(f'''resource "crossrepl_destination" "d{i}" {{
-  provider = crossrepl.dst
-  bucket = "{prefix}-dst-{i}"
-  source_account_id = "{SRC_ACCOUNT}"
-  source_bucket = "{prefix}-src-{i}"
-}}
-resource "crossrepl_source" "s{i}" {{
-  provider = crossrepl.src
-  bucket = "{prefix}-src-{i}"
+    return hcl + [provider_block(endpoint, account, alias) for alias, account in blocks]
+
+
+def destination_hcl(i: int, bucket: str, source_account: str, source_bucket: str) -> str:
+    return (f'resource "crossrepl_destination" "d{i}" {{\n  provider = crossrepl.dst\n  bucket = "{bucket}"\n'
+            f'  source_account_id = "{source_account}"\n  source_bucket = "{source_bucket}"\n}}\n')
+
+
+def pair_hcl(i: int, bucket: str, source_alias: str, source_account: str, source_bucket: str) -> str:
+    """crossrepl_destination d{i} on `bucket` (provider dst) and crossrepl_source s{i} replicating into it."""
+    return destination_hcl(i, bucket, source_account, source_bucket) + f'''resource "crossrepl_source" "s{i}" {{
+  provider = crossrepl.{source_alias}
+  bucket = "{source_bucket}"
   destination {{
     bucket_arn = crossrepl_destination.d{i}.bucket_arn
     account_id = crossrepl_destination.d{i}.account_id
+    grant = crossrepl_destination.d{i}.grant
   }}
 }}
-''')
+'''
+
+
+def pairs_config(endpoint: str, n: int, prefix: str) -> str:
+    hcl = header(endpoint, [("src", SRC_ACCOUNT), ("dst", DST_ACCOUNT)])
+    hcl += [pair_hcl(i, f"{prefix}-dst-{i}", "src", SRC_ACCOUNT, f"{prefix}-src-{i}") for i in range(n)]
     return "\n".join(hcl)
 
 
@@ -284,6 +295,90 @@ def scale(ls: LocalStack, proxy, results: dict, scale_arg: str) -> None:
         print(f"  {n:>4} {a['seconds']:>8.2f} {a['calls']:>11} {p['seconds']:>7.2f} {p['calls']:>10} "
               f"{max(a['peak_rss_mib'], p['peak_rss_mib']):>12}")
         work.tofu("destroy", "-auto-approve", "-input=false")
+
+
+# ---- fan-in ----------------------------------------------------------------------------------------------------
+
+FANIN_BUCKET = "fanin-destination"  # 17 characters, as the source buckets' names below
+POLICY_LIMIT = 20 * 1024  # "Bucket policies are limited to 20 KB in size" (S3 user guide, "Bucket policies")
+
+
+def fanin_account(i: int) -> str:
+    return f"{300000000000 + i:012d}"
+
+
+def fanin_bucket(i: int) -> str:
+    return f"fanin-source-{i:04d}"  # 17 characters
+
+
+def destinations_config(endpoint: str, accounts: list[str], org: bool) -> str:
+    """crossrepl_destination resources on one bucket: one per (account, source bucket), or one organization."""
+    hcl = header(endpoint, [("dst", DST_ACCOUNT)])
+    if org:
+        hcl.append(f'resource "crossrepl_destination" "org" {{\n  provider = crossrepl.dst\n  bucket = "{FANIN_BUCKET}"\n'
+                   f'  source_organization_id = "o-bench0fanin"\n}}\n')
+    hcl += [destination_hcl(i, FANIN_BUCKET, account, fanin_bucket(i)) for i, account in enumerate(accounts)]
+    return "\n".join(hcl)
+
+
+def policy_bytes(ls: LocalStack) -> int:
+    """The destination bucket policy's size as S3 counts it (compact JSON, as crossrepl writes it)."""
+    text = ls.s3(DST_ACCOUNT).get_bucket_policy(Bucket=FANIN_BUCKET)["Policy"]
+    return len(json.dumps(json.loads(text), separators=(",", ":")))
+
+
+def fanin_config(endpoint: str, n: int, accounts: int) -> str:
+    """n sources in `accounts` source accounts (one provider block each), each replicating into the one bucket."""
+    hcl = header(endpoint, [("dst", DST_ACCOUNT)] + [(f"a{a}", fanin_account(a)) for a in range(accounts)])
+    hcl += [pair_hcl(i, FANIN_BUCKET, f"a{i % accounts}", fanin_account(i % accounts), fanin_bucket(i))
+            for i in range(n)]
+    return "\n".join(hcl)
+
+
+def fanin(ls: LocalStack, proxy, results: dict, n_timed: int) -> None:
+    out: dict = {}
+    # Capacity: 250 sources of 250 accounts (the worst case: each account listed once more), then the size per source.
+    ls.reset()
+    ls.s3(DST_ACCOUNT).create_bucket(Bucket=FANIN_BUCKET)
+    work = Workdir(proxy.url)
+    (work.dir / "main.tf").write_text(destinations_config(proxy.url, [], org=True))
+    work.tofu("apply", "-auto-approve", "-input=false")
+    org_bytes = policy_bytes(ls)
+    accounts = [fanin_account(i) for i in range(250)]
+    sizes = {}
+    for n in (1, 250):
+        (work.dir / "main.tf").write_text(destinations_config(proxy.url, accounts[:n], org=False))
+        work.tofu("apply", "-auto-approve", "-input=false", "-parallelism=50")
+        sizes[n] = policy_bytes(ls)
+    work.tofu("destroy", "-auto-approve", "-input=false", "-parallelism=50")
+    each = (sizes[250] - sizes[1]) / 249
+    admitted = 250 + int((POLICY_LIMIT - sizes[250]) // each) if sizes[250] <= POLICY_LIMIT else None
+    out["per_role"] = {"bytes_at_1": sizes[1], "bytes_at_250": sizes[250], "bytes_per_source": round(each, 1),
+                       "bytes_at_1000": round(sizes[1] + 999 * each), "sources_admitted": admitted}
+    out["organization"] = {"bytes": org_bytes, "sources_admitted": "any number"}
+    print("\nfan-in into one bucket (17-character bucket names, each source in its own account):")
+    print(f"  per-role statement: {sizes[1]} bytes with 1 source, {sizes[250]} bytes with 250 (measured), "
+          f"{each:.1f} bytes per source; 1,000 sources would need {out['per_role']['bytes_at_1000']} bytes "
+          f"(limit {POLICY_LIMIT}): one bucket admits {admitted} sources")
+    print(f"  organization mode: {org_bytes} bytes at 250 and at 1,000 source accounts (one statement): any number")
+
+    # Timing: n_timed sources (role, policy, versioning, replication each) in 10 accounts into the one bucket.
+    ls.reset()
+    ls.s3(DST_ACCOUNT).create_bucket(Bucket=FANIN_BUCKET)
+    n_accounts = 10
+    for i in range(n_timed):
+        ls.s3(fanin_account(i % n_accounts)).create_bucket(Bucket=fanin_bucket(i))
+    work = Workdir(proxy.url)
+    (work.dir / "main.tf").write_text(fanin_config(proxy.url, n_timed, n_accounts))
+    ops = {"apply": measure(work, proxy, "apply", "-auto-approve", "-input=false"),
+           "plan (no changes)": measure(work, proxy, "plan", "-input=false", "-detailed-exitcode"),
+           "destroy": measure(work, proxy, "destroy", "-auto-approve", "-input=false")}
+    out["timed"] = {"sources": n_timed, "accounts": n_accounts, **ops}
+    results["fan_in"] = out
+    print(f"  {n_timed} sources in {n_accounts} accounts into one bucket (default -parallelism=10):")
+    print(f"  {'operation':<20} {'wall s':>7} {'AWS calls':>9} {'critical path':>13} {'peak RSS MiB':>12}")
+    for name, r in ops.items():
+        print(f"  {name:<20} {r['seconds']:>7.2f} {r['calls']:>9} {r['critical_path']:>13} {r['peak_rss_mib']:>12}")
 
 
 # ---- against hashicorp/aws ----------------------------------------------------------------------------------
@@ -426,13 +521,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--launches", type=int, default=30)
     ap.add_argument("--scale", default="1,10,100")
-    ap.add_argument("--sections", default="basic,scale,aws",
-                    help="comma-separated: basic (size, start, calls per operation), scale, aws (vs hashicorp/aws)")
+    ap.add_argument("--sections", default="basic,scale,fanin,aws",
+                    help="comma-separated: basic (size, start, calls per operation), scale, fanin (sources per "
+                         "bucket), aws (vs hashicorp/aws)")
+    ap.add_argument("--fanin", type=int, default=250, help="sources of the timed fan-in")
     ap.add_argument("--aws-rounds", type=int, default=5, help="rounds of the hashicorp/aws comparison")
     ap.add_argument("--json", type=Path, default=CACHE_DIR / "bench" / "results.json")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
-    if unknown := sections - {"basic", "scale", "aws"}:
+    if unknown := sections - {"basic", "scale", "fanin", "aws"}:
         raise SystemExit(f"unknown sections: {', '.join(sorted(unknown))}")
     if not BINARY.exists() or not TOFU.exists():
         raise SystemExit("build the release binary and run `make setup` first (make bench does both)")
@@ -454,6 +551,8 @@ def main() -> None:
             basic(ls, proxy, results)
         if "scale" in sections:
             scale(ls, proxy, results, args.scale)
+        if "fanin" in sections:
+            fanin(ls, proxy, results, args.fanin)
         if "aws" in sections:
             try:
                 results["vs_aws"] = compare_with_aws(ls, proxy, args.aws_rounds, min(args.launches, 10))

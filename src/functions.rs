@@ -173,10 +173,12 @@ impl ProviderFunction for DestinationStatement {
                 ),
             ],
             return_type: Type::String,
-            summary: "The destination bucket-policy statements, as crossrepl_destination merges them".into(),
-            description: "JSON policy document holding the two statements crossrepl_destination merges into the \
-                          destination bucket policy: the source account root, restricted to the role by \
-                          `aws:PrincipalArn`, may replicate into the bucket."
+            summary: "The destination bucket-policy statements for one source role, for a hand-written policy".into(),
+            description: "JSON policy document holding two statements that let one source role replicate into the \
+                          bucket: the source account root, restricted to the role by `aws:PrincipalArn`, for a \
+                          bucket policy written by hand or by another tool. crossrepl_destination grants the same \
+                          actions as an entry in its one statement shared by every source of the bucket (see the \
+                          fan-in guide)."
                 .into(),
         }
     }

@@ -133,6 +133,15 @@ class Objects:
         with urllib.request.urlopen(url, timeout=wait + 10) as r:
             return json.loads(r.read())["journal"]
 
+    def join_organization(self, organization_id: str, accounts: list[str]) -> None:
+        """Declares `accounts` members of `organization_id` in the engine: their roles' requests then carry
+        aws:PrincipalOrgID (until the test bed is reset)."""
+        body = json.dumps({organization_id: accounts}).encode()
+        request = urllib.request.Request(f"{self.engine_url}/_crossrepl/organizations", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            r.read()
+
     def entries(self, key: str, kind: str | None = None, since: int = 0) -> list[dict]:
         return [e for e in self.journal(since) if e["key"] == key and (kind is None or e["kind"] == kind)]
 

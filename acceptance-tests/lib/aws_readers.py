@@ -12,8 +12,8 @@ import urllib.parse
 
 from botocore.exceptions import ClientError
 
-from lib.constants import DEST_BUCKET_ACTIONS, REPLICATE_ACTIONS, SID_BASE, SOURCE_BUCKET_ACTIONS, \
-    SOURCE_OBJECT_ACTIONS
+from lib.constants import DEST_BUCKET_ACTIONS, OWNER_OVERRIDE_SID, REPLICATE_ACTIONS, ROLES_SID, SID_BASE, \
+    SOURCE_BUCKET_ACTIONS, SOURCE_OBJECT_ACTIONS
 from lib.naming import arn, destination_sid, policy_arn, role_name
 from lib.services import LocalStack
 from objects import Objects  # testbed/objects.py
@@ -186,32 +186,53 @@ def statement_resources(doc: dict) -> dict[str, set[str]]:
 
 
 def crossrepl_statements(statements: list[dict], source_account: str | None = None) -> list[dict]:
+    """crossrepl's destination statements: the compact ones, and per-source ones (of `source_account`, if given)."""
     base = SID_BASE + (source_account or "")
-    return [s for s in statements if str(s.get("Sid", "")).startswith(base)]
+    compact = {ROLES_SID, OWNER_OVERRIDE_SID} if source_account is None else set()
+    return [s for s in statements if str(s.get("Sid", "")).startswith(base) or s.get("Sid") in compact]
+
+
+def admitted_roles(statements: list[dict], sid: str = ROLES_SID) -> list[str]:
+    """The role ARNs crossrepl's compact statement `sid` admits (sorted)."""
+    found = [s for s in statements if s.get("Sid") == sid]
+    assert len(found) <= 1, f"{len(found)} statements with Sid {sid}: {found}"
+    return sorted(as_list(((found[0].get("Condition") or {}).get("ArnEquals") or {}).get("aws:PrincipalArn"))) \
+        if found else []
+
+
+def admits(statements: list[dict], role: str) -> bool:
+    """Whether crossrepl's statements admit `role` to write replicas: listed in the compact statement, or in
+    per-source statements of earlier releases (the source account root restricted to the role)."""
+    if role in admitted_roles(statements):
+        return True
+    account = role.split(":")[4]
+    return any(s.get("Sid") == destination_sid(account, role.rsplit("/", 1)[1])
+               and as_list(((s.get("Condition") or {}).get("ArnEquals") or {}).get("aws:PrincipalArn")) == [role]
+               and "s3:ReplicateObject" in as_list(s.get("Action")) for s in statements)
 
 
 def check_destination_grant(statements: list[dict], dest_bucket: str, source_account: str, role: str) -> None:
-    """The two statements crossrepl_destination merges for one source role, and nothing broader."""
-    ours = crossrepl_statements(statements, source_account)
-    assert len(ours) == 2, f"expected the 2 crossrepl statements for source account {source_account} in the " \
-                           f"policy of {dest_bucket}, found {len(ours)}: {json.dumps(statements, indent=1)}"
-    by_resource = {}
-    for s in ours:
-        assert s.get("Effect") == "Allow", s
-        principals = as_list((s.get("Principal") or {}).get("AWS"))
-        assert principals == [f"arn:aws:iam::{source_account}:root"], f"principal must be the source root: {s}"
-        cond = s.get("Condition") or {}
-        assert as_list(cond.get("ArnEquals", {}).get("aws:PrincipalArn")) == [role], \
-            f"condition ArnEquals aws:PrincipalArn must be {role}: {s}"
-        for r in as_list(s.get("Resource")):
-            by_resource[r] = set(as_list(s.get("Action")))
-    assert set(by_resource) == {arn(dest_bucket), arn(dest_bucket) + "/*"}, \
-        f"crossrepl statements must cover exactly the bucket and its objects: {by_resource}"
-    assert REPLICATE_ACTIONS <= by_resource[arn(dest_bucket) + "/*"], by_resource
-    assert by_resource[arn(dest_bucket)] == DEST_BUCKET_ACTIONS, by_resource
-    sids = sorted(s["Sid"] for s in ours)
+    """crossrepl's compact statement admits `role` (by its exact ARN, and its account by a fixed value), to exactly
+    the replication actions on the bucket's objects and reading its versioning; no per-source statement is left."""
+    compact = [s for s in statements if s.get("Sid") == ROLES_SID]
+    assert len(compact) == 1, f"expected crossrepl's statement {ROLES_SID} in the policy of {dest_bucket}: " \
+                              f"{json.dumps(statements, indent=1)}"
+    s = compact[0]
+    assert s.get("Effect") == "Allow" and s.get("Principal") == "*", s
+    cond = s.get("Condition") or {}
+    assert set(cond) == {"ArnEquals", "StringEquals"}, f"conditions: {cond}"
+    roles = as_list(cond["ArnEquals"].get("aws:PrincipalArn"))
+    accounts = as_list(cond["StringEquals"].get("aws:PrincipalAccount"))
+    assert role in roles, f"{role} is not admitted by {ROLES_SID}: {roles}"
+    assert source_account in accounts, f"account {source_account} is not listed in {ROLES_SID}: {accounts}"
+    assert sorted(accounts) == sorted({r.split(":")[4] for r in roles}), f"accounts {accounts} for roles {roles}"
+    assert not any("*" in v or "?" in v for v in roles + accounts), f"wildcards in {cond}"
+    assert sorted(as_list(s.get("Resource"))) == [arn(dest_bucket), arn(dest_bucket) + "/*"], s
+    assert set(as_list(s.get("Action"))) == REPLICATE_ACTIONS | DEST_BUCKET_ACTIONS, s
+    per_source = crossrepl_statements(statements, source_account)
     want = destination_sid(source_account, role.rsplit("/", 1)[1])
-    assert sids == [want, want + "Bucket"], f"Sids {sids}, expected {want} and {want}Bucket"
+    assert not [p for p in per_source if p["Sid"] in (want, want + "Bucket")], \
+        f"per-source statements of {role} left beside the compact one: {per_source}"
 
 
 def check_role(aws: Aws, account: str, bucket: str, dest_buckets: list[str]) -> None:

@@ -90,13 +90,21 @@ class Ref:
 
 def destination_resource(name: str, provider: str, bucket: str, source_account: str, source_bucket: str,
                          **extra) -> str:
-    body = "".join(f"  {k} = {hcl_value(v)}\n" for k, v in extra.items())
+    return _destination(name, provider, bucket, {"source_account_id": source_account, "source_bucket": source_bucket,
+                                                 **extra})
+
+
+def organization_destination_resource(name: str, provider: str, bucket: str, organization_id: str, **extra) -> str:
+    """A crossrepl_destination in organization mode."""
+    return _destination(name, provider, bucket, {"source_organization_id": organization_id, **extra})
+
+
+def _destination(name: str, provider: str, bucket: str, attributes: dict) -> str:
+    body = "".join(f"  {k} = {hcl_value(v)}\n" for k, v in attributes.items())
     return f"""
 resource "crossrepl_destination" "{name}" {{
-  provider          = crossrepl.{provider}
-  bucket            = "{bucket}"
-  source_account_id = "{source_account}"
-  source_bucket     = "{source_bucket}"
+  provider = crossrepl.{provider}
+  bucket   = "{bucket}"
 {body}}}
 """
 

@@ -281,6 +281,35 @@ pub fn check_iam_name(v: &str) -> Result<(), String> {
     }
 }
 
+/// A pattern of IAM role names: an IAM name in which `*` (any run of characters) and `?` (one character) may also
+/// appear, and that is not `*` alone (which would admit every role).
+pub fn check_iam_name_pattern(v: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&v.len())
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-*?".contains(c))
+        && v.chars().any(|c| c != '*' && c != '?');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{v:?} is not a role name pattern: 1 to 64 letters, digits, +=,.@_- and the wildcards * and ?, with at \
+             least one character that is not a wildcard (e.g. `crossrepl-*`)"
+        ))
+    }
+}
+
+/// An AWS Organizations organization id: `o-` and 10 to 32 lowercase letters or digits
+/// (<https://docs.aws.amazon.com/organizations/latest/APIReference/API_Organization.html>).
+pub fn check_organization_id(v: &str) -> Result<(), String> {
+    let rest = v.strip_prefix("o-").unwrap_or_default();
+    if (10..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{v:?} is not an organization id: `o-` and 10 to 32 lowercase letters or digits, like `o-a1b2c3d4e5`"
+        ))
+    }
+}
+
 /// An IAM path: `/` or `/segment/.../`, at most 512 characters.
 pub fn check_iam_path(v: &str) -> Result<(), String> {
     let ok = v.len() <= 512

@@ -29,6 +29,18 @@ fn account_ids_iam_names_and_paths() {
     assert!(check_iam_name("crossrepl-acme.data").is_ok());
     assert!(check_iam_name("").is_err() && check_iam_name(&"a".repeat(65)).is_err() && check_iam_name("a b").is_err());
     assert!(check_iam_path("/").is_ok() && check_iam_path("/team/replication/").is_ok());
+    assert!(check_iam_name_pattern("crossrepl-*").is_ok() && check_iam_name_pattern("repl-??-x").is_ok());
+    assert!(check_iam_name_pattern("*").is_err() && check_iam_name_pattern("*?").is_err());
+    assert!(check_iam_name_pattern("a/b*").is_err() && check_iam_name_pattern("").is_err());
+    assert!(
+        check_organization_id("o-a1b2c3d4e5").is_ok()
+            && check_organization_id(&format!("o-{}", "a".repeat(32))).is_ok()
+    );
+    assert!(check_organization_id("o-a1b2c3d4e").is_err() && check_organization_id("o-A1B2C3D4E5").is_err());
+    assert!(
+        check_organization_id("a1b2c3d4e5ff").is_err()
+            && check_organization_id(&format!("o-{}", "a".repeat(33))).is_err()
+    );
     assert!(check_iam_path("team/").is_err() && check_iam_path("/a//b/").is_err() && check_iam_path("/a").is_err());
     assert!(check_policy_arn("arn:aws:iam::aws:policy/Boundary").is_ok());
     assert!(check_policy_arn("arn:aws:iam::123456789012:policy/x/y").is_ok());

@@ -10,8 +10,12 @@ framework::model! {
     pub struct GrantModel {
         /// The destination bucket's ARN.
         pub bucket_arn: Known<String>,
-        /// The replication role the destination bucket policy admits.
+        /// The replication role the destination bucket policy admits (null in organization mode).
         pub role_arn: Known<String>,
+        /// Organization mode: the organization whose replication roles the destination admits.
+        pub organization_id: Known<String>,
+        /// Organization mode: the `ArnLike` pattern of the admitted roles.
+        pub role_arn_pattern: Known<String>,
         /// Whether the destination lets the role make it the owner of replicas.
         pub owner_override: Known<bool>,
         /// Whether the destination bucket has Object Lock enabled.
@@ -28,7 +32,19 @@ pub fn attributes(computed: bool) -> Vec<Attr> {
     let mark = |a: Attr| if computed { a.computed() } else { a };
     vec![
         mark(Attr::string("bucket_arn").describe("ARN of the destination bucket.")),
-        mark(Attr::string("role_arn").describe("ARN of the replication role the destination bucket policy admits.")),
+        mark(
+            Attr::string("role_arn").describe(
+                "ARN of the replication role the destination bucket policy admits; null in organization mode.",
+            ),
+        ),
+        mark(
+            Attr::string("organization_id")
+                .describe("Organization mode: the AWS Organization whose replication roles the destination admits."),
+        ),
+        mark(Attr::string("role_arn_pattern").describe(
+            "Organization mode: the pattern (`ArnLike`) the admitted roles' ARNs match, e.g. \
+             `arn:aws:iam::*:role/crossrepl-*`.",
+        )),
         mark(Attr::bool("owner_override").describe(
             "Whether the bucket policy lets the role make the destination account the owner of replicas \
              (`accept_owner_override`).",

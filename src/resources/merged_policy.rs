@@ -1,15 +1,16 @@
-//! Statements one resource owns inside a resource policy that others write too (a bucket policy, a KMS key
-//! policy): merged in and taken out by `Sid`, every other statement kept, under a per-policy lock in this process,
-//! and looked at again after other processes' writes would have landed.
+//! One resource's changes to a resource policy that others write too (a bucket policy, a KMS key policy): its own
+//! statements merged in and taken out by `Sid`, or its entry in a statement it shares with others
+//! ([`crate::domain::policy::edit`]), every other statement kept, under a per-policy lock in this process, and
+//! looked at again after other processes' writes would have landed.
 //!
 //! S3 bucket policies and KMS key policies are last-writer-wins (both are replaced whole: PutBucketPolicy,
 //! PutKeyPolicy), and S3 documents bucket configurations as eventually consistent with no bound ("Amazon S3 data
 //! consistency model", https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
 //! a read right after a write may still return the policy from before it. So:
 //! - The lock serialises writers in this process (OpenTofu and Terraform run one provider process per provider
-//!   block), and the process remembers what it last wrote for each Sid it manages ([`Memory`]): every merge starts
-//!   from the policy as read with those statements put back as this process wrote them. A stale read can therefore
-//!   never make one resource drop another's statements within a process.
+//!   block), and the process remembers the last change it made for each statement or entry it manages ([`Memory`]):
+//!   every write starts from the policy as read with those changes made again. A stale read can therefore never
+//!   make one resource undo another's change within a process.
 //! - A writer in another process that read the policy before our write may land its own afterwards, dropping our
 //!   change; a second look after [`SETTLE`] catches it and the write is redone. That look does not trust a read
 //!   that is provably stale: one that returns the document our write was merged into, or one this process wrote
@@ -23,8 +24,8 @@ use std::time::Duration;
 use tfplugin::StopToken;
 
 use crate::aws::{AwsClients, AwsError, ErrorKind, kms, s3};
-use crate::domain::policy::merge::{find_statements, merge_statements, remove_statements};
-use crate::domain::policy::{PolicyDocument, Statement};
+use crate::domain::policy::PolicyDocument;
+use crate::domain::policy::edit::{SharedEdit, all_hold, apply_all};
 
 /// Attempts at a write that another writer outside this process keeps overwriting.
 const WRITE_ATTEMPTS: u32 = 5;
@@ -55,60 +56,30 @@ pub trait PolicyStore: Send + Sync {
     fn max_bytes(&self) -> usize;
 }
 
-/// What one owner wants of a shared policy.
-pub struct OwnedStatements<'a> {
-    /// The statements to hold, by `Sid`.
-    pub statements: &'a [Statement],
-    /// Sids of statements to remove (an owner's earlier statements that these replace).
-    pub stale: &'a [String],
-    /// Other statements these replace (e.g. a hand-written grant to the same principal).
-    pub supersedes: &'a (dyn Fn(&Statement) -> bool + Sync),
-}
-
-impl OwnedStatements<'_> {
-    /// Whether `doc` holds our statements as we write them, and nothing we replace.
-    pub fn in_place(&self, doc: &PolicyDocument) -> bool {
-        crate::domain::policy::merge::statements_match(doc, self.statements)
-            && !doc.statements.iter().any(|s| (self.supersedes)(s))
-            && find_statements(doc, self.stale).is_empty()
-    }
-
-    fn merged_into(&self, existing: Option<PolicyDocument>) -> PolicyDocument {
-        let cleaned = existing.and_then(|doc| remove_statements(doc, self.stale)).map(|mut doc| {
-            doc.statements.retain(|s| !(self.supersedes)(s));
-            doc
-        });
-        merge_statements(cleaned.filter(|d| !d.statements.is_empty()), self.statements)
-    }
-}
-
-/// What this process wrote to one policy: read-your-writes for its own statements, whatever S3's reads return.
+/// What this process wrote to one policy: read-your-writes for its own changes, whatever S3's reads return.
 #[derive(Default)]
 struct Memory {
-    /// The statement this process last wrote for each Sid it manages; `None`: it took that Sid out.
-    intents: BTreeMap<String, Option<Statement>>,
+    /// The latest edit this process made for each key ([`Edit::key`]).
+    intents: BTreeMap<String, SharedEdit>,
     /// The documents it wrote (or deleted: `None`), newest last.
     written: VecDeque<Option<PolicyDocument>>,
 }
 
 impl Memory {
-    /// `read` with this process's statements as it last wrote them.
+    /// `read` with this process's changes made again, as it last made them.
     fn overlay(&self, read: Option<PolicyDocument>) -> Option<PolicyDocument> {
-        let gone: Vec<String> = self.intents.iter().filter(|(_, s)| s.is_none()).map(|(sid, _)| sid.clone()).collect();
-        let doc = read.and_then(|d| remove_statements(d, &gone));
-        let put: Vec<Statement> = self.intents.values().flatten().cloned().collect();
-        if put.is_empty() { doc } else { Some(merge_statements(doc, &put)) }
+        self.intents.values().fold(read, |doc, e| e.apply(doc))
     }
 
-    /// Records a write of `doc` (`None`: a delete) that replaced `base` and set `intents`; returns the documents
+    /// Records a write of `doc` (`None`: a delete) that replaced `base` and made `edits`; returns the documents
     /// a read after it may return only while it has not propagated.
     fn wrote(
         &mut self,
         base: Option<PolicyDocument>,
         doc: Option<PolicyDocument>,
-        intents: impl IntoIterator<Item = (String, Option<Statement>)>,
+        edits: &[SharedEdit],
     ) -> Vec<Option<PolicyDocument>> {
-        self.intents.extend(intents);
+        self.intents.extend(edits.iter().map(|e| (e.key(), e.clone())));
         let mut older: Vec<_> = self.written.iter().filter(|w| !same(w.as_ref(), doc.as_ref())).cloned().collect();
         older.extend((!same(base.as_ref(), doc.as_ref())).then_some(base));
         self.written.push_back(doc);
@@ -182,86 +153,58 @@ async fn second_look(
     }
 }
 
-/// Merges `ours` into the policy; then verifies with a [`second_look`], and merges again if another writer
-/// dropped them.
-pub async fn put(store: &dyn PolicyStore, stop: &StopToken, ours: &OwnedStatements<'_>) -> Result<(), String> {
+/// Makes `edits` in the policy (deleting it when nothing is left), then verifies with a [`second_look`] and makes
+/// them again if another writer undid them. `too_big` says what to do when the result is over the policy's size
+/// limit.
+pub async fn change(
+    store: &dyn PolicyStore,
+    stop: &StopToken,
+    edits: &[SharedEdit],
+    too_big: &str,
+) -> Result<(), String> {
     let name = store.name();
-    let intents: Vec<(String, Option<Statement>)> = (ours.statements.iter())
-        .filter_map(|s| Some((s.sid.clone()?, Some(s.clone()))))
-        .chain(ours.stale.iter().map(|sid| (sid.clone(), None)))
-        .collect();
     for attempt in 1..=WRITE_ATTEMPTS {
         let older = {
             let mut memory = lock(&name).await;
             let existing = read(store).await?;
-            if existing.as_ref().is_some_and(|d| ours.in_place(d)) {
+            if all_hold(existing.as_ref(), edits) {
                 return Ok(());
             }
-            let doc = ours.merged_into(memory.overlay(existing.clone()));
-            let merged = doc.to_json();
-            check_size(store, &merged, ours.statements)?;
-            store.write(&merged).await.map_err(|e| e.with_advice())?;
-            memory.wrote(existing, Some(doc), intents.clone())
+            let doc = apply_all(memory.overlay(existing.clone()), edits);
+            match &doc {
+                Some(doc) => {
+                    let text = doc.to_json();
+                    check_size(store, &text, too_big)?;
+                    store.write(&text).await
+                }
+                None => store.delete().await,
+            }
+            .map_err(|e| e.with_advice())?;
+            memory.wrote(existing, doc, edits)
         };
         // Outside the lock, so writers in this process are not held up.
         match second_look(store, stop, &older).await? {
             None => return Ok(()),
-            Some(doc) if doc.as_ref().is_some_and(|d| ours.in_place(d)) => return Ok(()),
-            Some(_) => tracing::warn!(policy = name, attempt, "policy changed under us; merging again"),
+            Some(doc) if all_hold(doc.as_ref(), edits) => return Ok(()),
+            Some(_) => tracing::warn!(policy = name, attempt, "another writer undid our change; making it again"),
         }
     }
     Err(format!(
-        "{name} kept changing while crossrepl merged its statements ({WRITE_ATTEMPTS} attempts). Another tool is \
-         rewriting it; stop it or let it own the statements, then apply again."
+        "{name} kept changing while crossrepl changed its statements ({WRITE_ATTEMPTS} attempts). Another tool is \
+         rewriting it, perhaps from an old copy; stop it or let it own the statements, then run the command again."
     ))
 }
 
-/// Refuses a document AWS would refuse for its size, saying how many owners' statements fit beside the rest.
-fn check_size(store: &dyn PolicyStore, merged: &str, ours: &[Statement]) -> Result<(), String> {
+/// Refuses a document AWS would refuse for its size, with what to do (`too_big`).
+fn check_size(store: &dyn PolicyStore, merged: &str, too_big: &str) -> Result<(), String> {
     let max = store.max_bytes();
     if merged.len() <= max {
         return Ok(());
     }
-    let each = PolicyDocument::new(ours.to_vec()).to_json().len().max(1);
     Err(format!(
-        "{} would be {} bytes with crossrepl's statements, and AWS accepts at most {max}. The statements for one \
-         source take {each} bytes: at most about {} sources fit in a policy holding nothing else. Replicate fewer \
-         sources into this bucket, or make room in the policy.",
+        "{} would be {} bytes with crossrepl's statements, and AWS accepts at most {max}. {too_big}",
         store.name(),
-        merged.len(),
-        max / each
-    ))
-}
-
-/// Removes the statements with `sids` (deleting the policy if nothing else is left), and verifies with a
-/// [`second_look`] in case a writer in another process put them back with a policy it read before.
-pub async fn take_out(store: &dyn PolicyStore, stop: &StopToken, sids: &[String]) -> Result<(), String> {
-    let name = store.name();
-    let gone = |doc: &Option<PolicyDocument>| doc.as_ref().is_none_or(|d| find_statements(d, sids).is_empty());
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let older = {
-            let mut memory = lock(&name).await;
-            let existing = read(store).await?;
-            if gone(&existing) {
-                return Ok(());
-            }
-            let rest = memory.overlay(existing.clone()).and_then(|d| remove_statements(d, sids));
-            match &rest {
-                Some(doc) => store.write(&doc.to_json()).await,
-                None => store.delete().await,
-            }
-            .map_err(|e| e.with_advice())?;
-            memory.wrote(existing, rest, sids.iter().map(|sid| (sid.clone(), None)))
-        };
-        match second_look(store, stop, &older).await? {
-            None => return Ok(()),
-            Some(doc) if gone(&doc) => return Ok(()),
-            Some(_) => tracing::warn!(policy = name, attempt, "removed statements came back; removing again"),
-        }
-    }
-    Err(format!(
-        "crossrepl's statements in {name} kept coming back ({WRITE_ATTEMPTS} attempts). Another tool is rewriting \
-         the policy from an old copy; stop it, then destroy again."
+        merged.len()
     ))
 }
 
@@ -296,7 +239,7 @@ impl PolicyStore for BucketPolicy<'_> {
 
 /// The key policy of one KMS key. It cannot be deleted: KMS has no call for it, and every key has one
 /// (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html). When taking statements out would
-/// leave it empty, [`take_out`] fails and keeps them.
+/// leave it empty, [`change`] fails and keeps them.
 pub struct KeyPolicy<'a> {
     /// The clients of the key's account.
     pub aws: &'a AwsClients,
@@ -329,10 +272,15 @@ impl PolicyStore for KeyPolicy<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::policy::Effect;
+    use crate::domain::policy::edit::{PutStatement, RemoveStatement};
+    use crate::domain::policy::{Effect, Statement};
 
     fn statement(sid: &str) -> Statement {
         Statement { sid: Some(sid.into()), ..Statement::new(Effect::Allow) }
+    }
+
+    fn put(sid: &str) -> SharedEdit {
+        Arc::new(PutStatement(statement(sid)))
     }
 
     fn sids(doc: &Option<PolicyDocument>) -> Vec<&str> {
@@ -340,18 +288,21 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_read_gets_this_process_statements_back_as_it_wrote_them() {
+    fn a_stale_read_gets_this_process_changes_back_as_it_made_them() {
         let mut memory = Memory::default();
         let doc = |sids: &[&str]| Some(PolicyDocument::new(sids.iter().map(|s| statement(s)).collect()));
-        memory.wrote(doc(&["Foreign"]), doc(&["Foreign", "A", "Old"]), [("A".into(), Some(statement("A")))]);
-        memory.wrote(None, doc(&["Foreign", "A"]), [("Old".into(), None)]);
+        memory.wrote(doc(&["Foreign"]), doc(&["Foreign", "A", "Old"]), &[put("A")]);
+        memory.wrote(None, doc(&["Foreign", "A"]), &[Arc::new(RemoveStatement("Old".into()))]);
         // A read from before both writes: A is put back, Old stays out, what others wrote is kept.
         assert_eq!(sids(&memory.overlay(doc(&["Foreign", "Old", "Theirs"]))), ["Foreign", "Theirs", "A"]);
         assert_eq!(sids(&memory.overlay(None)), ["A"]);
-        // A third write: the first two documents and its base are what a stale read returns.
-        let older = memory.wrote(doc(&["Foreign"]), doc(&["Foreign", "A", "B"]), [("B".into(), Some(statement("B")))]);
+        // A further write: the earlier documents and its base are what a stale read returns.
+        let older = memory.wrote(doc(&["Foreign"]), doc(&["Foreign", "A", "B"]), &[put("B")]);
         let older: Vec<_> = older.iter().map(sids).collect();
         assert_eq!(older, [vec!["Foreign", "A", "Old"], vec!["Foreign", "A"], vec!["Foreign"]]);
+        // A later edit with the same key replaces the remembered one.
+        memory.wrote(None, doc(&["Foreign", "A"]), &[put("Old")]);
+        assert_eq!(sids(&memory.overlay(doc(&["Foreign"]))), ["Foreign", "A", "B", "Old"]);
     }
 
     #[tokio::test]
@@ -384,13 +335,12 @@ mod tests {
         let key = KeyPolicy { aws: &aws, key_arn: "arn:aws:kms:us-east-1:222222222222:key/k" };
         let e = key.delete().await.unwrap_err();
         assert!(e.message.contains("keeps its statement") && !e.unanswered, "{e}");
-        let ours = [Statement::new(crate::domain::policy::Effect::Allow)];
         let bucket = BucketPolicy { aws: &aws, bucket: "dst" };
         for (store, max) in [(&key as &dyn PolicyStore, 32_768), (&bucket, 20_480)] {
-            // At the limit it is written; one byte over, refused with the limit and how many fit.
-            assert_eq!(check_size(store, &"x".repeat(max), &ours), Ok(()));
-            let e = check_size(store, &"x".repeat(max + 1), &ours).unwrap_err();
-            assert!(e.contains(&format!("at most {max}")) && e.contains("sources fit"), "{e}");
+            // At the limit it is written; one byte over, refused with the limit and what to do.
+            assert_eq!(check_size(store, &"x".repeat(max), "Do this."), Ok(()));
+            let e = check_size(store, &"x".repeat(max + 1), "Do this.").unwrap_err();
+            assert!(e.contains(&format!("at most {max}. Do this.")), "{e}");
         }
     }
 }

@@ -13,6 +13,7 @@ import time
 from .engine import Engine
 
 ROUTE = "/_crossrepl/replication"
+ORGANIZATIONS_ROUTE = "/_crossrepl/organizations"
 
 
 def start(delay: float) -> Engine:
@@ -25,7 +26,8 @@ def start(delay: float) -> Engine:
 
 def install_routes(router, engine: Engine) -> None:
     """`GET /_crossrepl/replication[?since=N][&wait=SECONDS]`: the journal (entries with seq >= since), after
-    waiting up to `wait` seconds for the queue to drain; `idle` says whether it did."""
+    waiting up to `wait` seconds for the queue to drain; `idle` says whether it did. `POST /_crossrepl/organizations`:
+    declares organization members."""
 
     def status(request, **_kwargs):
         args = request.args
@@ -37,3 +39,11 @@ def install_routes(router, engine: Engine) -> None:
         return out
 
     router.add(ROUTE, endpoint=status, methods=["GET"])
+
+    def organizations(request, **_kwargs):
+        """`POST {"o-...": [account, ...]}`: those accounts are members of that organization (until reset)."""
+        for organization_id, accounts in (request.get_json(force=True) or {}).items():
+            engine.join_organization(organization_id, [str(a) for a in accounts])
+        return {"organizations": dict(engine.organizations)}
+
+    router.add(ORGANIZATIONS_ROUTE, endpoint=organizations, methods=["POST"])

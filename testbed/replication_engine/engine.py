@@ -72,6 +72,9 @@ class Engine:
         self._busy = False
         self.journal: deque[dict] = deque(maxlen=journal_size)
         self._journal_seq = itertools.count()
+        # account id -> AWS Organizations id, as tests declare it (LocalStack has no Organizations service here, and
+        # Principal Mapper does not infer aws:PrincipalOrgID)
+        self.organizations: dict[str, str] = {}
         self._thread = threading.Thread(target=self._run, name="crossrepl-replication", daemon=True)
         self._thread.start()
 
@@ -103,6 +106,16 @@ class Engine:
         with self._cv:
             self._heap.clear()
             self.journal.clear()
+            self.organizations.clear()
+
+    def join_organization(self, organization_id: str, accounts: list[str]) -> None:
+        """Declares `accounts` members of `organization_id`: requests of their roles carry aws:PrincipalOrgID."""
+        with self._cv:
+            self.organizations.update({a: organization_id for a in accounts})
+
+    def organization_of(self, account: str) -> str | None:
+        with self._cv:
+            return self.organizations.get(account)
 
     def snapshot(self, since: int = 0) -> dict:
         with self._cv:
@@ -303,6 +316,13 @@ class Step:
 
     def allow(self, action: str, resource: str, resource_policy, owner: str, label: str,
               conditions: dict | None = None) -> authorize.Verdict:
+        """Principal Mapper's verdict, with aws:PrincipalOrgID in the request context when the role's account is a
+        member of an organization (AWS sets it for every request of a principal in an organization,
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid)."""
+        conditions = dict(conditions or {})
+        organization = self.engine.organization_of(self.role.account)
+        if organization:
+            conditions.setdefault("aws:PrincipalOrgID", organization)
         return authorize.check(self.role, action, resource, resource_policy, owner, label, conditions)
 
     def need(self, action: str, resource: str, resource_policy, owner: str, label: str,

@@ -50,7 +50,8 @@ pub fn destination_statements(input: &DestinationGrantInput) -> Vec<Statement> {
     ]
 }
 
-/// The role ARNs named by crossrepl destination statements for `source_account_id` in `doc` (sorted, for import).
+/// The role ARNs of `source_account_id` that crossrepl's destination statements in `doc` admit, in the compact
+/// statement or in per-source ones (sorted, for import).
 pub fn destination_role_arns(doc: &PolicyDocument, source_account_id: &str) -> Vec<String> {
     let base = format!("{DESTINATION_SID_BASE}{source_account_id}");
     let ours = |s: &&Statement| {
@@ -63,6 +64,11 @@ pub fn destination_role_arns(doc: &PolicyDocument, source_account_id: &str) -> V
         .filter(ours)
         .filter_map(|s| s.condition.as_ref()?.0.get("ArnEquals")?.get("aws:PrincipalArn"))
         .flat_map(|v| v.0.iter().cloned())
+        .chain(
+            compact::admitted_roles(doc, compact::ROLES_SID)
+                .into_iter()
+                .filter(|r| r.split(':').nth(4) == Some(source_account_id)),
+        )
         .collect();
     arns.into_iter().collect()
 }
@@ -129,16 +135,17 @@ pub fn hand_written_grant_roles(
     arns.into_iter().collect()
 }
 
-/// Whether `doc` lets `input`'s role make the destination account the owner of replicas, in crossrepl's statement
-/// or in a hand-written grant it supersedes (for importing `accept_owner_override`).
+/// Whether `doc` lets `input`'s role make the destination account the owner of replicas, in crossrepl's statements
+/// (compact or per-source) or in a hand-written grant they supersede (for importing `accept_owner_override`).
 pub fn grants_owner_override(doc: &PolicyDocument, input: &DestinationGrantInput) -> bool {
     let sid = destination_sid_prefix(input);
-    doc.statements.iter().any(|s| {
-        let ours = s.sid.as_deref() == Some(sid.as_str());
-        let theirs = is_superseded_grant(s, &input.partition, &input.destination_bucket, &input.source_role_arn);
-        let actions = s.action.as_ref().map_or(&[][..], |a| a.0.as_slice());
-        (ours || theirs) && actions.iter().any(|a| a.eq_ignore_ascii_case(OWNER_OVERRIDE_ACTION))
-    })
+    compact::admitted_roles(doc, compact::OWNER_OVERRIDE_SID).contains(&input.source_role_arn)
+        || doc.statements.iter().any(|s| {
+            let ours = s.sid.as_deref() == Some(sid.as_str());
+            let theirs = is_superseded_grant(s, &input.partition, &input.destination_bucket, &input.source_role_arn);
+            let actions = s.action.as_ref().map_or(&[][..], |a| a.0.as_slice());
+            (ours || theirs) && actions.iter().any(|a| a.eq_ignore_ascii_case(OWNER_OVERRIDE_ACTION))
+        })
 }
 
 /// The Sid suffix of the replica-key statement (after [`destination_sid_prefix`]).
@@ -175,25 +182,62 @@ pub fn replica_key_statement(
     kms_key_arn: &str,
     is_default_key: bool,
 ) -> Result<Statement, PolicyError> {
-    let partition = input.partition.as_str();
+    let root = Principal::aws(format!("arn:{}:iam::{}:root", input.partition, input.source_account_id));
+    let role = Condition::default().with("ArnEquals", "aws:PrincipalArn", vec![input.source_role_arn.clone()]);
+    let place =
+        KeyPlace { partition: &input.partition, bucket: &input.destination_bucket, kms_key_arn, is_default_key };
+    key_statement(&place, &replica_key_sid(input), root, role)
+}
+
+/// The key-policy statement that lets an organization's replication roles use a replica key of the destination
+/// account: as [`replica_key_statement`], with the principal `*` restricted by the organization's conditions
+/// ([`compact::organization_condition`]) instead of one account's role.
+pub fn organization_key_statement(
+    input: &compact::OrganizationGrantInput,
+    kms_key_arn: &str,
+    is_default_key: bool,
+) -> Result<Statement, PolicyError> {
+    let sid = format!("{}{KMS_SID_SUFFIX}", compact::organization_sid(input));
+    let place =
+        KeyPlace { partition: &input.partition, bucket: &input.destination_bucket, kms_key_arn, is_default_key };
+    key_statement(&place, &sid, Principal::Any, compact::organization_condition(input))
+}
+
+/// Which key a key-policy statement is for, and the bucket whose replicas it encrypts.
+struct KeyPlace<'a> {
+    partition: &'a str,
+    bucket: &'a str,
+    kms_key_arn: &'a str,
+    is_default_key: bool,
+}
+
+/// A replica-key statement for `principal` restricted by `who` (see [`replica_key_statement`]).
+fn key_statement(
+    place: &KeyPlace<'_>,
+    sid: &str,
+    principal: Principal,
+    who: Condition,
+) -> Result<Statement, PolicyError> {
+    let KeyPlace { partition, bucket, kms_key_arn, is_default_key } = *place;
     let invalid = |reason: String| PolicyError::InvalidArn { arn: kms_key_arn.to_owned(), reason };
     let key: KmsKeyArn = kms_key_arn.parse().map_err(invalid)?;
     if !kms_key_arn.starts_with(&format!("arn:{partition}:kms:")) {
         return Err(invalid(format!("the key is not in partition {partition}, as the destination bucket is")));
     }
     let dns_suffix = Partition::by_id(partition).map_or("amazonaws.com", |p| p.dns_suffix);
-    let bucket = s3_arn(partition, checked_value("bucket", &input.destination_bucket)?);
-    let condition = Condition::default()
-        .with("ArnEquals", "aws:PrincipalArn", vec![input.source_role_arn.clone()])
-        .with("StringEquals", "kms:ViaService", vec![format!("s3.{}.{dns_suffix}", key.region)])
-        .with("StringLike", "kms:EncryptionContext:aws:s3:arn", vec![bucket.clone(), format!("{bucket}/*")]);
+    let bucket = s3_arn(partition, checked_value("bucket", bucket)?);
+    let condition = who.with("StringEquals", "kms:ViaService", vec![format!("s3.{}.{dns_suffix}", key.region)]).with(
+        "StringLike",
+        "kms:EncryptionContext:aws:s3:arn",
+        vec![bucket.clone(), format!("{bucket}/*")],
+    );
     let mut actions = vec!["kms:Encrypt", "kms:Decrypt"];
     if is_default_key {
         actions.push("kms:GenerateDataKey");
     }
     Ok(Statement {
-        principal: Some(Principal::aws(format!("arn:{partition}:iam::{}:root", input.source_account_id))),
+        principal: Some(principal),
         condition: Some(condition),
-        ..allow(&replica_key_sid(input), &actions, vec!["*".to_owned()])
+        ..allow(sid, &actions, vec!["*".to_owned()])
     })
 }

@@ -1,7 +1,9 @@
 //! The documents crossrepl writes for replication: the role's trust policy and permissions policy ([`role`]), the
 //! destination bucket-policy statements with the hand-written grants they supersede and the replica keys'
-//! key-policy statement ([`destination`]); the names it derives.
+//! key-policy statement ([`destination`]), the compact form those statements take in a bucket policy shared by a
+//! fan-in ([`compact`]); the names it derives.
 
+pub mod compact;
 mod destination;
 mod role;
 
@@ -9,6 +11,8 @@ pub use destination::*;
 pub use role::*;
 
 use std::collections::{BTreeMap, BTreeSet};
+#[cfg(test)]
+use std::sync::Arc;
 
 use crate::domain::arn::{KmsKeyArn, Partition};
 use crate::domain::policy::{
@@ -178,3 +182,6 @@ mod tests;
 
 #[cfg(test)]
 mod kms_tests;
+
+#[cfg(test)]
+mod compact_tests;

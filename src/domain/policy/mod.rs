@@ -1,8 +1,10 @@
 //! IAM and S3 resource-policy documents: the general model ([`document`]), semantic comparison ([`compare`]), and
-//! the merge of one owner's statements into a document others share ([`merge`]). Nothing crossrepl-specific.
+//! the merge of one owner's statements into a document others share ([`merge`]) and the changes one owner makes to
+//! such a document ([`edit`]). Nothing crossrepl-specific.
 
 pub mod compare;
 pub mod document;
+pub mod edit;
 pub mod merge;
 
 pub use document::{

@@ -7,16 +7,33 @@ use tfplugin::{Diagnostic, Diagnostics};
 use super::model::DestinationModel;
 use super::schema::TYPE_NAME;
 use crate::aws::AwsClients;
-use crate::domain::arn::{AccountId, BucketName, Partition, RoleArn};
-use crate::domain::grants;
+use crate::domain::arn::{AccountId, BucketName, Partition, RoleArn, check_organization_id};
+use crate::domain::grants::{self, compact};
 use crate::resources::merged_policy::{self, BucketPolicy};
 
-/// The state of the `crossrepl_destination` of `id` (`<bucket>,<source_account_id>[,<source_bucket>]`).
+/// The state of the `crossrepl_destination` of `id` (`<bucket>,<source_account_id>[,<source_bucket>]`, or
+/// `<bucket>,<source_organization_id>[,<role name pattern>]`).
 pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diagnostics> {
     let (bucket, account, source_bucket) = parse_id(id)?;
     let failed =
         |msg: String| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {id:?} failed"), msg));
     let doc = merged_policy::read(&BucketPolicy { aws, bucket }).await.map_err(failed)?;
+    if account.starts_with("o-") {
+        let grants = doc.as_ref().map(|d| compact::organization_grants(d, account)).unwrap_or_default();
+        let (path, pattern, owner_override) = pick_pattern(&grants, source_bucket)
+            .map_err(|msg| failed(format!("The policy of bucket {bucket}: {msg}")))?;
+        return Ok(DestinationModel {
+            source_account_id: Known::Null,
+            source_bucket: Known::Null,
+            source_organization_id: Known::Value(account.to_string()),
+            source_role_name_pattern: Known::Value(pattern),
+            source_role_name: Known::Null,
+            source_role_path: Known::Value(path),
+            accept_owner_override: Known::Value(owner_override),
+            source_role_arn: Known::Null,
+            ..imported(aws, bucket, account).await
+        });
+    }
     // crossrepl's own statements name the role; failing those, a hand-written grant does (a setup to migrate).
     let partition = Partition::of_region(&aws.region);
     let roles = match doc.as_ref().map(|d| grants::destination_role_arns(d, account)) {
@@ -46,17 +63,35 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diag
         owner_override: false,
     };
     Ok(DestinationModel {
-        id: Known::Value(format!("{bucket},{account}")),
-        bucket: Known::Value(bucket.to_string()),
         source_account_id: Known::Value(account.to_string()),
         source_bucket: Known::Value(source_bucket),
+        source_organization_id: Known::Null,
+        source_role_name_pattern: Known::Null,
         source_role_name: Known::Value(parsed.name),
         source_role_path: Known::Value(parsed.path),
         accept_owner_override: Known::Value(doc.as_ref().is_some_and(|d| grants::grants_owner_override(d, &input))),
+        source_role_arn: Known::Value(role.clone()),
+        ..imported(aws, bucket, account).await
+    })
+}
+
+/// What every import records: the id, the bucket, versioning on, and the computed attributes left for the refresh
+/// after the import to fill in.
+async fn imported(aws: &AwsClients, bucket: &str, source: &str) -> DestinationModel {
+    DestinationModel {
+        id: Known::Value(format!("{bucket},{source}")),
+        bucket: Known::Value(bucket.to_string()),
+        source_account_id: Known::Null,
+        source_bucket: Known::Null,
+        source_organization_id: Known::Null,
+        source_role_name_pattern: Known::Null,
+        source_role_name: Known::Null,
+        source_role_path: Known::Null,
+        accept_owner_override: Known::Value(false),
         enable_versioning: Known::Value(true),
         bucket_arn: Known::Null,
         account_id: aws.account_id().await.map_or(Known::Null, |a| Known::Value(a.to_string())),
-        source_role_arn: Known::Value(role.clone()),
+        source_role_arn: Known::Null,
         statement_sid: Known::Null,
         grant: Known::Null,
         // Not looked for: which keys' policies hold crossrepl's statement could only be found with ListKeys over
@@ -66,7 +101,39 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diag
         replica_kms_key_arns: Known::Null,
         default_kms_key_arn: Known::Null,
         kms_statement_sid: Known::Null,
-    })
+    }
+}
+
+/// `(role path, role name pattern, owner override)` of the organization statement an import is about: the only
+/// one, or the one whose name pattern is `name_pattern`.
+fn pick_pattern(grants: &[(String, bool)], name_pattern: Option<&str>) -> Result<(String, String, bool), String> {
+    let split = |arn_pattern: &str| {
+        let path_and_name = arn_pattern.split_once(":role").map_or("", |(_, rest)| rest);
+        let (path, name) = path_and_name.rsplit_once('/').unwrap_or(("", path_and_name));
+        (format!("{path}/"), name.to_string())
+    };
+    let candidates: Vec<(String, String, bool)> = grants
+        .iter()
+        .map(|(p, owner)| {
+            let (path, name) = split(p);
+            (path, name, *owner)
+        })
+        .collect();
+    match (candidates.as_slice(), name_pattern) {
+        ([], _) => Err("it holds no crossrepl statement for this organization.".into()),
+        ([only], None) => Ok(only.clone()),
+        (_, Some(want)) => candidates
+            .iter()
+            .find(|(_, name, _)| name == want)
+            .cloned()
+            .ok_or_else(|| format!("none of its statements for this organization admits roles named {want:?}.")),
+        (_, None) => Err(format!(
+            "it holds {} crossrepl statements for this organization (role name patterns: {}); say which with \
+             `<bucket>,<source_organization_id>,<role name pattern>`.",
+            candidates.len(),
+            candidates.iter().map(|(_, n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 /// `(bucket, source account, source bucket)` of an import id, checked.
@@ -76,7 +143,9 @@ fn parse_id(id: &str) -> Result<(&str, &str, Option<&str>), Diagnostics> {
             "Invalid import id",
             format!(
                 "Import {TYPE_NAME} as `<bucket>,<source_account_id>` (or `<bucket>,<source_account_id>,<source_bucket>` \
-                 when the role name cannot tell the source bucket); got {id:?}."
+                 when the role name cannot tell the source bucket), or in organization mode as \
+                 `<bucket>,<source_organization_id>` (or `<bucket>,<source_organization_id>,<role name pattern>`); \
+                 got {id:?}."
             ),
         ))
     };
@@ -86,7 +155,8 @@ fn parse_id(id: &str) -> Result<(&str, &str, Option<&str>), Diagnostics> {
         [b, a, s] => (*b, *a, Some(*s)),
         _ => return Err(usage()),
     };
-    if bucket.parse::<BucketName>().is_err() || account.parse::<AccountId>().is_err() {
+    let source_ok = account.parse::<AccountId>().is_ok() || check_organization_id(account).is_ok();
+    if bucket.parse::<BucketName>().is_err() || !source_ok {
         return Err(usage());
     }
     Ok((bucket, account, source_bucket))

@@ -8,13 +8,15 @@ use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
 use super::model::Desired;
 use crate::aws::AwsClients;
-use crate::domain::policy::{PolicyDocument, Statement};
-use crate::resources::merged_policy::{self, KeyPolicy, OwnedStatements};
+use std::sync::Arc;
 
-/// Supersedes nothing: a key policy holds no hand-written grant crossrepl replaces.
-fn nothing(_: &Statement) -> bool {
-    false
-}
+use crate::domain::policy::PolicyDocument;
+use crate::domain::policy::edit::{Edit, PutStatement, RemoveStatement, SharedEdit};
+use crate::resources::merged_policy::{self, KeyPolicy};
+
+/// What to do when a key policy would be over KMS's limit with this source's statement.
+const KEY_POLICY_FULL: &str = "Each source role adds one statement to a replica key's policy; beside its other \
+    statements no more fit. Use another key for some of the sources, or make room in the key policy.";
 
 fn at_keys(d: Diagnostic) -> Diagnostic {
     d.at(AttributePath::attr("replica_kms_key_arns"))
@@ -47,16 +49,18 @@ async fn put(
     let failed =
         |msg: String| at_keys(Diagnostic::error(format!("{label}: writing the key policy of {key} failed"), msg));
     let statement = want.kms_statement(key).map_err(|e| failed(e.to_string()))?;
-    let ours = OwnedStatements { statements: std::slice::from_ref(&statement), stale, supersedes: &nothing };
-    merged_policy::put(&KeyPolicy { aws: &ctx.client, key_arn: key }, &ctx.stop, &ours).await.map_err(failed)
+    let mut edits: Vec<SharedEdit> = vec![Arc::new(PutStatement(statement))];
+    edits.extend(stale.iter().map(|sid| Arc::new(RemoveStatement(sid.clone())) as SharedEdit));
+    let store = KeyPolicy { aws: &ctx.client, key_arn: key };
+    merged_policy::change(&store, &ctx.stop, &edits, KEY_POLICY_FULL).await.map_err(failed)
 }
 
 /// Takes the statement with Sid `sid` out of the policy of each of `keys` (a key that no longer exists has none).
 pub async fn remove(ctx: &Ctx<AwsClients>, label: &str, keys: &[String], sid: &str) -> Diagnostics {
-    let sids = &[sid.to_string()];
+    let edits: &[SharedEdit] = &[Arc::new(RemoveStatement(sid.to_string()))];
     let results = join_all(keys.iter().map(|key| async move {
         let store = KeyPolicy { aws: &ctx.client, key_arn: key };
-        merged_policy::take_out(&store, &ctx.stop, sids).await.map_err(|msg| {
+        merged_policy::change(&store, &ctx.stop, edits, KEY_POLICY_FULL).await.map_err(|msg| {
             at_keys(Diagnostic::error(
                 format!("{label}: removing the statement from the key policy of {key} failed"),
                 msg,
@@ -80,9 +84,6 @@ pub async fn read_policies(aws: &AwsClients, keys: &[String]) -> Result<Vec<Opti
 pub fn all_in_place(want: &Desired, docs: &[Option<PolicyDocument>]) -> bool {
     want.kms_keys.len() == docs.len()
         && want.kms_keys.iter().zip(docs).all(|(key, doc)| {
-            let Ok(statement) = want.kms_statement(key) else { return false };
-            let ours =
-                OwnedStatements { statements: std::slice::from_ref(&statement), stale: &[], supersedes: &nothing };
-            doc.as_ref().is_some_and(|d| ours.in_place(d))
+            want.kms_statement(key).is_ok_and(|statement| PutStatement(statement).holds(doc.as_ref()))
         })
 }

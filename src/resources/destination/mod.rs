@@ -8,6 +8,7 @@ pub mod kms;
 pub mod model;
 pub mod plan;
 pub mod schema;
+pub mod validate;
 
 use framework::{Ctx, Known, Outcome, PlanRequest, Resource, ResourceSchema};
 use tfplugin::{Diagnostic, Diagnostics};
@@ -19,6 +20,12 @@ use crate::domain::arn::{AccountId, Partition};
 use crate::resources::checks::{aws_diag, bucket_not_found};
 use crate::resources::merged_policy::{self, BucketPolicy};
 use crate::resources::{bucket_settings, ensure_versioning};
+
+/// What to do when the bucket policy would be over S3's limit with this source's entry.
+const TOO_MANY_SOURCES: &str = "Each source role adds its ARN (and its account id, once per account) to crossrepl's \
+    statement; beside this bucket's other statements no more fit. Admit the replication roles of an AWS \
+    Organization with `source_organization_id` instead (one statement for every account), or make room in the \
+    policy.";
 
 /// The `crossrepl_destination` resource type.
 pub struct DestinationResource;
@@ -61,14 +68,13 @@ fn recorded_lock(m: &DestinationModel) -> Known<bool> {
 }
 
 impl DestinationResource {
-    /// Makes the bucket and the key policies match `planned`; `stale` are Sids of a previous source role to
-    /// remove from the bucket policy, `prior`'s key-policy statement goes from keys no longer listed. A failure
+    /// Makes the bucket and the key policies match `planned`: `prior`'s role (when another) leaves the bucket
+    /// policy, its key-policy statement goes from keys no longer listed. A failure
     /// keeps `prior`; a create whose key policies failed records what it made, for the next apply to finish.
     async fn apply(
         &self,
         ctx: &Ctx<AwsClients>,
         planned: &DestinationModel,
-        stale: &[String],
         prior: Option<&DestinationModel>,
     ) -> Outcome<DestinationModel> {
         let aws = &ctx.client;
@@ -98,12 +104,14 @@ impl DestinationResource {
             Ok(a) => Known::Value(a),
             Err(e) => return fail(aws_diag(&label, "identifying the account", &e)),
         };
-        let supersedes = |s: &crate::domain::policy::Statement| want.supersedes(s);
         let policy = BucketPolicy { aws, bucket: &want.bucket };
         let prior_want = prior.and_then(|p| Desired::from_model(p, partition));
-        let ours = want.owned(stale, &supersedes);
+        let mut edits = want.admit();
+        let keys: Vec<String> = edits.iter().map(|e| e.key()).collect();
+        let released = prior_want.iter().filter(|p| p.bucket == want.bucket).flat_map(Desired::release);
+        edits.extend(released.filter(|e| !keys.contains(&e.key())));
         let (bucket_policy, key_policies) = tokio::join!(
-            merged_policy::put(&policy, &ctx.stop, &ours),
+            merged_policy::change(&policy, &ctx.stop, &edits, TOO_MANY_SOURCES),
             kms::sync(ctx, &label, &want, prior_want.as_ref())
         );
         if let Err(msg) = bucket_policy {
@@ -112,11 +120,11 @@ impl DestinationResource {
             return Outcome { state: prior.cloned(), diagnostics };
         }
         if !key_policies.is_empty() {
-            let in_place = InPlace { bucket_policy: true, key_policies: false };
+            let in_place = InPlace { key_policies: false, ..want.all_in_place() };
             let made = || want.state(&planned, account.clone(), in_place, lock.clone());
             return Outcome { state: prior.cloned().or_else(|| Some(made())), diagnostics: key_policies };
         }
-        Outcome::ok(want.state(&planned, account, InPlace::ALL, lock))
+        Outcome::ok(want.state(&planned, account, want.all_in_place(), lock))
     }
 }
 
@@ -130,6 +138,10 @@ impl Resource<AwsClients> for DestinationResource {
 
     fn schema(&self) -> ResourceSchema {
         schema::schema()
+    }
+
+    fn validate(&self, config: &DestinationModel) -> Diagnostics {
+        validate::validate(config)
     }
 
     async fn plan(
@@ -175,11 +187,11 @@ impl Resource<AwsClients> for DestinationResource {
         let ((default_key, diagnostics), lock) = tokio::join!(checks, lock);
         want.default_kms_key = default_key.known().cloned();
         planned.default_kms_key_arn = default_key;
-        (want.state(&planned, account, InPlace::ALL, lock), diagnostics)
+        (want.state(&planned, account, want.all_in_place(), lock), diagnostics)
     }
 
     async fn create(&self, ctx: &Ctx<AwsClients>, planned: &DestinationModel) -> Outcome<DestinationModel> {
-        self.apply(ctx, planned, &[], None).await
+        self.apply(ctx, planned, None).await
     }
 
     async fn read(&self, ctx: &Ctx<AwsClients>, state: &DestinationModel) -> Outcome<DestinationModel> {
@@ -203,10 +215,8 @@ impl Resource<AwsClients> for DestinationResource {
             Ok(None) => return Outcome { state: None, diagnostics: Diagnostics::new() },
             Err(e) => return fail(aws_diag(&label, "reading versioning", &e)),
         };
-        let no_stale: &[String] = &[];
-        let supersedes = |s: &crate::domain::policy::Statement| want.supersedes(s);
         let bucket_policy = match doc {
-            Ok(doc) => doc.is_some_and(|d| want.owned(no_stale, &supersedes).in_place(&d)),
+            Ok(doc) => want.sid_in_place(doc.as_ref()),
             Err(msg) => return fail(Diagnostic::error(format!("{label}: reading the bucket policy failed"), msg)),
         };
         // The default key as it is now (its statement grants kms:GenerateDataKey); kept when it cannot be read.
@@ -234,11 +244,7 @@ impl Resource<AwsClients> for DestinationResource {
         prior: &DestinationModel,
         planned: &DestinationModel,
     ) -> Outcome<DestinationModel> {
-        let partition = Partition::of_region(&ctx.client.region);
-        let sids = |m: &DestinationModel| Desired::from_model(m, partition).map(|d| d.sids).unwrap_or_default();
-        let new = sids(planned);
-        let stale: Vec<String> = sids(prior).into_iter().filter(|s| !new.contains(s)).collect();
-        self.apply(ctx, planned, &stale, Some(prior)).await
+        self.apply(ctx, planned, Some(prior)).await
     }
 
     async fn delete(&self, ctx: &Ctx<AwsClients>, prior: &DestinationModel) -> Diagnostics {
@@ -249,8 +255,9 @@ impl Resource<AwsClients> for DestinationResource {
         // A bucket that is gone reads as having no policy, a key that is gone as having no key policy: nothing
         // left to remove.
         let policy = BucketPolicy { aws: &ctx.client, bucket: &want.bucket };
+        let release = want.release();
         let (bucket_policy, mut diagnostics) = tokio::join!(
-            merged_policy::take_out(&policy, &ctx.stop, &want.sids),
+            merged_policy::change(&policy, &ctx.stop, &release, TOO_MANY_SOURCES),
             kms::remove(ctx, &label, &want.kms_keys, &want.kms_sid)
         );
         if let Err(msg) = bucket_policy {

@@ -3,11 +3,15 @@
 
 use framework::{Known, Set};
 
+use std::sync::Arc;
+
 use crate::domain::arn::{Partition, bucket_arn, role_arn};
+use crate::domain::grants::compact::{self, Admit, OrganizationGrantInput, Release};
 use crate::domain::grants::{self, DestinationGrantInput};
-use crate::domain::policy::{PolicyError, Statement};
+use crate::domain::policy::edit::{PutStatement, RemoveStatement, SharedEdit, all_hold};
+use crate::domain::policy::merge::statements_match;
+use crate::domain::policy::{PolicyDocument, PolicyError, Statement};
 use crate::resources::grant::GrantModel;
-use crate::resources::merged_policy::OwnedStatements;
 
 framework::model! {
     /// A `crossrepl_destination`.
@@ -20,6 +24,10 @@ framework::model! {
         pub source_account_id: Known<String>,
         /// The source bucket.
         pub source_bucket: Known<String>,
+        /// Organization mode: the organization whose replication roles are admitted.
+        pub source_organization_id: Known<String>,
+        /// Organization mode: the names of the admitted roles.
+        pub source_role_name_pattern: Known<String>,
         /// The replication role's name.
         pub source_role_name: Known<String>,
         /// The replication role's path.
@@ -47,24 +55,25 @@ framework::model! {
     }
 }
 
+/// Whom the destination admits.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// One source role, by its ARN, in the bucket policy's compact statements.
+    Role(DestinationGrantInput),
+    /// The replication roles of an organization, in a statement of their own.
+    Organization(OrganizationGrantInput),
+}
+
 /// Everything the resource derives from its configuration.
 pub struct Desired {
     /// The partition.
     pub partition: &'static Partition,
     /// The destination bucket.
     pub bucket: String,
-    /// The source account.
-    pub source_account_id: String,
-    /// The role the statements admit.
-    pub source_role_arn: String,
-    /// The two statements.
-    pub statements: Vec<Statement>,
-    /// Their Sids.
-    pub sids: Vec<String>,
-    /// The Sid prefix (the object statement's Sid).
-    pub sid: String,
-    /// What the statements are made of.
-    pub grant: DestinationGrantInput,
+    /// The source account, or in organization mode the organization (the second part of the id).
+    pub source: String,
+    /// Whom the bucket policy admits.
+    pub admission: Admission,
     /// The known keys of `replica_kms_key_arns`, sorted.
     pub kms_keys: Vec<String>,
     /// The bucket's default key, when known.
@@ -77,58 +86,111 @@ impl Desired {
     /// What `m` asks for, when the names it needs are known.
     pub fn from_model(m: &DestinationModel, partition: &'static Partition) -> Option<Desired> {
         let bucket = m.bucket.known()?.clone();
-        let source_account_id = m.source_account_id.known()?.clone();
-        let source_role_arn =
-            role_arn(partition, &source_account_id, m.source_role_path.known()?, m.source_role_name.known()?);
-        let input = DestinationGrantInput {
-            partition: partition.id.to_string(),
-            destination_bucket: bucket.clone(),
-            source_account_id: source_account_id.clone(),
-            source_role_arn: source_role_arn.clone(),
-            owner_override: *m.accept_owner_override.known()?,
+        let owner_override = *m.accept_owner_override.known()?;
+        let (source, admission, kms_sid) = match (m.source_organization_id.known(), m.source_account_id.known()) {
+            (Some(org), _) => {
+                let pattern = compact::role_arn_pattern(
+                    partition.id,
+                    m.source_role_path.known()?,
+                    m.source_role_name_pattern.known()?,
+                );
+                let input = OrganizationGrantInput {
+                    partition: partition.id.to_string(),
+                    destination_bucket: bucket.clone(),
+                    organization_id: org.clone(),
+                    role_arn_pattern: pattern,
+                    owner_override,
+                };
+                let kms_sid = format!("{}Kms", compact::organization_sid(&input));
+                (org.clone(), Admission::Organization(input), kms_sid)
+            }
+            (None, Some(account)) if m.source_organization_id.is_null() => {
+                let role = role_arn(partition, account, m.source_role_path.known()?, m.source_role_name.known()?);
+                let input = DestinationGrantInput {
+                    partition: partition.id.to_string(),
+                    destination_bucket: bucket.clone(),
+                    source_account_id: account.clone(),
+                    source_role_arn: role,
+                    owner_override,
+                };
+                (account.clone(), Admission::Role(input.clone()), grants::replica_key_sid(&input))
+            }
+            _ => return None,
         };
-        let statements = grants::destination_statements(&input);
-        let sids = statements.iter().filter_map(|s| s.sid.clone()).collect();
-        let sid = grants::destination_sid_prefix(&input);
-        let kms_sid = grants::replica_key_sid(&input);
         Some(Desired {
             partition,
             bucket,
-            source_account_id,
-            source_role_arn,
-            statements,
-            sids,
-            sid,
-            grant: input,
+            source,
+            admission,
             kms_keys: known_keys(&m.replica_kms_key_arns),
             default_kms_key: m.default_kms_key_arn.known().cloned(),
             kms_sid,
         })
     }
 
+    /// The admitted role's ARN (`None` in organization mode).
+    pub fn source_role_arn(&self) -> Option<&str> {
+        match &self.admission {
+            Admission::Role(r) => Some(&r.source_role_arn),
+            Admission::Organization(_) => None,
+        }
+    }
+
     /// The statement merged into the policy of `key`, one of [`Desired::kms_keys`].
     pub fn kms_statement(&self, key: &str) -> Result<Statement, PolicyError> {
-        grants::replica_key_statement(&self.grant, key, self.default_kms_key.as_deref() == Some(key))
+        let default = self.default_kms_key.as_deref() == Some(key);
+        match &self.admission {
+            Admission::Role(r) => grants::replica_key_statement(r, key, default),
+            Admission::Organization(o) => grants::organization_key_statement(o, key, default),
+        }
     }
 
-    /// Our statements in the bucket policy, replacing `stale` Sids (a previous role's) and the hand-written grants
-    /// to the same role that they supersede (a migrated setup's).
-    pub fn owned<'a>(
-        &'a self,
-        stale: &'a [String],
-        supersedes: &'a (dyn Fn(&Statement) -> bool + Sync),
-    ) -> OwnedStatements<'a> {
-        OwnedStatements { statements: &self.statements, stale, supersedes }
+    /// The bucket-policy change that admits the source: the role's entry in the compact statements, replacing its
+    /// per-source statements and the hand-written grants to it (a migrated setup's) in the same write; or the
+    /// organization's statement.
+    pub fn admit(&self) -> Vec<SharedEdit> {
+        match &self.admission {
+            Admission::Role(r) => vec![Arc::new(Admit(r.clone()))],
+            Admission::Organization(o) => vec![Arc::new(PutStatement(compact::organization_statement(o)))],
+        }
     }
 
-    /// Whether `s` is a hand-written replication grant for the same role that our statements replace.
-    pub fn supersedes(&self, s: &Statement) -> bool {
-        grants::is_superseded_grant(s, self.partition.id, &self.bucket, &self.source_role_arn)
+    /// The bucket-policy change that takes the source out again.
+    pub fn release(&self) -> Vec<SharedEdit> {
+        match &self.admission {
+            Admission::Role(r) => vec![Arc::new(Release(r.clone()))],
+            Admission::Organization(o) => vec![Arc::new(RemoveStatement(compact::organization_sid(o)))],
+        }
     }
 
-    /// `base` with the computed attributes of what exists; `statement_sid` only when the bucket-policy statements
-    /// are in place, `kms_statement_sid` only when there are keys and the key-policy statements are in place; the
-    /// grant with the bucket's Object Lock (`object_lock`) and default key (`base`'s).
+    /// The Sid of the statement that admits the source as configured.
+    pub fn sid(&self) -> String {
+        match &self.admission {
+            Admission::Role(_) => compact::ROLES_SID.to_owned(),
+            Admission::Organization(o) => compact::organization_sid(o),
+        }
+    }
+
+    /// The Sid `statement_sid` records for what `doc` holds: [`Desired::sid`] when the source is admitted as
+    /// configured, the per-source statements' when those of an earlier release admit the role (the next apply
+    /// migrates them), else none.
+    pub fn sid_in_place(&self, doc: Option<&PolicyDocument>) -> Option<String> {
+        if all_hold(doc, &self.admit()) {
+            return Some(self.sid());
+        }
+        let Admission::Role(r) = &self.admission else { return None };
+        let per_source = grants::destination_statements(r);
+        doc.filter(|d| statements_match(d, &per_source)).map(|_| grants::destination_sid_prefix(r))
+    }
+
+    /// Everything in place, as a plan and a successful apply record it.
+    pub fn all_in_place(&self) -> InPlace {
+        InPlace { bucket_policy: Some(self.sid()), key_policies: true }
+    }
+
+    /// `base` with the computed attributes of what exists; `statement_sid` as `ok` found the bucket policy,
+    /// `kms_statement_sid` only when there are keys and the key-policy statements are in place; the grant with the
+    /// bucket's Object Lock (`object_lock`) and default key (`base`'s).
     pub fn state(
         &self,
         base: &DestinationModel,
@@ -142,20 +204,29 @@ impl Desired {
             _ => Known::Null,
         };
         let bucket_arn = Known::Value(bucket_arn(self.partition, &self.bucket));
+        let role_arn = self.source_role_arn().map_or(Known::Null, |r| Known::Value(r.to_owned()));
+        let (organization_id, role_arn_pattern, owner_override) = match &self.admission {
+            Admission::Role(r) => (Known::Null, Known::Null, r.owner_override),
+            Admission::Organization(o) => {
+                (Known::Value(o.organization_id.clone()), Known::Value(o.role_arn_pattern.clone()), o.owner_override)
+            }
+        };
         let grant = GrantModel {
             bucket_arn: bucket_arn.clone(),
-            role_arn: Known::Value(self.source_role_arn.clone()),
-            owner_override: Known::Value(self.grant.owner_override),
+            role_arn: role_arn.clone(),
+            organization_id,
+            role_arn_pattern,
+            owner_override: Known::Value(owner_override),
             object_lock,
             default_kms_key_arn: base.default_kms_key_arn.clone(),
             replica_kms_key_arns: base.replica_kms_key_arns.clone(),
         };
         DestinationModel {
-            id: Known::Value(format!("{},{}", self.bucket, self.source_account_id)),
+            id: Known::Value(format!("{},{}", self.bucket, self.source)),
             bucket_arn,
             account_id: account,
-            source_role_arn: Known::Value(self.source_role_arn.clone()),
-            statement_sid: if ok.bucket_policy { Known::Value(self.sid.clone()) } else { Known::Null },
+            source_role_arn: role_arn,
+            statement_sid: ok.bucket_policy.clone().map_or(Known::Null, Known::Value),
             kms_statement_sid,
             grant: Known::Value(grant),
             ..base.clone()
@@ -164,17 +235,12 @@ impl Desired {
 }
 
 /// Which of the statements [`Desired`] asks for are in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InPlace {
-    /// The bucket-policy statements.
-    pub bucket_policy: bool,
+    /// The Sid of the bucket-policy statement admitting the role ([`Desired::sid_in_place`]).
+    pub bucket_policy: Option<String>,
     /// The statement in every listed key's policy.
     pub key_policies: bool,
-}
-
-impl InPlace {
-    /// Everything (what a plan and a successful apply record).
-    pub const ALL: InPlace = InPlace { bucket_policy: true, key_policies: true };
 }
 
 /// The known elements of a set of key ARNs, sorted and without repeats.

@@ -6,6 +6,7 @@ use super::model::{self, Desired, DestinationModel};
 use super::schema::schema;
 use crate::aws::AwsClients;
 use crate::domain::arn::PARTITIONS;
+use crate::domain::policy::PolicyDocument;
 
 fn resource() -> std::sync::Arc<dyn AnyResource<AwsClients>> {
     framework::erase(DestinationResource)
@@ -26,8 +27,50 @@ fn validation_names_attributes() {
     let paths: Vec<String> =
         resource().validate(&c).0.iter().map(|d| d.attribute.as_ref().unwrap().to_string()).collect();
     assert_eq!(paths, vec!["bucket", "source_account_id", "source_role_path"]);
-    let unknown = config(vec![("bucket", Value::Unknown), ("source_account_id", Value::Unknown)]);
+    let unknown = config(vec![
+        ("bucket", Value::Unknown),
+        ("source_account_id", Value::Unknown),
+        ("source_bucket", Value::Unknown),
+    ]);
     assert!(resource().validate(&unknown).is_empty());
+}
+
+#[test]
+fn a_destination_admits_one_role_or_an_organization_said_one_way() {
+    let summaries = |pairs: Vec<(&str, Value)>| -> Vec<(String, String)> {
+        let mut all = vec![("bucket", Value::from("dst"))];
+        all.extend(pairs);
+        let ds = resource().validate(&config(all)).0;
+        ds.iter().map(|d| (d.summary.clone(), d.attribute.as_ref().unwrap().to_string())).collect()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let account = ("source_account_id", Value::from("111111111111"));
+    let org = ("source_organization_id", Value::from("o-a1b2c3d4e5"));
+    let bucket = ("source_bucket", Value::from("src"));
+    // Allowed: an account with its source bucket; an organization, with or without a name pattern.
+    assert!(summaries(vec![account.clone(), bucket.clone()]).is_empty());
+    assert!(summaries(vec![org.clone()]).is_empty());
+    assert!(summaries(vec![org.clone(), ("source_role_name_pattern", "repl-*".into())]).is_empty());
+    // Refused, each at the attribute to change.
+    assert_eq!(summaries(vec![]), [pair("Missing source", "source_account_id")]);
+    assert_eq!(
+        summaries(vec![account.clone(), bucket.clone(), org.clone()]),
+        [pair("Two kinds of source", "source_organization_id")]
+    );
+    assert_eq!(summaries(vec![account.clone()]), [pair("Missing source bucket", "source_bucket")]);
+    assert_eq!(
+        summaries(vec![account, bucket.clone(), ("source_role_name_pattern", "repl-*".into())]),
+        [pair("Role name pattern without an organization", "source_role_name_pattern")]
+    );
+    assert_eq!(
+        summaries(vec![org.clone(), bucket, ("source_role_name", "r".into())]),
+        [
+            pair("Not used in organization mode", "source_bucket"),
+            pair("Not used in organization mode", "source_role_name")
+        ]
+    );
+    assert_eq!(summaries(vec![("source_organization_id", "o-123".into())])[0].1, "source_organization_id");
+    assert_eq!(summaries(vec![org, ("source_role_name_pattern", "*".into())])[0].1, "source_role_name_pattern");
 }
 
 #[tokio::test]
@@ -55,9 +98,25 @@ fn desired_statements_follow_the_role() {
         ("accept_owner_override", false.into()),
     ]);
     let d = Desired::from_model(&DestinationModel::from_value(&c).unwrap(), &PARTITIONS[0]).unwrap();
-    assert_eq!(d.source_role_arn, "arn:aws:iam::111111111111:role/crossrepl-src");
-    assert_eq!(d.sids.len(), 2);
-    assert!(d.sids.contains(&d.sid));
+    assert_eq!(d.source_role_arn(), Some("arn:aws:iam::111111111111:role/crossrepl-src"));
+    // The role's entry in the compact statement, found again in what it writes; per-source statements of an earlier
+    // release are recognised by their own Sid (the next apply migrates them); anything else is not in place.
+    let admitted = crate::domain::policy::edit::apply_all(None, &d.admit());
+    assert_eq!(d.sid_in_place(admitted.as_ref()).as_deref(), Some("CrossreplReplicationRoles"));
+    let model::Admission::Role(member) = &d.admission else { panic!("an account's source is a role") };
+    let per_source = PolicyDocument::new(crate::domain::grants::destination_statements(member));
+    let legacy = d.sid_in_place(Some(&per_source)).unwrap();
+    assert!(legacy.starts_with("CrossreplReplication111111111111"), "{legacy}");
+    assert_eq!(d.sid_in_place(None), None);
+    let other = Desired::from_model(
+        &DestinationModel {
+            source_role_name: Known::Value("other".into()),
+            ..DestinationModel::from_value(&c).unwrap()
+        },
+        &PARTITIONS[0],
+    )
+    .unwrap();
+    assert_eq!(d.sid_in_place(crate::domain::policy::edit::apply_all(None, &other.admit()).as_ref()), None);
 }
 
 #[test]
@@ -90,9 +149,9 @@ fn the_key_statement_follows_the_default_key_and_its_sid_the_key_list() {
     let d = Desired::from_model(&m, &PARTITIONS[0]).unwrap();
     assert_eq!(d.kms_keys, [KEY]);
     assert!(!d.kms_statement(KEY).unwrap().action.unwrap().0.contains(&"kms:GenerateDataKey".to_string()));
-    let all = model::InPlace::ALL;
-    assert_eq!(d.state(&m, Known::Null, all, Known::Unknown).kms_statement_sid, Known::Value(d.kms_sid.clone()));
-    let missing = model::InPlace { bucket_policy: true, key_policies: false };
+    let all = || d.all_in_place();
+    assert_eq!(d.state(&m, Known::Null, all(), Known::Unknown).kms_statement_sid, Known::Value(d.kms_sid.clone()));
+    let missing = model::InPlace { key_policies: false, ..all() };
     assert_eq!(d.state(&m, Known::Null, missing, Known::Unknown).kms_statement_sid, Known::Null);
 
     m.default_kms_key_arn = Known::Value(KEY.into());
@@ -101,9 +160,9 @@ fn the_key_statement_follows_the_default_key_and_its_sid_the_key_list() {
 
     // No keys: no Sid to show (and nothing to be missing); keys not known yet: not known either.
     m.replica_kms_key_arns = Known::Null;
-    assert_eq!(d.state(&m, Known::Null, all, Known::Unknown).kms_statement_sid, Known::Null);
+    assert_eq!(d.state(&m, Known::Null, all(), Known::Unknown).kms_statement_sid, Known::Null);
     m.replica_kms_key_arns = Known::Value(framework::Set(Vec::new()));
-    assert_eq!(d.state(&m, Known::Null, all, Known::Unknown).kms_statement_sid, Known::Null);
+    assert_eq!(d.state(&m, Known::Null, all(), Known::Unknown).kms_statement_sid, Known::Null);
     m.replica_kms_key_arns = Known::Unknown;
-    assert_eq!(d.state(&m, Known::Null, all, Known::Unknown).kms_statement_sid, Known::Unknown);
+    assert_eq!(d.state(&m, Known::Null, all(), Known::Unknown).kms_statement_sid, Known::Unknown);
 }

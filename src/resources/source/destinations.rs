@@ -9,6 +9,7 @@ use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 use super::model::{DestinationBlock, SourceModel};
 use crate::aws::AwsClients;
 use crate::domain::arn::{BucketArn, KmsKeyArn};
+use crate::domain::grants::compact;
 use crate::resources::bucket_settings::{self, BucketSettings};
 use crate::resources::grant::GrantModel;
 use crate::resources::preflight_bucket;
@@ -79,6 +80,18 @@ fn check_grant(i: usize, d: &DestinationBlock, facts: &SourceFacts<'_>, ds: &mut
         && admitted != facts.role_arn
     {
         ds.push(role_mismatch(admitted, facts.role_arn).at(path(i, "grant")));
+    }
+    if let Some(pattern) = g.role_arn_pattern.known()
+        && !compact::arn_like(pattern, facts.role_arn)
+    {
+        let org = g.organization_id.known().map_or("?", String::as_str);
+        let detail = format!(
+            "The destination admits the replication roles of organization {org} whose ARN matches {pattern}, but \
+             this source replicates as {}: S3 would refuse every replica. Give the role a matching name \
+             (role_name, role_path), or change source_role_name_pattern on that crossrepl_destination.",
+            facts.role_arn
+        );
+        ds.push(Diagnostic::error("Role not admitted by the organization", detail).at(path(i, "grant")));
     }
     if let Some(key) = unadmitted_key(d, g) {
         let detail = format!(
@@ -258,6 +271,8 @@ mod tests {
         GrantModel {
             bucket_arn: Known::Value("arn:aws:s3:::dst".into()),
             role_arn: Known::Value(ROLE.into()),
+            organization_id: Known::Null,
+            role_arn_pattern: Known::Null,
             owner_override: Known::Value(false),
             object_lock: Known::Value(false),
             default_kms_key_arn: Known::Null,
@@ -303,6 +318,18 @@ mod tests {
         );
         let accepting = GrantModel { owner_override: Known::Value(true), ..grant() };
         assert!(check(&[block(cross(vec![("owner_override", true.into())]), Some(accepting))], None, &[]).is_empty());
+        // An organization's grant admits the roles whose ARN matches its pattern, in any account.
+        let org = |pattern: &str| GrantModel {
+            role_arn: Known::Null,
+            organization_id: Known::Value("o-a1b2c3d4e5".into()),
+            role_arn_pattern: Known::Value(pattern.into()),
+            ..grant()
+        };
+        assert!(check(&[block(cross(vec![]), Some(org("arn:aws:iam::*:role/crossrepl-*")))], None, &[]).is_empty());
+        assert_eq!(
+            check(&[block(cross(vec![]), Some(org("arn:aws:iam::*:role/replication/crossrepl-*")))], None, &[]),
+            [("Role not admitted by the organization".into(), "destination[0].grant".into())]
+        );
         // Unknown parts of a grant (a destination created in the same apply) are not judged yet.
         let unknown = GrantModel { role_arn: Known::Unknown, object_lock: Known::Unknown, ..grant() };
         assert!(check(&[block(cross(vec![]), Some(unknown))], None, &[]).is_empty());
