@@ -329,6 +329,30 @@ def patch_canonical_user_ids() -> None:
     utils.get_owner_for_account_id = provider.get_owner_for_account_id = get_owner_for_account_id
 
 
+def patch_expected_bucket_owner() -> None:
+    """LocalStack's HeadBucket ignores `x-amz-expected-bucket-owner`; S3 answers 403 when the bucket belongs to
+    another account ("Verifying bucket ownership with bucket owner condition",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html). crossrepl's plan-time bucket
+    check relies on it. (S3 also names the region in that answer; here it does not, so the region check is not
+    exercised for a bucket of another account.)"""
+    import functools
+
+    from localstack.aws.api.s3 import AccessDenied
+    from localstack.services.s3 import provider
+
+    original = provider.S3Provider.head_bucket
+
+    @functools.wraps(original)  # keeps the @handler attributes for the dispatcher
+    def head_bucket(self, context, bucket, expected_bucket_owner=None, **kwargs):
+        out = original(self, context, bucket, expected_bucket_owner, **kwargs)
+        owner = self.get_store(context.account_id, context.region).global_bucket_map.get(bucket)
+        if expected_bucket_owner and owner and owner != expected_bucket_owner:
+            raise AccessDenied("Access Denied")
+        return out
+
+    provider.S3Provider.head_bucket = head_bucket
+
+
 def load_replication_engine():
     """testbed/replication_engine, imported by path (this file's folder is not on the import path, see start())."""
     import importlib.util
@@ -384,6 +408,7 @@ def serve() -> None:
     if sys.version_info < (3, 12):
         patch_kms_key_material_id()
     patch_canonical_user_ids()
+    patch_expected_bucket_owner()
     engine = None
     if os.environ.get(REPLICATION_ENV, "1") != "0":
         module = load_replication_engine()

@@ -45,42 +45,33 @@ fn versioning_of(status: Option<&BucketVersioningStatus>) -> Versioning {
     }
 }
 
-/// Who a bucket belongs to, as far as these credentials can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who a bucket belongs to and where it is, as far as these credentials can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ownership {
     /// No bucket of that name exists.
     Missing,
-    /// It exists but is not the caller's account's (or the caller may not read it).
-    Foreign,
-    /// The caller's account owns it; its versioning state.
-    Owned(Versioning),
+    /// It exists but is not the caller's account's (or the caller may not see it); its region when S3 said.
+    Foreign(Option<String>),
+    /// The caller's account owns it; its region.
+    Owned(Option<String>),
 }
 
-/// Whether `account` owns `bucket`, and its versioning state (s3:GetBucketVersioning with `ExpectedBucketOwner`,
-/// concurrently with s3:ListAllMyBuckets filtered to the name). AWS answers 403 when the expected owner differs;
-/// the listing also tells when an endpoint ignores `ExpectedBucketOwner` (LocalStack). A caller without
-/// s3:ListAllMyBuckets still gets the 403 answer.
+/// Whether `account` owns `bucket`, and its region, in one s3:HeadBucket with `ExpectedBucketOwner`: S3 answers
+/// 403 when the bucket belongs to another account ("Verifying bucket ownership with bucket owner condition",
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html>), 404 when no bucket has
+/// the name, and names the region in `x-amz-bucket-region` either way
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html>).
 pub async fn ownership(aws: &AwsClients, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
-    let versioning = aws.s3.get_bucket_versioning().bucket(bucket).expected_bucket_owner(account).send();
-    let listed = aws.s3.list_buckets().prefix(bucket).max_buckets(1000).send();
-    let (versioning, listed) = tokio::join!(versioning, listed);
-    let versioning = match versioning {
-        Ok(out) => versioning_of(out.status()),
+    match aws.s3.head_bucket().bucket(bucket).expected_bucket_owner(account).send().await {
+        Ok(out) => Ok(Ownership::Owned(out.bucket_region().map(str::to_string))),
         Err(e) => {
-            let err = AwsError::from_sdk("s3", "GetBucketVersioning", bucket_res(bucket), e);
-            return match err.kind {
-                _ if err.is_code("NoSuchBucket") => Ok(Ownership::Missing),
-                ErrorKind::AccessDenied => Ok(Ownership::Foreign),
-                _ => Err(err),
-            };
+            let region = e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_string);
+            match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => Ok(Ownership::Missing),
+                Some(403) => Ok(Ownership::Foreign(region)),
+                _ => Err(AwsError::from_sdk("s3", "HeadBucket", bucket_res(bucket), e)),
+            }
         }
-    };
-    match listed {
-        // A truncated listing without the name cannot tell.
-        Ok(out) if out.continuation_token().is_none() && !out.buckets().iter().any(|b| b.name() == Some(bucket)) => {
-            Ok(Ownership::Foreign)
-        }
-        _ => Ok(Ownership::Owned(versioning)),
     }
 }
 

@@ -30,7 +30,8 @@ pub async fn ensure_versioning(aws: &AwsClients, label: &str, bucket: &str, enab
 
 /// Plan-time check of a bucket a resource manages: it exists, lives in the provider block's region, belongs to
 /// this provider block's `account`, and is versioned unless `enable_versioning` lets apply turn versioning on.
-/// One round of concurrent reads; diagnostics point at `at`.
+/// One s3:HeadBucket ([`s3::ownership`]), and s3:GetBucketVersioning only when apply may not turn versioning on;
+/// diagnostics point at `at`.
 ///
 /// A missing bucket is a warning, not an error: another resource of the same configuration may create it, and
 /// its name is known at plan time all the same. A bucket in another region is an error: the Rust SDK does not
@@ -44,9 +45,9 @@ pub async fn preflight_bucket(
     enable_versioning: bool,
     at: AttributePath,
 ) -> Diagnostics {
-    let (region, ownership) = tokio::join!(s3::bucket_region(client, bucket), s3::ownership(client, bucket, account));
-    if let Ok(Some(region)) = region
-        && region != client.region
+    let ownership = s3::ownership(client, bucket, account).await;
+    if let Ok(s3::Ownership::Owned(Some(region)) | s3::Ownership::Foreign(Some(region))) = &ownership
+        && *region != client.region
     {
         return Diagnostic::error(
             format!("{resource}: bucket {bucket} is in region {region}"),
@@ -69,18 +70,20 @@ pub async fn preflight_bucket(
         )
         .at(at)
         .into(),
-        Ok(s3::Ownership::Foreign) => Diagnostic::error(
+        Ok(s3::Ownership::Foreign(_)) => Diagnostic::error(
             format!("{resource}: bucket {bucket} is not in account {account}"),
             format!(
                 "Bucket {bucket} exists but does not belong to this provider block's account {account} (or these \
-                 credentials may not read its versioning). Use the provider block of the account that owns it."
+                 credentials may not see it). Use the provider block of the account that owns it."
             ),
         )
         .at(at)
         .into(),
-        Ok(s3::Ownership::Owned(v)) if v != s3::Versioning::Enabled && !enable_versioning => {
-            checks::versioning_off(resource, bucket, v).into()
-        }
+        // Versioning matters only when apply may not turn it on.
+        Ok(s3::Ownership::Owned(_)) if !enable_versioning => match s3::versioning(client, bucket).await {
+            Ok(Some(v)) if v != s3::Versioning::Enabled => checks::versioning_off(resource, bucket, v).into(),
+            _ => Diagnostics::new(),
+        },
         Ok(_) => Diagnostics::new(),
         Err(e) => {
             tracing::debug!(bucket, error = %e, "plan-time bucket check skipped");
