@@ -68,9 +68,9 @@ fn recorded_lock(m: &DestinationModel) -> Known<bool> {
 }
 
 impl DestinationResource {
-    /// Makes the bucket and the key policies match `planned`: `prior`'s role (when another) leaves the bucket
-    /// policy, its key-policy statement goes from keys no longer listed. A failure
-    /// keeps `prior`; a create whose key policies failed records what it made, for the next apply to finish.
+    /// Makes the bucket and the key policies match `planned`, concurrently: `prior`'s role (when another) leaves
+    /// the bucket policy, its key-policy statement goes from keys no longer listed. A failure keeps `prior`; a
+    /// create that admitted the source records what it made, for the next apply to finish.
     async fn apply(
         &self,
         ctx: &Ctx<AwsClients>,
@@ -90,41 +90,48 @@ impl DestinationResource {
         };
         let enable = planned.enable_versioning.known() != Some(&false);
         let recorded = recorded_lock(&planned);
-        let (versioning, account, lock) = tokio::join!(
-            ensure_versioning(aws, &label, &want.bucket, enable),
-            account_of(aws, &planned),
-            object_lock(aws, &want.bucket, &recorded)
-        );
-        match versioning {
-            Ok(true) => {}
-            Ok(false) => return fail(bucket_not_found(&label, &want.bucket)),
-            Err(d) => return fail(d),
-        }
-        let account = match account {
-            Ok(a) => Known::Value(a),
-            Err(e) => return fail(aws_diag(&label, "identifying the account", &e)),
-        };
         let policy = BucketPolicy { aws, bucket: &want.bucket };
         let prior_want = prior.and_then(|p| Desired::from_model(p, partition));
         let mut edits = want.admit();
         let keys: Vec<String> = edits.iter().map(|e| e.key()).collect();
         let released = prior_want.iter().filter(|p| p.bucket == want.bucket).flat_map(Desired::release);
         edits.extend(released.filter(|e| !keys.contains(&e.key())));
-        let (bucket_policy, key_policies) = tokio::join!(
+        // Versioning, the bucket policy and the key policies do not depend on each other: one round for all.
+        let (versioning, account, lock, bucket_policy, mut diagnostics) = tokio::join!(
+            ensure_versioning(aws, &label, &want.bucket, enable),
+            account_of(aws, &planned),
+            object_lock(aws, &want.bucket, &recorded),
             merged_policy::change(&policy, &ctx.stop, &edits, TOO_MANY_SOURCES),
             kms::sync(ctx, &label, &want, prior_want.as_ref())
         );
-        if let Err(msg) = bucket_policy {
-            let mut diagnostics = key_policies;
-            diagnostics.push(Diagnostic::error(format!("{label}: writing the bucket policy failed"), msg));
-            return Outcome { state: prior.cloned(), diagnostics };
+        let key_policies = diagnostics.is_empty();
+        let bucket_gone = matches!(versioning, Ok(false));
+        match versioning {
+            Ok(true) => {}
+            Ok(false) => diagnostics.push(bucket_not_found(&label, &want.bucket)),
+            Err(d) => diagnostics.push(d),
         }
-        if !key_policies.is_empty() {
-            let in_place = InPlace { key_policies: false, ..want.all_in_place() };
-            let made = || want.state(&planned, account.clone(), in_place, lock.clone());
-            return Outcome { state: prior.cloned().or_else(|| Some(made())), diagnostics: key_policies };
+        let account = account.map_or_else(
+            |e| {
+                diagnostics.push(aws_diag(&label, "identifying the account", &e));
+                Known::Null
+            },
+            Known::Value,
+        );
+        let wrote_policy = bucket_policy.is_ok();
+        match bucket_policy {
+            // No bucket, no policy: the error above says all.
+            Err(_) if bucket_gone => {}
+            Err(msg) => diagnostics.push(Diagnostic::error(format!("{label}: writing the bucket policy failed"), msg)),
+            Ok(()) => {}
         }
-        Outcome::ok(want.state(&planned, account, want.all_in_place(), lock))
+        if diagnostics.is_empty() {
+            return Outcome::ok(want.state(&planned, account, want.all_in_place(), lock));
+        }
+        // A create that admitted the source records it, so that the next apply finishes (or destroy takes it out).
+        let in_place = InPlace { key_policies, ..want.all_in_place() };
+        let made = wrote_policy.then(|| want.state(&planned, account, in_place, lock));
+        Outcome { state: prior.cloned().or(made), diagnostics }
     }
 }
 
