@@ -108,9 +108,11 @@ impl Resource<AwsClients> for SourceResource {
         mut planned: SourceModel,
         req: PlanRequest<'_, SourceModel>,
     ) -> (SourceModel, Diagnostics) {
+        plan::derived_ids(&mut planned, req.config);
+        let overlaps = validate::overlaps(&planned, req.config);
         let Some(ctx) = ctx else {
             plan::unknown_arns(&mut planned);
-            return (planned, Diagnostics::new());
+            return (planned, overlaps);
         };
         let prior = req.prior.filter(|_| !req.replacing); // a replacement is a new object: check it as a create
         let (account, partition) = match context(&ctx.client, req.prior.unwrap_or(&planned)).await {
@@ -127,6 +129,7 @@ impl Resource<AwsClients> for SourceResource {
         if let Some(Err(d)) = want.map(|w| plan::policy_size(&label(&planned), &w)) {
             diagnostics.push(d);
         }
+        diagnostics.extend(overlaps);
         (planned, diagnostics)
     }
 

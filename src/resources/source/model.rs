@@ -207,7 +207,7 @@ pub struct Desired {
     pub permissions_input: RolePolicyInput,
     /// The rules' specs.
     pub dests: Vec<DestinationSpec>,
-    /// Destination buckets of this account, whose versioning the source manages as its own bucket's.
+    /// Destination buckets of this account, each once, whose versioning the source manages as its own bucket's.
     pub same_account_buckets: Vec<String>,
     /// The replication configuration.
     pub configuration: ReplicationConfig,
@@ -249,10 +249,13 @@ impl Desired {
         };
         let permissions = grants::replication_role_policy(&permissions_input).map_err(|e| e.to_string())?;
         let configuration = ReplicationConfig::from_destinations(&role_arn, &dests)?;
+        // Once per bucket, however many rules replicate into it.
         let same_account_buckets = dests
             .iter()
             .filter(|d| d.account_id.as_deref().is_none_or(|a| a == account))
             .filter_map(|d| d.bucket_name().map(str::to_string))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         Ok(Desired {
             policy_arn: policy_arn(partition, account, &path, &policy_name),

@@ -49,6 +49,30 @@ async fn plan_derives_names_rule_ids_and_priorities() {
 }
 
 #[tokio::test]
+async fn plan_numbers_the_derived_ids_of_later_rules_into_one_bucket() {
+    let into = |bucket: &str, id: Option<&str>| {
+        let mut attrs = vec![("bucket_arn", Value::from(format!("arn:aws:s3:::{bucket}")))];
+        attrs.extend(id.map(|i| ("rule_id", Value::from(i))));
+        dest(attrs)
+    };
+    // `proposed` stands for what the engine proposes: the configuration with prior computed values carried over.
+    let plan = |dests: Vec<Value>, proposed: Vec<Value>| async move {
+        let c = config(vec![("bucket", "acme-data".into()), ("destination", Value::List(dests))]);
+        let p = config(vec![("bucket", "acme-data".into()), ("destination", Value::List(proposed))]);
+        let out = resource().plan(None, &Value::Null, &p, &c).await;
+        assert!(!out.diagnostics.has_errors(), "{:?}", out.diagnostics);
+        let ids = out.planned.get("destination").as_elements().unwrap().iter().map(|d| d.get("rule_id").clone());
+        ids.collect::<Vec<_>>()
+    };
+    let dests = vec![into("dr", None), into("other", None), into("dr", None), into("dr", Some("mine"))];
+    let ids = plan(dests.clone(), dests).await;
+    assert_eq!(ids, ["crossrepl-dr".into(), "crossrepl-other".into(), "crossrepl-dr#2".into(), Value::from("mine")]);
+    // A proposal carrying a stale id for a block whose configuration leaves it out still gets the derived one.
+    let ids = plan(vec![into("dr", None), into("dr", None)], vec![into("dr", None), into("dr", Some("crossrepl-dr"))]);
+    assert_eq!(ids.await, [Value::from("crossrepl-dr"), "crossrepl-dr#2".into()]);
+}
+
+#[tokio::test]
 async fn plan_keeps_configured_rule_ids_and_derives_unset_priorities_from_position() {
     let block = |extra: Vec<(&str, Value)>| {
         let mut attrs = vec![("bucket_arn", Value::from("arn:aws:s3:::dr-one"))];

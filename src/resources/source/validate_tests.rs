@@ -92,19 +92,57 @@ fn rejects_malformed_bucket_arns() {
 }
 
 #[test]
-fn rejects_the_source_bucket_and_duplicates() {
+fn rejects_the_source_bucket_but_not_several_rules_into_one_bucket() {
     let ds = validate_destinations(Some("src"), &[block("dst-a", vec![]), block("src", vec![])]);
     assert_eq!(
         errors(&ds),
         vec![("destination[1].bucket_arn".into(), "Destination bucket is the source bucket".into())]
     );
-    let dup = [block("dst-a", vec![]), block("dst-b", vec![]), block("dst-a", vec![])];
-    let ds = validate_destinations(None, &dup);
-    assert_eq!(errors(&ds), vec![("destination[2].bucket_arn".into(), "Duplicate destination bucket".into())]);
-    assert!(ds.0[0].detail.contains("destination[0]"));
-    // The same name in another partition is the same rule id: still a duplicate.
-    let cn = block("x", vec![("bucket_arn", "arn:aws-cn:s3:::dst-a".into())]);
-    assert_eq!(paths_for_all(&[block("dst-a", vec![]), cn]), ["destination[1].bucket_arn"]);
+    // logs/ to GLACIER and data/ to STANDARD, both into dst-a: two rules, distinct derived ids and priorities.
+    let logs = block("dst-a", vec![("prefix", "logs/".into()), ("storage_class", "GLACIER".into())]);
+    let data = block("dst-a", vec![("prefix", "data/".into()), ("storage_class", "STANDARD".into())]);
+    assert!(validate_destinations(Some("src"), &[logs.clone(), block("dst-b", vec![]), data.clone()]).0.is_empty());
+    // The same name in another partition counts as the same bucket: numbered, no error.
+    let cn = block("x", vec![("bucket_arn", "arn:aws-cn:s3:::dst-a".into()), ("prefix", "cn/".into())]);
+    assert!(paths_for_all(&[logs.clone(), cn]).is_empty());
+    // The negative control: an explicit id equal to the second block's derived id collides, blamed on its ARN.
+    let taken = block("dst-b", vec![("rule_id", "crossrepl-dst-a#2".into())]);
+    assert_eq!(paths_for_all(&[logs, taken, data]), ["destination[2].bucket_arn"]);
+}
+
+/// The warnings of planning a new source with `dests` (unconfigured provider: no AWS calls).
+async fn plan_warnings(dests: &[Value]) -> Vec<(String, String)> {
+    let config = crate::resources::source::schema::schema()
+        .object(None, vec![("bucket", "src".into()), ("destination", Value::List(dests.to_vec()))]);
+    let resource = framework::erase::<AwsClients, _>(SourceResource);
+    assert!(resource.validate(&config).0.is_empty(), "validation stays quiet: engines call it more than once");
+    let ds = resource.plan(None, &Value::Null, &config, &config).await.diagnostics;
+    assert!(!ds.has_errors(), "{ds:?}");
+    ds.0.iter().map(|d| (d.attribute.as_ref().unwrap().to_string(), d.detail.clone())).collect()
+}
+
+#[tokio::test]
+async fn warns_about_overlapping_rules_into_one_bucket() {
+    let warnings = |dests: &[Value]| {
+        let dests = dests.to_vec();
+        async move { plan_warnings(&dests).await }
+    };
+    let logs = block("dst-a", vec![("prefix", "logs/".into()), ("storage_class", "GLACIER".into())]);
+    let all = block("dst-a", vec![]);
+    // Everything (priority 2 by position) wins over logs/ (1): the warning is on the loser and names the winner.
+    let w = warnings(&[logs.clone(), all.clone()]).await;
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].0, "destination[0].priority");
+    assert!(w[0].1.contains("destination[1] (priority 2) wins"), "{}", w[0].1);
+    // Explicit priorities on both: the user chose, no warning. Disjoint prefixes, or another bucket: none either.
+    let with_p = |b: &Value, p: i64| {
+        let Value::Object(mut m) = b.clone() else { unreachable!() };
+        m.insert("priority".into(), Value::int(p));
+        Value::Object(m)
+    };
+    assert!(warnings(&[with_p(&logs, 10), with_p(&all, 1)]).await.is_empty());
+    assert!(warnings(&[logs.clone(), block("dst-a", vec![("prefix", "data/".into())])]).await.is_empty());
+    assert!(warnings(&[logs, block("dst-b", vec![])]).await.is_empty());
 }
 
 #[test]
