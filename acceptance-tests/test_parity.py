@@ -6,6 +6,8 @@ write that crossrepl_source expresses too, each proven with the test bed's repli
   objects routed by prefix into their storage class, import round-trips; negative controls: a key neither prefix
   selects stays home, an explicit rule id equal to a derived one is refused at plan time, and overlapping rules
   into one bucket get a warning naming the rule that wins.
+- Replication metrics without Replication Time Control (`metrics`), read back by import; negative controls: the
+  rule without it has no Metrics, and `metrics = false` with time control is refused at plan time.
 """
 
 from __future__ import annotations
@@ -69,3 +71,41 @@ def test_several_rules_into_one_bucket(ws: Workspace, ls: LocalStack, two_accoun
     ws.write(head + source_resource("data", "src", src, [logs, data]))
     ws.destroy()
 
+
+def test_metrics_without_replication_time_control(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """`metrics = true` alone: the rule carries Metrics (Enabled, no EventThreshold, which S3 refuses without RTC)
+    and no ReplicationTime, objects replicate, import reads it back; turning it off removes Metrics (the control);
+    `metrics = false` with `replication_time_control = true` is refused at plan time."""
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    head = providers(ls.endpoint, src=src_acct, dst=dst_acct) + destination_resource("dr", "dst", dst, src_acct, src)
+
+    def rule() -> dict:
+        (only,) = aws.replication(src_acct, src)["Rules"]
+        return only["Destination"]
+
+    ws.write(head + source_resource("data", "src", src, [{**to("dr"), "metrics": True}]))
+    ws.init()
+    ws.must("apply", "-input=false", "-auto-approve")
+    d = rule()
+    assert d.get("Metrics") == {"Status": "Enabled"} and "ReplicationTime" not in d, d
+    aws.objects().prove(src_acct, src, dst_acct, dst)
+    assert_converged(ws, "apply")
+
+    ws.must("state", "rm", "crossrepl_source.data", json_out=False)
+    ws.must("import", "-input=false", "crossrepl_source.data", src, json_out=False)
+    ws.plan()
+    assert changed_paths(ws) == {"crossrepl_source.data": ["destination[0].grant"]}, changed_paths(ws)
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert_converged(ws, "apply after import")
+
+    ws.write(head + source_resource("data", "src", src, [to("dr")]))
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert "Metrics" not in rule(), rule()
+    assert_converged(ws, "turning metrics off")
+
+    ws.write(head + source_resource("data", "src", src, [{**to("dr"), "replication_time_control": True,
+                                                          "metrics": False}]))
+    r = ws.run("plan", "-input=false")
+    assert not r.ok and "replication_time_control needs metrics" in errors(r), r.transcript()
+    ws.write(head + source_resource("data", "src", src, [to("dr")]))
+    ws.destroy()

@@ -121,6 +121,14 @@ fn builds_destination_options() {
     assert_eq!(ssc.replica_modifications().map(|s| s.status()), Some(&ReplicaModificationsStatus::Enabled));
     assert!(r.existing_object_replication().is_none());
 
+    // Metrics without replication time control: no ReplicationTime, and no EventThreshold (S3 refuses one there).
+    let r = build_one(DestinationSpec { metrics: true, ..spec("dst") });
+    let dest = r.destination().expect("destination");
+    assert!(dest.replication_time().is_none());
+    let m = dest.metrics().expect("metrics");
+    assert_eq!((m.status(), m.event_threshold()), (&MetricsStatus::Enabled, None));
+    assert!(build_one(spec("dst")).destination().expect("destination").metrics().is_none());
+
     // Each selection criterion alone.
     let r = build_one(DestinationSpec { replica_modifications: true, ..spec("dst") });
     let ssc = r.source_selection_criteria().expect("source selection");
@@ -179,10 +187,12 @@ fn round_trips_through_s3_rules() {
             replica_kms_key_arn: Some(KEY.into()),
             source_kms_key_arns: vec![KEY2.into()],
             replication_time_control: true,
+            metrics: true,
             replica_modifications: true,
             enabled: false,
             ..spec("everything")
         },
+        DestinationSpec { metrics: true, ..spec("metrics-only") },
     ];
     let cfg = build_configuration(ROLE, &dests).expect("builds");
     let read = specs_from_configuration(&cfg);
@@ -332,6 +342,7 @@ fn rules_compare_semantically() {
     assert!(differs(&|d| d.account_id = Some("222222222222".into())));
     assert!(differs(&|d| d.replica_kms_key_arn = Some(KEY.into())));
     assert!(differs(&|d| d.replication_time_control = true));
+    assert!(differs(&|d| d.metrics = true));
     assert!(differs(&|d| d.replica_modifications = true));
     assert!(differs(&|d| d.enabled = false));
     assert!(differs(&|d| d.priority = Some(2)));

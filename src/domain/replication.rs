@@ -60,6 +60,8 @@ pub struct DestinationSpec {
     pub source_kms_key_arns: Vec<String>,
     /// Whether S3 Replication Time Control (with its metrics) is enabled.
     pub replication_time_control: bool,
+    /// Whether replication metrics are enabled; always with replication time control, and possible without.
+    pub metrics: bool,
     /// Whether metadata changes on replicas are replicated back (`ReplicaModifications`).
     pub replica_modifications: bool,
     /// Explicit rule priority; `None` means by order (see [`effective_priority`]).
@@ -84,6 +86,7 @@ impl Default for DestinationSpec {
             replica_kms_key_arn: None,
             source_kms_key_arns: Vec::new(),
             replication_time_control: false,
+            metrics: false,
             replica_modifications: false,
             priority: None,
             enabled: true,
@@ -230,8 +233,14 @@ impl Rule {
     /// delete-marker replication, the destination (account, storage class, owner override, replica key,
     /// replication time control with metrics at [`RTC_MINUTES`]), and source selection when SSE-KMS objects or
     /// replica modifications are selected. Never existing-object replication.
+    ///
+    /// Metrics without replication time control go without `EventThreshold`: the API marks it optional
+    /// ("Metrics", <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Metrics.html>), and S3 refuses it there
+    /// ("InvalidArgument: Metrics cannot contain an event threshold when ReplicationTime is not specified or
+    /// Disabled", reported in crossplane-contrib/provider-aws#1117).
     pub fn for_destination(id: String, priority: i32, d: &DestinationSpec) -> Rule {
         let rtc = d.replication_time_control.then_some(Some(RTC_MINUTES));
+        let metrics = if rtc.is_some() { rtc } else { d.metrics.then_some(None) };
         Rule {
             id: Some(id),
             priority: Some(priority),
@@ -246,7 +255,7 @@ impl Rule {
             owner_override: d.owner_override,
             replica_kms_key: d.replica_kms_key_arn.clone(),
             replication_time: rtc,
-            metrics: rtc,
+            metrics,
             sse_kms_objects: !d.source_kms_key_arns.is_empty(),
             replica_modifications: d.replica_modifications,
             existing_objects: false,
@@ -270,6 +279,7 @@ impl Rule {
             replica_kms_key_arn: self.replica_kms_key.clone(),
             source_kms_key_arns: Vec::new(),
             replication_time_control: self.replication_time.is_some(),
+            metrics: self.metrics.is_some(),
             replica_modifications: self.replica_modifications,
             priority: self.priority.filter(|p| *p != position_priority(index)).map(i64::from),
             enabled: self.enabled,

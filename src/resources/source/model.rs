@@ -66,6 +66,8 @@ framework::model! {
         pub source_kms_key_arns: Known<Set<Known<String>>>,
         /// Replication time control.
         pub replication_time_control: Known<bool>,
+        /// Replication metrics (null in a state written before the attribute existed: as time control).
+        pub metrics: Known<bool>,
         /// Replica modification sync.
         pub replica_modifications: Known<bool>,
         /// Rule priority.
@@ -141,6 +143,10 @@ impl DestinationBlock {
                     .ok_or("`destination.source_kms_key_arns` is not known")?,
             },
             replication_time_control: need(&self.replication_time_control, "replication_time_control")?,
+            metrics: match &self.metrics {
+                Known::Null => need(&self.replication_time_control, "replication_time_control")?,
+                m => need(m, "metrics")?,
+            },
             replica_modifications: need(&self.replica_modifications, "replica_modifications")?,
             priority: match &self.priority {
                 Known::Unknown => return Err("`destination.priority` is not known".into()),
@@ -170,6 +176,7 @@ impl DestinationBlock {
             replica_kms_key_arn: string(spec.replica_kms_key_arn),
             source_kms_key_arns: keys,
             replication_time_control: Known::Value(spec.replication_time_control),
+            metrics: Known::Value(spec.metrics),
             replica_modifications: Known::Value(spec.replica_modifications),
             priority: priority.map_or(Known::Null, |p| Known::Value(Number::Int(i64::from(p)))),
             enabled: Known::Value(spec.enabled),
@@ -305,8 +312,11 @@ impl Desired {
         state.role_arn = if role_ok { Known::Value(self.role_arn.clone()) } else { Known::Null };
         state.policy_arn = if policy_ok { Known::Value(self.policy_arn.clone()) } else { Known::Null };
         if let Known::Value(blocks) = &mut state.destination {
-            for (i, (block, rule)) in blocks.iter_mut().zip(&self.configuration.rules).enumerate() {
+            for (i, ((block, rule), spec)) in
+                blocks.iter_mut().zip(&self.configuration.rules).zip(&self.dests).enumerate()
+            {
                 let ok = rules_ok.get(i).copied().unwrap_or(false);
+                block.metrics = Known::Value(spec.metrics);
                 block.rule_id = if ok { Known::from(rule.id.clone()) } else { Known::Null };
                 block.priority = Known::from(rule.priority.map(|p| Number::Int(i64::from(p))));
             }

@@ -31,7 +31,8 @@ pub fn computed_arns(planned: &mut SourceModel, partition: &Partition, account: 
 }
 
 /// The derived `rule_id` of every block whose configuration leaves it out (see [`derived_rule_ids`]): it depends
-/// on the blocks before it, which no per-attribute plan rule sees. Unknown while it cannot be known yet.
+/// on the blocks before it, which no per-attribute plan rule sees; unknown while it cannot be known yet. And
+/// `metrics` where left out: the block's `replication_time_control`.
 pub fn derived_ids(planned: &mut SourceModel, config: &SourceModel) {
     let (Known::Value(blocks), Some(configured)) = (&mut planned.destination, config.destination.known()) else {
         return;
@@ -41,6 +42,9 @@ pub fn derived_ids(planned: &mut SourceModel, config: &SourceModel) {
     for ((block, id), c) in blocks.iter_mut().zip(ids).zip(configured) {
         if c.rule_id.is_null() {
             block.rule_id = id.map_or(Known::Unknown, Known::Value);
+        }
+        if c.metrics.is_null() {
+            block.metrics = block.replication_time_control.clone();
         }
     }
 }

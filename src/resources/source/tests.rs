@@ -1,11 +1,12 @@
-use framework::{AnyResource, AttrValue};
+use framework::{AnyResource, AttrValue, Known};
 use tfplugin::{AttributePath, Value};
 
 use super::SourceResource;
-use super::model::{Desired, SourceModel};
+use super::model::{Desired, DestinationBlock, SourceModel};
 use super::schema::{MAX_USER_TAGS, schema};
 use crate::aws::AwsClients;
 use crate::domain::arn::PARTITIONS;
+use crate::domain::replication::DestinationSpec;
 
 fn resource() -> std::sync::Arc<dyn AnyResource<AwsClients>> {
     framework::erase(SourceResource)
@@ -70,6 +71,37 @@ async fn plan_numbers_the_derived_ids_of_later_rules_into_one_bucket() {
     // A proposal carrying a stale id for a block whose configuration leaves it out still gets the derived one.
     let ids = plan(vec![into("dr", None), into("dr", None)], vec![into("dr", None), into("dr", Some("crossrepl-dr"))]);
     assert_eq!(ids.await, [Value::from("crossrepl-dr"), "crossrepl-dr#2".into()]);
+}
+
+#[tokio::test]
+async fn plan_derives_metrics_from_replication_time_control_unless_set() {
+    let metrics = |attrs: Vec<(&'static str, Value)>| async move {
+        let mut attrs = attrs;
+        attrs.push(("bucket_arn", "arn:aws:s3:::dr".into()));
+        let c = config(vec![("bucket", "acme-data".into()), ("destination", Value::List(vec![dest(attrs)]))]);
+        let out = resource().plan(None, &Value::Null, &c, &c).await;
+        out.planned.get("destination").as_elements().unwrap()[0].get("metrics").clone()
+    };
+    assert_eq!(metrics(vec![]).await, Value::Bool(false));
+    assert_eq!(metrics(vec![("replication_time_control", true.into())]).await, Value::Bool(true));
+    assert_eq!(metrics(vec![("metrics", true.into())]).await, Value::Bool(true));
+}
+
+#[test]
+fn a_state_without_metrics_reads_as_replication_time_control() {
+    // A state written before `metrics` existed: null there, the rule it made has metrics exactly with RTC.
+    let block = |rtc: bool, metrics: Known<bool>| {
+        let spec = DestinationSpec {
+            bucket_arn: "arn:aws:s3:::dr".into(),
+            replication_time_control: rtc,
+            ..Default::default()
+        };
+        DestinationBlock { metrics, ..DestinationBlock::from_spec(spec, None, "r".into(), &[]) }
+    };
+    assert!(block(true, Known::Null).spec().unwrap().metrics);
+    assert!(!block(false, Known::Null).spec().unwrap().metrics);
+    assert!(block(false, Known::Value(true)).spec().unwrap().metrics);
+    assert!(block(false, Known::Unknown).spec().is_err());
 }
 
 #[tokio::test]

@@ -142,6 +142,19 @@ fn unique_rule_ids(blocks: &[DestinationBlock], ds: &mut Diagnostics) {
 
 /// What one attribute of a block needs of another.
 fn requirements(i: usize, d: &DestinationBlock, ds: &mut Diagnostics) {
+    if d.replication_time_control == Known::Value(true) && d.metrics == Known::Value(false) {
+        // "ReplicationTime ... Must be specified together with a Metrics block" ("Destination",
+        // <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Destination.html>).
+        ds.push(
+            Diagnostic::error(
+                "replication_time_control needs metrics",
+                "S3 Replication Time Control reports through replication metrics, and S3 accepts it only with \
+                 metrics enabled. Remove metrics = false (metrics then follows replication_time_control), or set \
+                 replication_time_control = false.",
+            )
+            .at(path(i, "metrics")),
+        );
+    }
     if d.owner_override == Known::Value(true) && d.account_id.is_null() {
         ds.push(
             Diagnostic::error(

@@ -212,6 +212,19 @@ fn owner_override_needs_account_id() {
 }
 
 #[test]
+fn replication_time_control_needs_metrics() {
+    let rtc = |metrics: Option<bool>| {
+        let mut attrs = vec![("replication_time_control", Value::Bool(true))];
+        attrs.extend(metrics.map(|m| ("metrics", Value::Bool(m))));
+        paths_for(block("dst-a", attrs))
+    };
+    assert_eq!(rtc(Some(false)), ["destination[0].metrics"]);
+    assert!(rtc(Some(true)).is_empty());
+    assert!(rtc(None).is_empty(), "metrics left out follows replication_time_control");
+    assert!(paths_for(block("dst-a", vec![("metrics", true.into())])).is_empty(), "metrics without RTC");
+}
+
+#[test]
 fn tag_filters_refuse_delete_marker_replication() {
     // delete_marker_replication defaults to true.
     let ds = validate_destinations(None, &[block("dst-a", vec![("tags", tags(&[("env", "prod")]))])]);
