@@ -8,9 +8,14 @@ write that crossrepl_source expresses too, each proven with the test bed's repli
   into one bucket get a warning naming the rule that wins.
 - Replication metrics without Replication Time Control (`metrics`), read back by import; negative controls: the
   rule without it has no Metrics, and `metrics = false` with time control is refused at plan time.
+- A replica key given by alias ARN: the rule keeps the alias, the role's policy and the grant check use its key,
+  an object arrives under that key, a moved alias is followed; negative controls: a missing alias and an alias
+  of a key the destination does not list are refused at plan time.
 """
 
 from __future__ import annotations
+
+import json
 
 from lib.harness import Workspace, assert_converged, changed_paths, counts, errors
 from lib.naming import arn, policy_arn, rule_id
@@ -108,4 +113,65 @@ def test_metrics_without_replication_time_control(ws: Workspace, ls: LocalStack,
     r = ws.run("plan", "-input=false")
     assert not r.ok and "replication_time_control needs metrics" in errors(r), r.transcript()
     ws.write(head + source_resource("data", "src", src, [to("dr")]))
+    ws.destroy()
+
+
+def test_replica_key_by_alias(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """`replica_kms_key_arn` given as an alias ARN of the destination account: S3's rule carries the alias as
+    written, the role's policy names the key behind it (IAM matches key ARNs only), the grant check compares that
+    key with the destination's `replica_kms_key_arns`, and an SSE-KMS object arrives encrypted under it; the plan
+    after apply is empty. The alias pointed at another key shows in the next plan, and apply follows it.
+    Negative controls: an alias that does not exist, and one whose key the destination does not list, are refused
+    at plan time."""
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    source_key, first, second = aws.create_key(src_acct), aws.create_key(dst_acct), aws.create_key(dst_acct)
+    unlisted = aws.create_key(dst_acct)
+    kms = aws.kms(dst_acct)
+    for name, key in (("replicas", first), ("unlisted", unlisted)):
+        kms.create_alias(AliasName=f"alias/{name}", TargetKeyId=key)
+    alias = f"arn:aws:kms:us-east-1:{dst_acct}:alias/replicas"
+    head = providers(ls.endpoint, src=src_acct, dst=dst_acct) + destination_resource(
+        "dr", "dst", dst, src_acct, src, replica_kms_key_arns=[first, second])
+
+    def source(replica_key: str) -> str:
+        rule = {"replica_kms_key_arn": replica_key, "source_kms_key_arns": [source_key]}
+        return source_resource("data", "src", src, [{**to("dr"), **rule}])
+
+    def policy_keys() -> list[str]:
+        doc = aws.policy_document(src_acct, policy_arn(src_acct, src))
+        assert ":alias/" not in json.dumps(doc), doc
+        return [s["Resource"] if isinstance(s["Resource"], str) else s["Resource"][0]
+                for s in doc["Statement"] if s["Sid"].startswith("ReplicaKms")]
+
+    ws.write(head + source(alias))
+    ws.init()
+    ws.must("apply", "-input=false", "-auto-approve")
+    (rule,) = aws.replication(src_acct, src)["Rules"]
+    assert rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"] == alias, rule
+    assert policy_keys() == [first]
+    objs = aws.objects()
+    replica = objs.assert_replicated(objs.put(src_acct, src, "a.txt", kms_key=source_key, bucket_key=False),
+                                     dst_acct, dst)
+    assert (replica.encryption, replica.kms_key) == ("aws:kms", first), replica
+    assert_converged(ws, "apply")
+
+    # By key id: LocalStack 4.13.1 stores a key ARN given to UpdateAlias as an id and then finds no key for the
+    # alias (AWS takes either).
+    kms.update_alias(AliasName="alias/replicas", TargetKeyId=second.rsplit("/", 1)[1])
+    ws.plan()
+    # The refresh reads the new target (a change made outside), and the policy naming the old key is rewritten.
+    assert changed_paths(ws) == {"crossrepl_source.data": ["policy_arn"]}, changed_paths(ws)
+    ws.apply()
+    assert policy_keys() == [second]
+    replica = objs.assert_replicated(objs.put(src_acct, src, "b.txt", kms_key=source_key, bucket_key=False),
+                                     dst_acct, dst)
+    assert (replica.encryption, replica.kms_key) == ("aws:kms", second), replica
+    assert_converged(ws, "following the alias")
+
+    for name, summary in (("missing", "replica key alias does not exist"),
+                          ("unlisted", "Replica key does not admit the role")):
+        ws.write(head + source(f"arn:aws:kms:us-east-1:{dst_acct}:alias/{name}"))
+        r = ws.run("plan", "-input=false")
+        assert not r.ok and summary in errors(r), r.transcript()
+    ws.write(head + source(alias))
     ws.destroy()

@@ -60,8 +60,10 @@ framework::model! {
         pub delete_marker_replication: Known<bool>,
         /// Replicas owned by the destination account.
         pub owner_override: Known<bool>,
-        /// Key of the replicas.
+        /// Key of the replicas, a key ARN or an alias ARN.
         pub replica_kms_key_arn: Known<String>,
+        /// The key ARN behind `replica_kms_key_arn`.
+        pub replica_kms_key_target_arn: Known<String>,
         /// Keys of the source objects.
         pub source_kms_key_arns: Known<Set<Known<String>>>,
         /// Replication time control.
@@ -90,6 +92,11 @@ pub fn known_map(m: &Known<BTreeMap<String, Known<String>>>) -> Option<BTreeMap<
     }
 }
 
+/// Whether a replica key is given by alias ARN (see [`crate::domain::arn::KmsAliasArn`]).
+pub fn is_alias(key: &str) -> bool {
+    key.contains(":alias/")
+}
+
 /// `Known::Null` for an empty map (an unset attribute), else the map.
 pub fn map_value(m: BTreeMap<String, String>) -> Known<BTreeMap<String, Known<String>>> {
     if m.is_empty() { Known::Null } else { Known::Value(m.into_iter().map(|(k, v)| (k, Known::Value(v))).collect()) }
@@ -111,6 +118,20 @@ impl DestinationBlock {
                 Known::Unknown => Err(unknown()),
                 key => Ok(key.known().cloned()),
             },
+        }
+    }
+
+    /// The key ARN the role's policy names for the replica key: the key ARN given, or the target of the alias
+    /// given (`replica_kms_key_target_arn`, resolved at plan time and on refresh); `None` without a replica key.
+    pub fn replica_key_target(&self) -> Result<Option<String>, String> {
+        match (&self.replica_kms_key_arn, &self.replica_kms_key_target_arn) {
+            (Known::Null, _) => Ok(None),
+            (Known::Value(key), _) if !is_alias(key) => Ok(Some(key.clone())),
+            (Known::Value(_), Known::Value(target)) => Ok(Some(target.clone())),
+            _ => {
+                Err("`destination.replica_kms_key_target_arn` is not known (the replica key alias is not resolved)"
+                    .into())
+            }
         }
     }
 
@@ -173,6 +194,7 @@ impl DestinationBlock {
             storage_class: string(spec.storage_class),
             delete_marker_replication: Known::Value(spec.delete_marker_replication),
             owner_override: Known::Value(spec.owner_override),
+            replica_kms_key_target_arn: string(spec.replica_kms_key_arn.clone().filter(|k| !is_alias(k))),
             replica_kms_key_arn: string(spec.replica_kms_key_arn),
             source_kms_key_arns: keys,
             replication_time_control: Known::Value(spec.replication_time_control),
@@ -236,6 +258,7 @@ impl Desired {
         let blocks = m.destination.known().ok_or("`destination` is not known")?;
         let dests = blocks.iter().map(DestinationBlock::spec).collect::<Result<Vec<_>, _>>()?;
         let default_keys = blocks.iter().map(DestinationBlock::default_kms_key_arn).collect::<Result<Vec<_>, _>>()?;
+        let replica_keys = blocks.iter().map(DestinationBlock::replica_key_target).collect::<Result<Vec<_>, _>>()?;
         let role_arn = role_arn(partition, account, &path, &role_name);
         let trust = grants::replication_trust_policy(partition.id, account, &bucket);
         let permissions_input = RolePolicyInput {
@@ -245,10 +268,11 @@ impl Desired {
             destinations: dests
                 .iter()
                 .zip(default_keys)
-                .map(|(d, default_kms_key_arn)| DestinationGrant {
+                .zip(replica_keys)
+                .map(|((d, default_kms_key_arn), replica_kms_key_arn)| DestinationGrant {
                     bucket_arn: d.bucket_arn.clone(),
                     owner_override: d.owner_override,
-                    replica_kms_key_arn: d.replica_kms_key_arn.clone(),
+                    replica_kms_key_arn,
                     default_kms_key_arn,
                 })
                 .collect(),

@@ -151,6 +151,43 @@ fn validation_covers_the_resource_and_its_destinations() {
 }
 
 #[tokio::test]
+async fn a_replica_key_alias_goes_to_s3_as_written_and_to_the_role_policy_as_its_key() {
+    let alias = "arn:aws:kms:us-east-1:222222222222:alias/replicas";
+    let key = "arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let c = config(vec![
+        ("bucket", "acme-data".into()),
+        (
+            "destination",
+            Value::List(vec![dest(vec![
+                ("bucket_arn", "arn:aws:s3:::dr-one".into()),
+                ("replica_kms_key_arn", alias.into()),
+                ("source_kms_key_arns", Value::Set(vec![KEY_SRC.into()])),
+            ])]),
+        ),
+    ]);
+    let mut m = SourceModel::from_value(&resource().plan(None, &Value::Null, &c, &c).await.planned).unwrap();
+    let desired = |m: &SourceModel| Desired::from_model(m, &PARTITIONS[0], "111111111111", "us-east-1");
+    // Not resolved yet (no provider configuration at plan time): no documents to write.
+    assert!(desired(&m).err().is_some_and(|e| e.contains("replica_kms_key_target_arn")));
+    blocks_of(&mut m)[0].replica_kms_key_target_arn = Known::Value(key.into());
+    let d = desired(&m).unwrap();
+    assert_eq!(d.configuration.rules[0].replica_kms_key.as_deref(), Some(alias), "S3 gets what the user wrote");
+    let json = d.permissions.to_json();
+    assert!(json.contains(key) && !json.contains(":alias/"), "{json}");
+    // A key ARN is its own target, whatever the attribute holds.
+    blocks_of(&mut m)[0].replica_kms_key_arn = Known::Value(key.into());
+    blocks_of(&mut m)[0].replica_kms_key_target_arn = Known::Null;
+    assert_eq!(blocks_of(&mut m)[0].replica_key_target().unwrap().as_deref(), Some(key));
+}
+
+const KEY_SRC: &str = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn blocks_of(m: &mut SourceModel) -> &mut Vec<DestinationBlock> {
+    let Known::Value(blocks) = &mut m.destination else { unreachable!() };
+    blocks
+}
+
+#[tokio::test]
 async fn desired_documents_are_scoped_to_the_exact_arns() {
     let c = config(vec![
         ("bucket", "acme-data".into()),

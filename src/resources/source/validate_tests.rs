@@ -247,7 +247,9 @@ fn tag_filters_refuse_delete_marker_replication() {
 fn checks_kms_keys() {
     for bad in [
         "alias/replica",
-        "arn:aws:kms:eu-west-1:222222222222:alias/replica",
+        "arn:aws:kms:eu-west-1:222222222222:alias/aws/s3",
+        "arn:aws:kms:eu-west-1:222222222222:alias/",
+        "arn:aws:kms:eu-west-1:2222:alias/replica",
         "1234abcd-12ab-34cd-56ef-1234567890ab",
         "arn:aws:kms:eu-west-1:2222:key/abc",
         "arn:aws:kms:nowhere:222222222222:key/abc",
@@ -260,6 +262,16 @@ fn checks_kms_keys() {
     }
     let ds = validate_destinations(None, &[block("dst-a", vec![("replica_kms_key_arn", "alias/replica".into())])]);
     assert!(ds.0[0].detail.contains("alias"));
+    // A replica key by alias ARN is accepted (S3 takes it; plan resolves it for the policies); a source key is
+    // not: the role's policy must name the key, and nothing resolves source keys.
+    let sources = ("source_kms_key_arns", Value::Set(vec![KEY2.into()]));
+    let alias = "arn:aws:kms:eu-west-1:222222222222:alias/team/replicas";
+    assert!(paths_for(block("dst-a", vec![("replica_kms_key_arn", alias.into()), sources])).is_empty());
+    let source_alias = ("source_kms_key_arns", Value::Set(vec![alias.into()]));
+    assert_eq!(
+        paths_for(block("dst-a", vec![("replica_kms_key_arn", KEY.into()), source_alias])),
+        ["destination[0].source_kms_key_arns"]
+    );
 
     let set = block(
         "dst-a",
