@@ -142,7 +142,8 @@ fn expand_destination(r: &Rule) -> BuildResult<Destination> {
             dest.replication_time(ReplicationTime::builder().status(status).time(minutes(m)).build().map_err(built)?);
     }
     if let Some(m) = &r.metrics {
-        let metrics = Metrics::builder().status(MetricsStatus::Enabled).event_threshold(minutes(m));
+        let threshold = m.map(|m| minutes(&Some(m)));
+        let metrics = Metrics::builder().status(MetricsStatus::Enabled).set_event_threshold(threshold);
         dest = dest.metrics(metrics.build().map_err(built)?);
     }
     dest.build().map_err(built)

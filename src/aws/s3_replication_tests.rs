@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::replication::{DestinationSpec, MAX_DESTINATIONS, effective_priority, rule_id};
+use crate::domain::replication::{DestinationSpec, MAX_DESTINATIONS, effective_priority, rule_ids};
 
 const ROLE: &str = "arn:aws:iam::111111111111:role/crossrepl-acme-data";
 const KEY: &str = "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -121,6 +121,14 @@ fn builds_destination_options() {
     assert_eq!(ssc.replica_modifications().map(|s| s.status()), Some(&ReplicaModificationsStatus::Enabled));
     assert!(r.existing_object_replication().is_none());
 
+    // Metrics without replication time control: no ReplicationTime, and no EventThreshold (S3 refuses one there).
+    let r = build_one(DestinationSpec { metrics: true, ..spec("dst") });
+    let dest = r.destination().expect("destination");
+    assert!(dest.replication_time().is_none());
+    let m = dest.metrics().expect("metrics");
+    assert_eq!((m.status(), m.event_threshold()), (&MetricsStatus::Enabled, None));
+    assert!(build_one(spec("dst")).destination().expect("destination").metrics().is_none());
+
     // Each selection criterion alone.
     let r = build_one(DestinationSpec { replica_modifications: true, ..spec("dst") });
     let ssc = r.source_selection_criteria().expect("source selection");
@@ -147,7 +155,8 @@ fn build_refuses_malformed_configurations() {
     assert!(build_configuration(ROLE, &too_many[..MAX_DESTINATIONS]).is_ok());
     let dup_priority = [spec("a"), DestinationSpec { priority: Some(1), ..spec("b") }];
     assert!(build_configuration(ROLE, &dup_priority).unwrap_err().contains("priority 1"));
-    assert!(build_configuration(ROLE, &[spec("a"), spec("a")]).unwrap_err().contains("rule id"));
+    let same_id = [spec("a"), DestinationSpec { rule_id: Some("crossrepl-a".into()), ..spec("b") }];
+    assert!(build_configuration(ROLE, &same_id).unwrap_err().contains("rule id"));
     for p in [-1, i64::from(i32::MAX) + 1] {
         assert!(build_configuration(ROLE, &[DestinationSpec { priority: Some(p), ..spec("a") }]).is_err());
     }
@@ -158,6 +167,8 @@ fn round_trips_through_s3_rules() {
     let dests = vec![
         spec("plain"),
         DestinationSpec { prefix: "logs/".into(), storage_class: Some("GLACIER".into()), ..spec("prefixed") },
+        // A second rule into the same bucket (another prefix and class) reads back as its own block.
+        DestinationSpec { prefix: "data/".into(), storage_class: Some("STANDARD".into()), ..spec("prefixed") },
         DestinationSpec {
             tags: [("env".to_string(), "prod".to_string())].into(),
             delete_marker_replication: false,
@@ -176,16 +187,20 @@ fn round_trips_through_s3_rules() {
             replica_kms_key_arn: Some(KEY.into()),
             source_kms_key_arns: vec![KEY2.into()],
             replication_time_control: true,
+            metrics: true,
             replica_modifications: true,
             enabled: false,
             ..spec("everything")
         },
+        DestinationSpec { metrics: true, ..spec("metrics-only") },
     ];
     let cfg = build_configuration(ROLE, &dests).expect("builds");
     let read = specs_from_configuration(&cfg);
     assert_eq!(read.len(), dests.len());
+    let ids = rule_ids(&dests);
+    assert_eq!(ids[1..3], ["crossrepl-prefixed", "crossrepl-prefixed#2"]);
     for (i, ((id, priority, spec), d)) in read.iter().zip(&dests).enumerate() {
-        assert_eq!(*id, rule_id(i, d));
+        assert_eq!(*id, ids[i]);
         assert_eq!(*priority, Some(effective_priority(i, d)));
         assert_eq!(effective_priority(i, spec), effective_priority(i, d));
         let expected = DestinationSpec { source_kms_key_arns: Vec::new(), rule_id: Some(id.clone()), ..d.clone() };
@@ -327,6 +342,7 @@ fn rules_compare_semantically() {
     assert!(differs(&|d| d.account_id = Some("222222222222".into())));
     assert!(differs(&|d| d.replica_kms_key_arn = Some(KEY.into())));
     assert!(differs(&|d| d.replication_time_control = true));
+    assert!(differs(&|d| d.metrics = true));
     assert!(differs(&|d| d.replica_modifications = true));
     assert!(differs(&|d| d.enabled = false));
     assert!(differs(&|d| d.priority = Some(2)));

@@ -235,7 +235,7 @@ impl FromStr for RoleArn {
 }
 
 /// A KMS key ARN, `arn:<partition>:kms:<region>:<account>:key/<key id>`; aliases and bare ids are refused,
-/// because S3 replication and IAM policies need the key's own ARN.
+/// because IAM and key policies need the key's own ARN (where an alias may stand for it, see [`KmsAliasArn`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KmsKeyArn {
     /// Its region.
@@ -248,7 +248,7 @@ impl FromStr for KmsKeyArn {
     type Err = String;
     fn from_str(arn: &str) -> Result<Self, String> {
         if arn.starts_with("alias/") || (arn.starts_with("arn:") && arn.contains(":alias/")) {
-            return Err("it is a KMS alias; S3 replication and the role policy need the key's own ARN \
+            return Err("it is a KMS alias; the policies crossrepl writes name keys, so give the key's own ARN \
                         (…:key/<key id>), for example the alias's target_key_arn"
                 .into());
         }
@@ -269,6 +269,46 @@ impl FromStr for KmsKeyArn {
             }
             _ => Err("the resource part must be key/<key id>".into()),
         }
+    }
+}
+
+/// A KMS alias ARN, `arn:<partition>:kms:<region>:<account>:alias/<name>`. S3 takes one as a replica key
+/// (`ReplicaKmsKeyID`), but IAM and key policies match only the key ARN behind it ("an alias ARN in `Resource`
+/// controls access to the alias, not the key",
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html>), so it must be resolved
+/// (kms:DescribeKey) before it goes into a policy. Aliases of AWS managed keys (`alias/aws/...`) are refused:
+/// another account cannot use those keys, and DescribeKey of such an alias creates the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsAliasArn {
+    /// Its region (also its key's).
+    pub region: String,
+    /// The account owning the alias and its key.
+    pub account: AccountId,
+}
+
+impl FromStr for KmsAliasArn {
+    type Err = String;
+    fn from_str(arn: &str) -> Result<Self, String> {
+        let usage =
+            || "it is not an alias ARN of the form arn:<partition>:kms:<region>:<account id>:alias/<name>".to_string();
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "kms" || Partition::by_id(parts[1]).is_none() {
+            return Err(usage());
+        }
+        if !is_region(parts[3]) {
+            return Err(format!("{:?} is not an AWS region", parts[3]));
+        }
+        let account = parts[4].parse().map_err(|_| format!("{:?} is not a 12-digit account id", parts[4]))?;
+        let name = parts[5].strip_prefix("alias/").ok_or_else(usage)?;
+        if name.starts_with("aws/") {
+            return Err("it is the alias of an AWS managed key, which no other account may use; give a customer \
+                        managed key"
+                .into());
+        }
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c)) {
+            return Err("an alias name has letters, digits and `/_-`".into());
+        }
+        Ok(KmsAliasArn { region: parts[3].to_string(), account })
     }
 }
 

@@ -135,6 +135,27 @@ fn kms_key_arns() {
 }
 
 #[test]
+fn kms_alias_arns() {
+    let alias: KmsAliasArn = "arn:aws:kms:eu-west-1:222222222222:alias/team/replicas_1".parse().unwrap();
+    assert_eq!((alias.region.as_str(), alias.account.as_str()), ("eu-west-1", "222222222222"));
+    for bad in [
+        "alias/replica",
+        "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab",
+        "arn:aws:kms:eu-west-1:222222222222:alias/",
+        "arn:aws:kms:eu-west-1:222222222222:alias/with space",
+        "arn:aws:kms:nowhere:222222222222:alias/a",
+        "arn:aws:kms:eu-west-1:2222:alias/a",
+        "arn:aws:s3:eu-west-1:222222222222:alias/a",
+        "arn:nope:kms:eu-west-1:222222222222:alias/a",
+    ] {
+        assert!(bad.parse::<KmsAliasArn>().is_err(), "{bad}");
+    }
+    // Aliases of AWS managed keys: no other account may use those keys.
+    let managed = "arn:aws:kms:eu-west-1:222222222222:alias/aws/s3".parse::<KmsAliasArn>().unwrap_err();
+    assert!(managed.contains("AWS managed"), "{managed}");
+}
+
+#[test]
 fn default_key_arns_from_what_s3_reports() {
     let aws = &PARTITIONS[0];
     let arn = "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";

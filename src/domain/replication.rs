@@ -60,13 +60,15 @@ pub struct DestinationSpec {
     pub source_kms_key_arns: Vec<String>,
     /// Whether S3 Replication Time Control (with its metrics) is enabled.
     pub replication_time_control: bool,
+    /// Whether replication metrics are enabled; always with replication time control, and possible without.
+    pub metrics: bool,
     /// Whether metadata changes on replicas are replicated back (`ReplicaModifications`).
     pub replica_modifications: bool,
     /// Explicit rule priority; `None` means by order (see [`effective_priority`]).
     pub priority: Option<i64>,
     /// Whether the rule is enabled.
     pub enabled: bool,
-    /// Explicit rule id (e.g. an existing rule's, kept on import); `None` derives it (see [`rule_id`]).
+    /// Explicit rule id (e.g. an existing rule's, kept on import); `None` derives it (see [`rule_ids`]).
     pub rule_id: Option<String>,
 }
 
@@ -84,6 +86,7 @@ impl Default for DestinationSpec {
             replica_kms_key_arn: None,
             source_kms_key_arns: Vec::new(),
             replication_time_control: false,
+            metrics: false,
             replica_modifications: false,
             priority: None,
             enabled: true,
@@ -100,30 +103,55 @@ impl DestinationSpec {
 }
 
 /// The rule id derived from a destination bucket ARN: `crossrepl-<bucket name>` cut to [`MAX_RULE_ID_LEN`]
-/// characters; `None` if the ARN has no name part.
+/// characters; `None` if the ARN has no name part. It is the id of the first rule into that bucket.
 pub fn derived_rule_id(bucket_arn: &str) -> Option<String> {
     BucketArn::name_of(bucket_arn).map(|name| format!("{RULE_ID_PREFIX}{name}").chars().take(MAX_RULE_ID_LEN).collect())
 }
 
-/// The rule id for a destination: its explicit `rule_id`, else [`derived_rule_id`].
+/// The derived rule id of each block, from the destination bucket ARNs in block order (`None` while unknown):
+/// the first block into a bucket gets [`derived_rule_id`], so a configuration with one rule per bucket keeps the
+/// ids it always had; the n-th block into the same bucket gets `crossrepl-<bucket name>#<n>`. `#` cannot occur
+/// in a bucket name, so these never collide with the id of the first rule into another bucket. `None` where the
+/// ARN is unknown or has no name part, and after an unknown ARN (its bucket could be any of the later ones).
+pub fn derived_rule_ids(bucket_arns: &[Option<&str>]) -> Vec<Option<String>> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut known = true;
+    bucket_arns
+        .iter()
+        .map(|arn| {
+            known &= arn.is_some();
+            let arn = arn.filter(|_| known)?;
+            let n = seen.entry(BucketArn::name_of(arn)?).or_insert(0);
+            *n += 1;
+            let first = derived_rule_id(arn)?;
+            Some(if *n == 1 { first } else { format!("{first}#{n}").chars().take(MAX_RULE_ID_LEN).collect() })
+        })
+        .collect()
+}
+
+/// The rule id of each destination: its explicit `rule_id`, else its [`derived_rule_ids`] entry.
 ///
-/// The derived id depends only on the destination bucket, so it is stable across reordering, appending and
-/// removing blocks, and unique because duplicate destination buckets are rejected. `index` is used only when the
-/// bucket ARN has no name part (invalid input that validation rejects): then the id is
-/// `crossrepl_destination_<index + 1>`.
-pub fn rule_id(index: usize, dest: &DestinationSpec) -> String {
-    if let Some(id) = &dest.rule_id {
-        return id.clone();
-    }
-    derived_rule_id(&dest.bucket_arn).unwrap_or_else(|| format!("crossrepl_destination_{}", index + 1))
+/// The derived id depends only on the destination bucket and how many blocks before it name the same bucket,
+/// so it is stable across appending blocks and across reordering blocks into different buckets. A block whose
+/// bucket ARN has no name part (invalid input that validation rejects) gets `crossrepl_destination_<index + 1>`.
+pub fn rule_ids(dests: &[DestinationSpec]) -> Vec<String> {
+    let arns: Vec<Option<&str>> = dests.iter().map(|d| Some(d.bucket_arn.as_str())).collect();
+    dests
+        .iter()
+        .zip(derived_rule_ids(&arns))
+        .enumerate()
+        .map(|(i, (d, derived))| {
+            d.rule_id.clone().or(derived).unwrap_or_else(|| format!("crossrepl_destination_{}", i + 1))
+        })
+        .collect()
 }
 
 /// The by-order priority of the block at position `index`: `index + 1`.
 ///
 /// By-order priorities count up from the first block, so appending a destination leaves every existing rule's
 /// priority unchanged (counting down from the first block would renumber every rule on each append). S3 lets
-/// the higher number win when rules overlap; since every block names a different destination bucket, rules
-/// never compete for the same object copy and the priority only has to be unique, which stability serves best.
+/// the higher number win when rules into the same bucket overlap (see [`overlapping_rules`]): a later block
+/// wins over an earlier one unless priorities are set.
 pub fn position_priority(index: usize) -> i32 {
     i32::try_from(index + 1).unwrap_or(i32::MAX)
 }
@@ -136,6 +164,27 @@ pub fn effective_priority(index: usize, dest: &DestinationSpec) -> i32 {
         Some(p) => p.clamp(0, i64::from(i32::MAX)) as i32,
         None => position_priority(index),
     }
+}
+
+/// Pairs `(i, j)`, `i < j`, of enabled destinations into the same bucket whose filters can select the same
+/// object: one prefix starts with the other, and no tag key is required with two different values. S3
+/// replicates such an object into that bucket by one rule only, the one with the higher priority; rules into
+/// other buckets all apply ("Priority" in ReplicationRule,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ReplicationRule.html>).
+pub fn overlapping_rules(dests: &[DestinationSpec]) -> Vec<(usize, usize)> {
+    let overlap = |a: &DestinationSpec, b: &DestinationSpec| {
+        a.enabled
+            && b.enabled
+            && a.bucket_name().is_some()
+            && a.bucket_name() == b.bucket_name()
+            && (a.prefix.starts_with(&b.prefix) || b.prefix.starts_with(&a.prefix))
+            && a.tags.iter().all(|(k, v)| b.tags.get(k).is_none_or(|w| w == v))
+    };
+    let mut pairs = Vec::new();
+    for (j, b) in dests.iter().enumerate() {
+        pairs.extend(dests[..j].iter().enumerate().filter(|(_, a)| overlap(a, b)).map(|(i, _)| (i, j)));
+    }
+    pairs
 }
 
 /// A replication rule by its meaning to S3: equal rules are equivalent rules. Tag order, `Tag` versus `And` with
@@ -184,8 +233,14 @@ impl Rule {
     /// delete-marker replication, the destination (account, storage class, owner override, replica key,
     /// replication time control with metrics at [`RTC_MINUTES`]), and source selection when SSE-KMS objects or
     /// replica modifications are selected. Never existing-object replication.
+    ///
+    /// Metrics without replication time control go without `EventThreshold`: the API marks it optional
+    /// ("Metrics", <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Metrics.html>), and S3 refuses it there
+    /// ("InvalidArgument: Metrics cannot contain an event threshold when ReplicationTime is not specified or
+    /// Disabled", reported in crossplane-contrib/provider-aws#1117).
     pub fn for_destination(id: String, priority: i32, d: &DestinationSpec) -> Rule {
         let rtc = d.replication_time_control.then_some(Some(RTC_MINUTES));
+        let metrics = if rtc.is_some() { rtc } else { d.metrics.then_some(None) };
         Rule {
             id: Some(id),
             priority: Some(priority),
@@ -200,7 +255,7 @@ impl Rule {
             owner_override: d.owner_override,
             replica_kms_key: d.replica_kms_key_arn.clone(),
             replication_time: rtc,
-            metrics: rtc,
+            metrics,
             sse_kms_objects: !d.source_kms_key_arns.is_empty(),
             replica_modifications: d.replica_modifications,
             existing_objects: false,
@@ -224,6 +279,7 @@ impl Rule {
             replica_kms_key_arn: self.replica_kms_key.clone(),
             source_kms_key_arns: Vec::new(),
             replication_time_control: self.replication_time.is_some(),
+            metrics: self.metrics.is_some(),
             replica_modifications: self.replica_modifications,
             priority: self.priority.filter(|p| *p != position_priority(index)).map(i64::from),
             enabled: self.enabled,
@@ -243,7 +299,7 @@ pub struct ReplicationConfig {
 
 impl ReplicationConfig {
     /// The configuration for `role_arn` and the destinations, in order: one rule per destination with its
-    /// [`rule_id`] and [`effective_priority`]. `Err` for what S3 would reject as malformed: no or too many
+    /// [`rule_ids`] entry and [`effective_priority`]. `Err` for what S3 would reject as malformed: no or too many
     /// destinations, priorities out of range or repeated, repeated rule ids.
     pub fn from_destinations(role_arn: &str, dests: &[DestinationSpec]) -> Result<ReplicationConfig, String> {
         if dests.is_empty() || dests.len() > MAX_DESTINATIONS {
@@ -255,11 +311,10 @@ impl ReplicationConfig {
         let mut ids = HashMap::new();
         let mut priorities = HashMap::new();
         let mut rules = Vec::with_capacity(dests.len());
-        for (i, d) in dests.iter().enumerate() {
+        for (i, (d, id)) in dests.iter().zip(rule_ids(dests)).enumerate() {
             if let Some(p) = d.priority.filter(|p| !(0..=i64::from(i32::MAX)).contains(p)) {
                 return Err(format!("destination[{i}]: priority {p} is outside 0..={}", i32::MAX));
             }
-            let id = rule_id(i, d);
             let priority = effective_priority(i, d);
             if let Some(first) = ids.insert(id.clone(), i) {
                 return Err(format!("destination[{i}] and destination[{first}] would both get rule id {id:?}"));

@@ -22,19 +22,67 @@ fn priorities_stay_put_when_a_destination_is_appended() {
     assert_eq!(effective_priority(0, &DestinationSpec { priority: Some(i64::MAX), ..spec("a") }), i32::MAX);
 }
 
+fn id_of(i: usize, dests: &[DestinationSpec]) -> String {
+    rule_ids(dests).swap_remove(i)
+}
+
 #[test]
 fn rule_ids_are_stable_unique_and_short() {
-    assert_eq!(rule_id(0, &spec("acme-dr")), "crossrepl-acme-dr");
+    assert_eq!(id_of(0, &[spec("acme-dr")]), "crossrepl-acme-dr");
     // Independent of position and of every other attribute.
     let changed = DestinationSpec { prefix: "x/".into(), priority: Some(3), enabled: false, ..spec("acme-dr") };
-    assert_eq!(rule_id(7, &changed), "crossrepl-acme-dr");
+    let before: Vec<_> = (0..7).map(|i| spec(&format!("other-{i}"))).collect();
+    assert_eq!(id_of(7, &[before, vec![changed]].concat()), "crossrepl-acme-dr");
     let names = ["a.b", "a-b", "ab1", &"z".repeat(63)];
-    let ids: std::collections::HashSet<String> = names.iter().enumerate().map(|(i, n)| rule_id(i, &spec(n))).collect();
+    let ids: std::collections::HashSet<String> = rule_ids(&names.map(spec)).into_iter().collect();
     assert_eq!(ids.len(), names.len());
     assert!(ids.iter().all(|id| id.len() <= MAX_RULE_ID_LEN));
     let long = DestinationSpec { bucket_arn: format!("arn:aws:s3:::{}", "é".repeat(300)), ..Default::default() };
-    assert_eq!(rule_id(0, &long).chars().count(), MAX_RULE_ID_LEN);
-    assert_eq!(rule_id(4, &DestinationSpec::default()), "crossrepl_destination_5");
+    assert_eq!(id_of(0, &[long]).chars().count(), MAX_RULE_ID_LEN);
+    let invalid: Vec<_> = (0..5).map(|_| DestinationSpec::default()).collect();
+    assert_eq!(id_of(4, &invalid), "crossrepl_destination_5");
+}
+
+#[test]
+fn several_rules_into_one_bucket_get_distinct_ids_and_the_first_keeps_its_own() {
+    let dests = [spec("dr"), spec("dr-2"), spec("dr"), spec("dr")];
+    // The first rule into `dr` keeps the id a configuration with one rule into `dr` has (no diff for existing
+    // states); `#` cannot be part of a bucket name, so `dr#2` never meets the bucket `dr-2`'s id.
+    assert_eq!(rule_ids(&dests), ["crossrepl-dr", "crossrepl-dr-2", "crossrepl-dr#2", "crossrepl-dr#3"]);
+    assert_eq!(rule_ids(&dests[..1]), ["crossrepl-dr"]);
+    let cfg = ReplicationConfig::from_destinations(ROLE, &dests).expect("distinct ids and priorities");
+    assert_eq!(cfg.rules.iter().map(|r| r.priority).collect::<Vec<_>>(), [Some(1), Some(2), Some(3), Some(4)]);
+    // An explicit id takes no number away from the derived ones.
+    let named = [DestinationSpec { rule_id: Some("logs".into()), ..spec("dr") }, spec("dr")];
+    assert_eq!(rule_ids(&named), ["logs", "crossrepl-dr#2"]);
+}
+
+#[test]
+fn derived_ids_after_an_unknown_bucket_are_unknown() {
+    let a = "arn:aws:s3:::a";
+    assert_eq!(derived_rule_ids(&[Some(a), None, Some(a)]), [Some("crossrepl-a".to_string()), None, None]);
+    assert_eq!(derived_rule_ids(&[Some(a), Some(a)]), [Some("crossrepl-a".to_string()), Some("crossrepl-a#2".into())]);
+    assert_eq!(derived_rule_ids(&[Some("not an arn")]), [None]);
+}
+
+#[test]
+fn overlapping_rules_are_those_into_one_bucket_that_can_select_one_object() {
+    let with = |bucket: &str, prefix: &str, tags: &[(&str, &str)]| DestinationSpec {
+        prefix: prefix.into(),
+        tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..spec(bucket)
+    };
+    // Disjoint prefixes into one bucket, and any filters into different buckets, never overlap.
+    assert!(overlapping_rules(&[with("dr", "logs/", &[]), with("dr", "data/", &[]), with("x", "", &[])]).is_empty());
+    // An empty prefix overlaps every other; a longer prefix overlaps its start.
+    assert_eq!(overlapping_rules(&[with("dr", "logs/", &[]), with("dr", "", &[])]), [(0, 1)]);
+    assert_eq!(overlapping_rules(&[with("dr", "logs/a", &[]), with("dr", "logs/", &[])]), [(0, 1)]);
+    // Tags: the same key with different values cannot both match; other tags can.
+    assert!(overlapping_rules(&[with("dr", "", &[("t", "1")]), with("dr", "", &[("t", "2")])]).is_empty());
+    assert_eq!(overlapping_rules(&[with("dr", "", &[("t", "1")]), with("dr", "", &[("u", "2")])]), [(0, 1)]);
+    // A disabled rule selects nothing.
+    let off = DestinationSpec { enabled: false, ..with("dr", "", &[]) };
+    assert!(overlapping_rules(&[off, with("dr", "", &[])]).is_empty());
 }
 
 #[test]
@@ -46,7 +94,8 @@ fn from_destinations_refuses_malformed_configurations() {
     assert!(build(&too_many[..MAX_DESTINATIONS]).is_ok());
     let dup_priority = [spec("a"), DestinationSpec { priority: Some(1), ..spec("b") }];
     assert!(build(&dup_priority).unwrap_err().contains("priority 1"));
-    assert!(build(&[spec("a"), spec("a")]).unwrap_err().contains("rule id"));
+    let same_id = [spec("a"), DestinationSpec { rule_id: Some("crossrepl-a".into()), ..spec("b") }];
+    assert!(build(&same_id).unwrap_err().contains("rule id"));
     for p in [-1, i64::from(i32::MAX) + 1] {
         assert!(build(&[DestinationSpec { priority: Some(p), ..spec("a") }]).is_err());
     }
@@ -71,7 +120,7 @@ fn matching_needs_our_role_and_no_foreign_rules() {
 #[test]
 fn explicit_rule_ids_are_kept() {
     let kept = DestinationSpec { rule_id: Some("allfiles".into()), ..spec("acme-dr") };
-    assert_eq!(rule_id(0, &kept), "allfiles");
+    assert_eq!(id_of(0, std::slice::from_ref(&kept)), "allfiles");
     let cfg = ReplicationConfig::from_destinations(ROLE, &[kept]).expect("builds");
     assert_eq!(cfg.rules[0].id.as_deref(), Some("allfiles"));
 }

@@ -4,7 +4,7 @@ use framework::validator::{self, AnyValidator};
 use tfplugin::{AttributePath, Diagnostic};
 
 use crate::aws::{AwsError, s3};
-use crate::domain::arn::{BucketName, KmsKeyArn};
+use crate::domain::arn::{BucketName, KmsAliasArn, KmsKeyArn};
 use crate::retry::RetryError;
 
 /// A bucket-name attribute, reported with `summary`.
@@ -12,11 +12,21 @@ pub fn bucket_name(summary: &'static str) -> AnyValidator {
     validator::string(summary, "an S3 bucket name.", |name| name.parse::<BucketName>().map(|_| ()))
 }
 
-/// A KMS key ARN, not an alias: S3 replication and IAM policies need the key's own ARN.
+/// A KMS key ARN, not an alias: IAM and key policies need the key's own ARN.
 pub fn kms_key_arn(arn: &str) -> Result<(), String> {
     arn.parse::<KmsKeyArn>()
         .map(|_| ())
         .map_err(|why| format!("{arn:?} is not usable here: {why}. Give the key ARN, e.g. aws_kms_key.<name>.arn."))
+}
+
+/// A key ARN, or an alias ARN of a customer managed key (where S3 takes one and crossrepl resolves it).
+pub fn kms_key_or_alias_arn(arn: &str) -> Result<(), String> {
+    if arn.contains(":alias/") {
+        return arn.parse::<KmsAliasArn>().map(|_| ()).map_err(|why| {
+            format!("{arn:?} is not usable here: {why}. Give the alias ARN, e.g. aws_kms_alias.<name>.arn.")
+        });
+    }
+    kms_key_arn(arn)
 }
 
 /// An error diagnostic for a failed AWS call made for `resource` (e.g. `crossrepl_source "acme-data"`).

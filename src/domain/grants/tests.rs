@@ -207,6 +207,28 @@ fn replica_key_shared_by_destinations_is_one_statement() {
 }
 
 #[test]
+fn several_rules_into_one_bucket_grant_it_once() {
+    let (k1, k2) = ("arn:aws:kms:eu-west-1:222222222222:key/k1", "arn:aws:kms:eu-west-1:222222222222:key/k2");
+    let two = role_input(vec![dest("dr", true, Some(k1)), dest("dr", false, Some(k2))], &[]);
+    let doc = replication_role_policy(&two).unwrap();
+    assert_eq!(strings(&by_sid(&doc, "DestinationObjects").resource), ["arn:aws:s3:::dr/*"]);
+    assert_eq!(strings(&by_sid(&doc, "DestinationOwnerOverride").resource), ["arn:aws:s3:::dr/*"]);
+    // Each replica key once, each with the bucket as its context once.
+    for (sid, key) in [("ReplicaKms1", k1), ("ReplicaKms2", k2)] {
+        let s = by_sid(&doc, sid);
+        assert_eq!(strings(&s.resource), [key]);
+        assert_eq!(
+            condition(s, "StringLike", "kms:EncryptionContext:aws:s3:arn"),
+            ["arn:aws:s3:::dr", "arn:aws:s3:::dr/*"]
+        );
+    }
+    // The same two rules with one key are the document of one rule with that key and owner override.
+    let same_key = role_input(vec![dest("dr", true, Some(k1)), dest("dr", false, Some(k1))], &[]);
+    let one = role_input(vec![dest("dr", true, Some(k1))], &[]);
+    assert_eq!(replication_role_policy(&same_key).unwrap().to_json(), replication_role_policy(&one).unwrap().to_json());
+}
+
+#[test]
 fn role_policy_is_partition_aware() {
     let mut input = role_input(
         vec![DestinationGrant {

@@ -114,9 +114,13 @@ fn check_grant(i: usize, d: &DestinationBlock, facts: &SourceFacts<'_>, ds: &mut
     }
 }
 
-/// The block's replica key when it is a key of the destination account that the grant's key list leaves out.
+/// The block's replica key when it is a key of the destination account that the grant's key list leaves out:
+/// the key ARN, also for a key given by alias (the grant lists key ARNs, as key policies name keys).
 fn unadmitted_key<'a>(d: &'a DestinationBlock, g: &GrantModel) -> Option<&'a str> {
-    let key = d.replica_kms_key_arn.known()?;
+    let key = match d.replica_kms_key_arn.known()? {
+        alias if super::model::is_alias(alias) => d.replica_kms_key_target_arn.known()?,
+        key => key,
+    };
     let owner = key.parse::<KmsKeyArn>().ok()?.account;
     // Null: the destination lists no key at all.
     let listed = match &g.replica_kms_key_arns {
@@ -351,6 +355,19 @@ mod tests {
         assert!(
             check(&[with_key(GrantModel { replica_kms_key_arns: listed(&[key]), ..grant() })], None, &[]).is_empty()
         );
+        // A key given by alias: the grant lists key ARNs, so the alias's target is what must be listed.
+        let alias = "arn:aws:kms:us-east-1:222222222222:alias/replicas";
+        let by_alias = |target: Known<String>, keys| {
+            let mut b = block(
+                cross(vec![("replica_kms_key_arn", alias.into())]),
+                Some(GrantModel { replica_kms_key_arns: keys, ..grant() }),
+            );
+            b.replica_kms_key_target_arn = target;
+            check(&[b], None, &[])
+        };
+        assert!(by_alias(Known::Value(key.into()), listed(&[key])).is_empty());
+        assert_eq!(by_alias(Known::Value(key.into()), listed(&[alias]))[0].0, "Replica key does not admit the role");
+        assert!(by_alias(Known::Unknown, listed(&[])).is_empty(), "not resolved yet: not judged");
         // A key of a third account is not the destination's to list; an unknown list is not judged.
         let third = block(
             cross(vec![("replica_kms_key_arn", "arn:aws:kms:us-east-1:333333333333:key/r".into())]),

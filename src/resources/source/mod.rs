@@ -3,10 +3,12 @@
 //!
 //! [`schema`] declares the attributes; [`model`] holds them typed; [`validate`] checks across them; [`plan`]
 //! computes ARNs and runs the plan-time checks; [`observe`] reads what exists, [`reconcile`] makes it match;
-//! [`ownership`] is the refusal to adopt, shared by plan and apply; [`import`] builds a state from AWS.
+//! [`ownership`] is the refusal to adopt, shared by plan and apply; [`import`] builds a state from AWS; [`keys`]
+//! resolves replica keys given by alias.
 
 pub mod destinations;
 pub mod import;
+pub mod keys;
 pub mod model;
 pub mod observe;
 pub mod ownership;
@@ -75,14 +77,21 @@ impl SourceResource {
             Ok(v) => v,
             Err(e) => return Outcome::with(None, aws_diag(&label, "identifying the account", &e)),
         };
-        let want = match Desired::from_model(planned, partition, &account, &ctx.client.region) {
+        // Aliases unknown at plan time (created in the same apply) are resolved now.
+        let mut planned = planned.clone();
+        let resolved = planned.clone();
+        let ds = keys::resolve(&ctx.client, &label, &mut planned, Some(&resolved), keys::Missing::Error).await;
+        if ds.has_errors() {
+            return Outcome { state: None, diagnostics: ds };
+        }
+        let want = match Desired::from_model(&planned, partition, &account, &ctx.client.region) {
             Ok(w) => w,
             Err(msg) => return Outcome::with(None, Diagnostic::error(format!("{label}: invalid plan"), msg)),
         };
         if let Err(d) = plan::policy_size(&label, &want) {
             return Outcome::with(None, d);
         }
-        Reconcile { ctx, label, partition, planned, want }.converge(old, prior).await
+        Reconcile { ctx, label, partition, planned: &planned, want }.converge(old, prior).await
     }
 }
 
@@ -108,9 +117,11 @@ impl Resource<AwsClients> for SourceResource {
         mut planned: SourceModel,
         req: PlanRequest<'_, SourceModel>,
     ) -> (SourceModel, Diagnostics) {
+        plan::derived_ids(&mut planned, req.config);
+        let overlaps = validate::overlaps(&planned, req.config);
         let Some(ctx) = ctx else {
             plan::unknown_arns(&mut planned);
-            return (planned, Diagnostics::new());
+            return (planned, overlaps);
         };
         let prior = req.prior.filter(|_| !req.replacing); // a replacement is a new object: check it as a create
         let (account, partition) = match context(&ctx.client, req.prior.unwrap_or(&planned)).await {
@@ -118,15 +129,17 @@ impl Resource<AwsClients> for SourceResource {
             Err(_) => (None, Partition::of_region(&ctx.client.region)),
         };
         plan::computed_arns(&mut planned, partition, account.as_deref());
-        let mut diagnostics = match &account {
-            Some(a) => plan::preflight(&ctx.client, &label(&planned), &planned, prior, a, partition).await,
-            None => Diagnostics::new(),
-        };
+        let mut diagnostics =
+            keys::resolve(&ctx.client, &label(&planned), &mut planned, prior, keys::Missing::Error).await;
+        if let Some(a) = &account {
+            diagnostics.extend(plan::preflight(&ctx.client, &label(&planned), &planned, prior, a, partition).await);
+        }
         let want =
             account.as_deref().and_then(|a| Desired::from_model(&planned, partition, a, &ctx.client.region).ok());
         if let Some(Err(d)) = want.map(|w| plan::policy_size(&label(&planned), &w)) {
             diagnostics.push(d);
         }
+        diagnostics.extend(overlaps);
         (planned, diagnostics)
     }
 
@@ -141,6 +154,13 @@ impl Resource<AwsClients> for SourceResource {
             Ok(v) => v,
             Err(e) => return keep(aws_diag(&label, "identifying the account", &e)),
         };
+        // Aliases are read again: one pointed at another key shows as a change of the target and of the policy.
+        let mut state = state.clone();
+        let mut diagnostics = keys::resolve(&ctx.client, &label, &mut state, None, keys::Missing::Warn).await;
+        if diagnostics.has_errors() {
+            return Outcome { state: Some(state), diagnostics };
+        }
+        let state = &state;
         let want = match Desired::from_model(state, partition, &account, &ctx.client.region) {
             Ok(w) => w,
             Err(msg) => return keep(Diagnostic::error(format!("{label}: unreadable state"), msg)),
@@ -166,7 +186,6 @@ impl Resource<AwsClients> for SourceResource {
         if want.enable_versioning && seen.versioning != s3::Versioning::Enabled {
             new_state.enable_versioning = Known::Value(false);
         }
-        let mut diagnostics = Diagnostics::new();
         if !seen.other_policies.is_empty() {
             diagnostics.push(other_policies(&label, &want.role_name, &seen.other_policies));
         }

@@ -60,12 +60,16 @@ framework::model! {
         pub delete_marker_replication: Known<bool>,
         /// Replicas owned by the destination account.
         pub owner_override: Known<bool>,
-        /// Key of the replicas.
+        /// Key of the replicas, a key ARN or an alias ARN.
         pub replica_kms_key_arn: Known<String>,
+        /// The key ARN behind `replica_kms_key_arn`.
+        pub replica_kms_key_target_arn: Known<String>,
         /// Keys of the source objects.
         pub source_kms_key_arns: Known<Set<Known<String>>>,
         /// Replication time control.
         pub replication_time_control: Known<bool>,
+        /// Replication metrics (null in a state written before the attribute existed: as time control).
+        pub metrics: Known<bool>,
         /// Replica modification sync.
         pub replica_modifications: Known<bool>,
         /// Rule priority.
@@ -86,6 +90,11 @@ pub fn known_map(m: &Known<BTreeMap<String, Known<String>>>) -> Option<BTreeMap<
         Known::Unknown => None,
         Known::Value(m) => m.iter().map(|(k, v)| Some((k.clone(), v.known()?.clone()))).collect(),
     }
+}
+
+/// Whether a replica key is given by alias ARN (see [`crate::domain::arn::KmsAliasArn`]).
+pub fn is_alias(key: &str) -> bool {
+    key.contains(":alias/")
 }
 
 /// `Known::Null` for an empty map (an unset attribute), else the map.
@@ -109,6 +118,20 @@ impl DestinationBlock {
                 Known::Unknown => Err(unknown()),
                 key => Ok(key.known().cloned()),
             },
+        }
+    }
+
+    /// The key ARN the role's policy names for the replica key: the key ARN given, or the target of the alias
+    /// given (`replica_kms_key_target_arn`, resolved at plan time and on refresh); `None` without a replica key.
+    pub fn replica_key_target(&self) -> Result<Option<String>, String> {
+        match (&self.replica_kms_key_arn, &self.replica_kms_key_target_arn) {
+            (Known::Null, _) => Ok(None),
+            (Known::Value(key), _) if !is_alias(key) => Ok(Some(key.clone())),
+            (Known::Value(_), Known::Value(target)) => Ok(Some(target.clone())),
+            _ => {
+                Err("`destination.replica_kms_key_target_arn` is not known (the replica key alias is not resolved)"
+                    .into())
+            }
         }
     }
 
@@ -141,6 +164,10 @@ impl DestinationBlock {
                     .ok_or("`destination.source_kms_key_arns` is not known")?,
             },
             replication_time_control: need(&self.replication_time_control, "replication_time_control")?,
+            metrics: match &self.metrics {
+                Known::Null => need(&self.replication_time_control, "replication_time_control")?,
+                m => need(m, "metrics")?,
+            },
             replica_modifications: need(&self.replica_modifications, "replica_modifications")?,
             priority: match &self.priority {
                 Known::Unknown => return Err("`destination.priority` is not known".into()),
@@ -167,9 +194,11 @@ impl DestinationBlock {
             storage_class: string(spec.storage_class),
             delete_marker_replication: Known::Value(spec.delete_marker_replication),
             owner_override: Known::Value(spec.owner_override),
+            replica_kms_key_target_arn: string(spec.replica_kms_key_arn.clone().filter(|k| !is_alias(k))),
             replica_kms_key_arn: string(spec.replica_kms_key_arn),
             source_kms_key_arns: keys,
             replication_time_control: Known::Value(spec.replication_time_control),
+            metrics: Known::Value(spec.metrics),
             replica_modifications: Known::Value(spec.replica_modifications),
             priority: priority.map_or(Known::Null, |p| Known::Value(Number::Int(i64::from(p)))),
             enabled: Known::Value(spec.enabled),
@@ -207,7 +236,7 @@ pub struct Desired {
     pub permissions_input: RolePolicyInput,
     /// The rules' specs.
     pub dests: Vec<DestinationSpec>,
-    /// Destination buckets of this account, whose versioning the source manages as its own bucket's.
+    /// Destination buckets of this account, each once, whose versioning the source manages as its own bucket's.
     pub same_account_buckets: Vec<String>,
     /// The replication configuration.
     pub configuration: ReplicationConfig,
@@ -229,6 +258,7 @@ impl Desired {
         let blocks = m.destination.known().ok_or("`destination` is not known")?;
         let dests = blocks.iter().map(DestinationBlock::spec).collect::<Result<Vec<_>, _>>()?;
         let default_keys = blocks.iter().map(DestinationBlock::default_kms_key_arn).collect::<Result<Vec<_>, _>>()?;
+        let replica_keys = blocks.iter().map(DestinationBlock::replica_key_target).collect::<Result<Vec<_>, _>>()?;
         let role_arn = role_arn(partition, account, &path, &role_name);
         let trust = grants::replication_trust_policy(partition.id, account, &bucket);
         let permissions_input = RolePolicyInput {
@@ -238,10 +268,11 @@ impl Desired {
             destinations: dests
                 .iter()
                 .zip(default_keys)
-                .map(|(d, default_kms_key_arn)| DestinationGrant {
+                .zip(replica_keys)
+                .map(|((d, default_kms_key_arn), replica_kms_key_arn)| DestinationGrant {
                     bucket_arn: d.bucket_arn.clone(),
                     owner_override: d.owner_override,
-                    replica_kms_key_arn: d.replica_kms_key_arn.clone(),
+                    replica_kms_key_arn,
                     default_kms_key_arn,
                 })
                 .collect(),
@@ -249,10 +280,13 @@ impl Desired {
         };
         let permissions = grants::replication_role_policy(&permissions_input).map_err(|e| e.to_string())?;
         let configuration = ReplicationConfig::from_destinations(&role_arn, &dests)?;
+        // Once per bucket, however many rules replicate into it.
         let same_account_buckets = dests
             .iter()
             .filter(|d| d.account_id.as_deref().is_none_or(|a| a == account))
             .filter_map(|d| d.bucket_name().map(str::to_string))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         Ok(Desired {
             policy_arn: policy_arn(partition, account, &path, &policy_name),
@@ -302,8 +336,11 @@ impl Desired {
         state.role_arn = if role_ok { Known::Value(self.role_arn.clone()) } else { Known::Null };
         state.policy_arn = if policy_ok { Known::Value(self.policy_arn.clone()) } else { Known::Null };
         if let Known::Value(blocks) = &mut state.destination {
-            for (i, (block, rule)) in blocks.iter_mut().zip(&self.configuration.rules).enumerate() {
+            for (i, ((block, rule), spec)) in
+                blocks.iter_mut().zip(&self.configuration.rules).zip(&self.dests).enumerate()
+            {
                 let ok = rules_ok.get(i).copied().unwrap_or(false);
+                block.metrics = Known::Value(spec.metrics);
                 block.rule_id = if ok { Known::from(rule.id.clone()) } else { Known::Null };
                 block.priority = Known::from(rule.priority.map(|p| Number::Int(i64::from(p))));
             }

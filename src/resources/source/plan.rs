@@ -9,7 +9,7 @@ use super::ownership::{self, Claim, Occupants};
 use crate::aws::{AwsClients, iam, s3};
 use crate::domain::arn::{Partition, bucket_arn, policy_arn, role_arn};
 use crate::domain::grants;
-use crate::domain::replication::DestinationSpec;
+use crate::domain::replication::{DestinationSpec, derived_rule_ids};
 use crate::resources::preflight_bucket;
 
 /// The planned `id`, `bucket_arn`, `role_arn` and `policy_arn`: known when the names they derive from are (and,
@@ -28,6 +28,25 @@ pub fn computed_arns(planned: &mut SourceModel, partition: &Partition, account: 
     planned.bucket_arn = Known::Value(bucket_arn(partition, bucket));
     planned.role_arn = role_arn_;
     planned.policy_arn = policy_arn_;
+}
+
+/// The derived `rule_id` of every block whose configuration leaves it out (see [`derived_rule_ids`]): it depends
+/// on the blocks before it, which no per-attribute plan rule sees; unknown while it cannot be known yet. And
+/// `metrics` where left out: the block's `replication_time_control`.
+pub fn derived_ids(planned: &mut SourceModel, config: &SourceModel) {
+    let (Known::Value(blocks), Some(configured)) = (&mut planned.destination, config.destination.known()) else {
+        return;
+    };
+    let arns: Vec<Option<&str>> = blocks.iter().map(|b| b.bucket_arn.known().map(String::as_str)).collect();
+    let ids = derived_rule_ids(&arns);
+    for ((block, id), c) in blocks.iter_mut().zip(ids).zip(configured) {
+        if c.rule_id.is_null() {
+            block.rule_id = id.map_or(Known::Unknown, Known::Value);
+        }
+        if c.metrics.is_null() {
+            block.metrics = block.replication_time_control.clone();
+        }
+    }
 }
 
 /// All computed ARNs unknown (the provider is not configured yet, or the names are not known).

@@ -6,7 +6,7 @@ use tfplugin::Number;
 use crate::domain::arn::{BucketArn, check_iam_name, check_iam_path, check_policy_arn};
 use crate::domain::grants::{policy_name_for_bucket, role_name_for_bucket};
 use crate::domain::replication::{
-    MAX_DESTINATIONS, MAX_PREFIX_LEN, MAX_RULE_ID_LEN, REPLICATION_STORAGE_CLASSES, derived_rule_id, position_priority,
+    MAX_DESTINATIONS, MAX_PREFIX_LEN, MAX_RULE_ID_LEN, REPLICATION_STORAGE_CLASSES, position_priority,
 };
 use crate::resources::{checks, grant};
 
@@ -46,7 +46,7 @@ pub fn schema() -> ResourceSchema {
 }
 
 fn destination_block() -> BlockSpec {
-    BlockSpec::new("One replication rule: where replicas of (part of) the bucket go.")
+    BlockSpec::new("One replication rule: where replicas of (part of) the bucket go. Several blocks may name the same destination bucket, e.g. `logs/` to `GLACIER` and `data/` to `STANDARD`.")
         .attr(Attr::string("bucket_arn").required().validate(validator::string("Invalid destination bucket ARN", "an S3 bucket ARN `arn:<partition>:s3:::<bucket>`.", check_bucket_arn)).describe("ARN of the destination bucket, e.g. `crossrepl_destination.dr.bucket_arn`."))
         .attr(Attr::string("account_id").validate(validator::string("Invalid account id", "a 12-digit account id.", check_destination_account)).describe("Account owning the destination bucket, e.g. `crossrepl_destination.dr.account_id`. Omit for same-account replication."))
         .attr(Attr::string("prefix").validate(validator::string("Replication prefix too long", "at most 1,024 characters.", check_prefix)).describe("Replicate only keys with this prefix. Default: every object."))
@@ -54,13 +54,15 @@ fn destination_block() -> BlockSpec {
         .attr(Attr::string("storage_class").validate(validator::string("Invalid replication storage class", "a storage class S3 replicates into.", check_storage_class)).describe("Storage class of the replicas (`STANDARD`, `STANDARD_IA`, `ONEZONE_IA`, `INTELLIGENT_TIERING`, `GLACIER`, `GLACIER_IR`, `DEEP_ARCHIVE`, `REDUCED_REDUNDANCY`). Default: the source object's class."))
         .attr(Attr::bool("delete_marker_replication").default(Value::Bool(true)).describe("Replicate delete markers."))
         .attr(Attr::bool("owner_override").default(Value::Bool(false)).describe("Make the destination account own the replicas (needs `account_id`)."))
-        .attr(Attr::string("replica_kms_key_arn").validate(validator::string("Invalid KMS key ARN", "a KMS key ARN (not an alias).", checks::kms_key_arn)).describe("KMS key ARN (in the destination's region) to encrypt replicas with."))
+        .attr(Attr::string("replica_kms_key_arn").validate(validator::string("Invalid KMS key ARN", "a KMS key ARN or alias ARN.", checks::kms_key_or_alias_arn)).describe("KMS key ARN or alias ARN (in the destination's region) to encrypt replicas with. S3 gets it as written; an alias is resolved to its key (kms:DescribeKey) for the role's policy, which must name the key ARN, so the provider's credentials need kms:DescribeKey on it."))
+        .attr(Attr::string("replica_kms_key_target_arn").computed().describe("The key ARN behind `replica_kms_key_arn`: that ARN itself, or the key an alias points to, read at plan time and on refresh (an alias pointed at another key shows as a change)."))
         .attr(Attr::string_set("source_kms_key_arns").validate(validator::each_string("Invalid KMS key ARN", "KMS key ARNs (not aliases).", checks::kms_key_arn)).describe("KMS key ARNs source objects are encrypted with; set to replicate SSE-KMS objects (needs `replica_kms_key_arn`)."))
         .attr(Attr::bool("replication_time_control").default(Value::Bool(false)).describe("S3 Replication Time Control (15 minutes), with replication metrics."))
+        .attr(Attr::bool("metrics").optional_computed().describe("S3 Replication metrics for this rule (in CloudWatch), also without replication time control. Default: the value of `replication_time_control`; time control always comes with metrics, so `metrics = false` with `replication_time_control = true` is refused."))
         .attr(Attr::bool("replica_modifications").default(Value::Bool(false)).describe("Replicate metadata changes made on replicas (for two-way replication)."))
-        .attr(Attr::number("priority").optional_computed().validate(validator::value("Invalid replication rule priority", "a whole number from 0 to 2147483647.", check_priority)).plan_modifier(planmodifier::from_position("Default: the block's position (1, 2, ...), so appending a destination changes no other rule.", |i| Value::int(i64::from(position_priority(i))))).describe("Rule priority."))
+        .attr(Attr::number("priority").optional_computed().validate(validator::value("Invalid replication rule priority", "a whole number from 0 to 2147483647.", check_priority)).plan_modifier(planmodifier::from_position("Default: the block's position (1, 2, ...), so appending a destination changes no other rule.", |i| Value::int(i64::from(position_priority(i))))).describe("Rule priority, unique among the rules. S3 replicates an object that several rules into the same bucket select by the rule with the highest priority only; plan warns about such overlaps unless both blocks set `priority`."))
         .attr(Attr::bool("enabled").default(Value::Bool(true)).describe("Whether the rule is enabled."))
-        .attr(Attr::string("rule_id").optional_computed().validate(validator::string("Invalid replication rule id", "1 to 255 characters.", check_rule_id)).plan_modifier(planmodifier::derive_from("bucket_arn", "Default: `crossrepl-<destination bucket>`.", derived_rule_id)).describe("Id of the replication rule. Set it to keep an existing rule's id when adopting a hand-written setup (see the migration guide). Empty after a refresh that found the rule missing or changed; the next apply restores it."))
+        .attr(Attr::string("rule_id").optional_computed().validate(validator::string("Invalid replication rule id", "1 to 255 characters.", check_rule_id)).describe("Id of the replication rule. Default: `crossrepl-<destination bucket>`, and `crossrepl-<destination bucket>#<n>` for the n-th block into the same bucket. Set it to keep an existing rule's id when adopting a hand-written setup (see the migration guide). Empty after a refresh that found the rule missing or changed; the next apply restores it."))
         .attr(Attr::nested_single("grant", grant::attributes(false)).describe("The destination's grant, `crossrepl_destination.<name>.grant`: what it admits and what its bucket demands. With it, plan checks that the destination admits this source's role and accepts owner override when asked, that a source bucket with Object Lock replicates into one with Object Lock, and the role gets the destination's default SSE-KMS key. Without it, a cross-account destination is not checked (a warning says so). For a destination not managed by crossrepl, write the object by hand."))
 }
 

@@ -1,11 +1,12 @@
-use framework::{AnyResource, AttrValue};
+use framework::{AnyResource, AttrValue, Known};
 use tfplugin::{AttributePath, Value};
 
 use super::SourceResource;
-use super::model::{Desired, SourceModel};
+use super::model::{Desired, DestinationBlock, SourceModel};
 use super::schema::{MAX_USER_TAGS, schema};
 use crate::aws::AwsClients;
 use crate::domain::arn::PARTITIONS;
+use crate::domain::replication::DestinationSpec;
 
 fn resource() -> std::sync::Arc<dyn AnyResource<AwsClients>> {
     framework::erase(SourceResource)
@@ -46,6 +47,61 @@ async fn plan_derives_names_rule_ids_and_priorities() {
     assert_eq!(d[0].get("delete_marker_replication"), &Value::Bool(true));
     assert!(d[1].get("rule_id").is_unknown());
     assert_eq!(d[1].get("priority"), &Value::int(2));
+}
+
+#[tokio::test]
+async fn plan_numbers_the_derived_ids_of_later_rules_into_one_bucket() {
+    let into = |bucket: &str, id: Option<&str>| {
+        let mut attrs = vec![("bucket_arn", Value::from(format!("arn:aws:s3:::{bucket}")))];
+        attrs.extend(id.map(|i| ("rule_id", Value::from(i))));
+        dest(attrs)
+    };
+    // `proposed` stands for what the engine proposes: the configuration with prior computed values carried over.
+    let plan = |dests: Vec<Value>, proposed: Vec<Value>| async move {
+        let c = config(vec![("bucket", "acme-data".into()), ("destination", Value::List(dests))]);
+        let p = config(vec![("bucket", "acme-data".into()), ("destination", Value::List(proposed))]);
+        let out = resource().plan(None, &Value::Null, &p, &c).await;
+        assert!(!out.diagnostics.has_errors(), "{:?}", out.diagnostics);
+        let ids = out.planned.get("destination").as_elements().unwrap().iter().map(|d| d.get("rule_id").clone());
+        ids.collect::<Vec<_>>()
+    };
+    let dests = vec![into("dr", None), into("other", None), into("dr", None), into("dr", Some("mine"))];
+    let ids = plan(dests.clone(), dests).await;
+    assert_eq!(ids, ["crossrepl-dr".into(), "crossrepl-other".into(), "crossrepl-dr#2".into(), Value::from("mine")]);
+    // A proposal carrying a stale id for a block whose configuration leaves it out still gets the derived one.
+    let ids = plan(vec![into("dr", None), into("dr", None)], vec![into("dr", None), into("dr", Some("crossrepl-dr"))]);
+    assert_eq!(ids.await, [Value::from("crossrepl-dr"), "crossrepl-dr#2".into()]);
+}
+
+#[tokio::test]
+async fn plan_derives_metrics_from_replication_time_control_unless_set() {
+    let metrics = |attrs: Vec<(&'static str, Value)>| async move {
+        let mut attrs = attrs;
+        attrs.push(("bucket_arn", "arn:aws:s3:::dr".into()));
+        let c = config(vec![("bucket", "acme-data".into()), ("destination", Value::List(vec![dest(attrs)]))]);
+        let out = resource().plan(None, &Value::Null, &c, &c).await;
+        out.planned.get("destination").as_elements().unwrap()[0].get("metrics").clone()
+    };
+    assert_eq!(metrics(vec![]).await, Value::Bool(false));
+    assert_eq!(metrics(vec![("replication_time_control", true.into())]).await, Value::Bool(true));
+    assert_eq!(metrics(vec![("metrics", true.into())]).await, Value::Bool(true));
+}
+
+#[test]
+fn a_state_without_metrics_reads_as_replication_time_control() {
+    // A state written before `metrics` existed: null there, the rule it made has metrics exactly with RTC.
+    let block = |rtc: bool, metrics: Known<bool>| {
+        let spec = DestinationSpec {
+            bucket_arn: "arn:aws:s3:::dr".into(),
+            replication_time_control: rtc,
+            ..Default::default()
+        };
+        DestinationBlock { metrics, ..DestinationBlock::from_spec(spec, None, "r".into(), &[]) }
+    };
+    assert!(block(true, Known::Null).spec().unwrap().metrics);
+    assert!(!block(false, Known::Null).spec().unwrap().metrics);
+    assert!(block(false, Known::Value(true)).spec().unwrap().metrics);
+    assert!(block(false, Known::Unknown).spec().is_err());
 }
 
 #[tokio::test]
@@ -92,6 +148,43 @@ fn validation_covers_the_resource_and_its_destinations() {
     assert!(validate_config(&enough).is_empty());
     assert!(paths.contains(&"tags[\"aws:x\"]".to_string()), "{paths:?}");
     assert!(paths.iter().any(|p| p.starts_with("destination[0]")), "{paths:?}");
+}
+
+#[tokio::test]
+async fn a_replica_key_alias_goes_to_s3_as_written_and_to_the_role_policy_as_its_key() {
+    let alias = "arn:aws:kms:us-east-1:222222222222:alias/replicas";
+    let key = "arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let c = config(vec![
+        ("bucket", "acme-data".into()),
+        (
+            "destination",
+            Value::List(vec![dest(vec![
+                ("bucket_arn", "arn:aws:s3:::dr-one".into()),
+                ("replica_kms_key_arn", alias.into()),
+                ("source_kms_key_arns", Value::Set(vec![KEY_SRC.into()])),
+            ])]),
+        ),
+    ]);
+    let mut m = SourceModel::from_value(&resource().plan(None, &Value::Null, &c, &c).await.planned).unwrap();
+    let desired = |m: &SourceModel| Desired::from_model(m, &PARTITIONS[0], "111111111111", "us-east-1");
+    // Not resolved yet (no provider configuration at plan time): no documents to write.
+    assert!(desired(&m).err().is_some_and(|e| e.contains("replica_kms_key_target_arn")));
+    blocks_of(&mut m)[0].replica_kms_key_target_arn = Known::Value(key.into());
+    let d = desired(&m).unwrap();
+    assert_eq!(d.configuration.rules[0].replica_kms_key.as_deref(), Some(alias), "S3 gets what the user wrote");
+    let json = d.permissions.to_json();
+    assert!(json.contains(key) && !json.contains(":alias/"), "{json}");
+    // A key ARN is its own target, whatever the attribute holds.
+    blocks_of(&mut m)[0].replica_kms_key_arn = Known::Value(key.into());
+    blocks_of(&mut m)[0].replica_kms_key_target_arn = Known::Null;
+    assert_eq!(blocks_of(&mut m)[0].replica_key_target().unwrap().as_deref(), Some(key));
+}
+
+const KEY_SRC: &str = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn blocks_of(m: &mut SourceModel) -> &mut Vec<DestinationBlock> {
+    let Known::Value(blocks) = &mut m.destination else { unreachable!() };
+    blocks
 }
 
 #[tokio::test]

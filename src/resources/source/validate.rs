@@ -10,7 +10,9 @@ use tfplugin::{AttributePath, Diagnostic, Diagnostics, Number};
 
 use super::model::{DestinationBlock, SourceModel};
 use crate::domain::arn::BucketArn;
-use crate::domain::replication::{MAX_DESTINATIONS, derived_rule_id, position_priority};
+use crate::domain::replication::{
+    DestinationSpec, MAX_DESTINATIONS, derived_rule_ids, effective_priority, overlapping_rules, position_priority,
+};
 
 /// The path `destination[i].<attr>`.
 fn path(i: usize, attr: &str) -> AttributePath {
@@ -34,7 +36,7 @@ pub fn validate(config: &SourceModel) -> Diagnostics {
             .at(AttributePath::attr("destination")),
         );
     }
-    unique_buckets(blocks, config.bucket.known().map(String::as_str), &mut ds);
+    not_the_source(blocks, config.bucket.known().map(String::as_str), &mut ds);
     unique_priorities(blocks, &mut ds);
     unique_rule_ids(blocks, &mut ds);
     for (i, d) in blocks.iter().enumerate() {
@@ -43,9 +45,9 @@ pub fn validate(config: &SourceModel) -> Diagnostics {
     ds
 }
 
-/// Valid destination bucket ARNs name neither the source bucket nor a bucket another block names.
-fn unique_buckets(blocks: &[DestinationBlock], source: Option<&str>, ds: &mut Diagnostics) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+/// No valid destination bucket ARN names the source bucket. Several blocks may name the same bucket: each is a
+/// rule of its own (for instance `logs/` to GLACIER and `data/` to STANDARD).
+fn not_the_source(blocks: &[DestinationBlock], source: Option<&str>, ds: &mut Diagnostics) {
     for (i, d) in blocks.iter().enumerate() {
         let Some(arn) = d.bucket_arn.known().and_then(|a| a.parse::<BucketArn>().ok()) else { continue };
         let name = arn.bucket.as_str();
@@ -55,16 +57,40 @@ fn unique_buckets(blocks: &[DestinationBlock], source: Option<&str>, ds: &mut Di
                  destination block."
             );
             ds.push(Diagnostic::error("Destination bucket is the source bucket", detail).at(path(i, "bucket_arn")));
-        } else if let Some(first) = seen.get(name) {
-            let detail = format!(
-                "destination[{first}] already replicates to bucket {name:?}; each destination block must name a \
-                 different bucket (a block is one rule with one filter). Remove one of the two blocks."
-            );
-            ds.push(Diagnostic::error("Duplicate destination bucket", detail).at(path(i, "bucket_arn")));
-        } else {
-            seen.insert(name.to_string(), i);
         }
     }
+}
+
+/// Rules into the same bucket whose filters can select the same object: S3 replicates such an object by the
+/// rule with the higher priority only (see [`overlapping_rules`]), so the other rule's settings (storage class,
+/// replica key, ...) do not apply to it. A warning on the losing block of `planned`, naming the winner, unless
+/// `config` sets both priorities (then the choice is the user's). Blocks not fully known are left out. Part of
+/// the plan, not of [`validate`]: engines validate a configuration more than once, and a warning would repeat.
+pub fn overlaps(planned: &SourceModel, config: &SourceModel) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    let (Known::Value(blocks), Known::Value(configured)) = (&planned.destination, &config.destination) else {
+        return ds;
+    };
+    let known: Vec<(usize, DestinationSpec)> =
+        blocks.iter().enumerate().filter_map(|(i, b)| Some((i, b.spec().ok()?))).collect();
+    let only: Vec<DestinationSpec> = known.iter().map(|(_, s)| s.clone()).collect();
+    let explicit = |i: usize| configured.get(i).is_some_and(|c| !c.priority.is_null());
+    for (a, b) in overlapping_rules(&only) {
+        let ((i, x), (j, y)) = (&known[a], &known[b]);
+        if explicit(*i) && explicit(*j) {
+            continue;
+        }
+        let (pi, pj) = (effective_priority(*i, x), effective_priority(*j, y));
+        let (winner, loser, (pw, pl)) = if pj > pi { (*j, *i, (pj, pi)) } else { (*i, *j, (pi, pj)) };
+        let detail = format!(
+            "destination[{i}] and destination[{j}] replicate into the same bucket and their filters (prefix, tags) \
+             can select the same object. S3 replicates such an object by the rule with the higher priority only: \
+             destination[{winner}] (priority {pw}) wins over destination[{loser}] (priority {pl}), whose settings \
+             then do not apply to it. Set priority on both blocks to choose, or make the prefixes disjoint."
+        );
+        ds.push(Diagnostic::warning("Overlapping rules into one bucket", detail).at(path(loser, "priority")));
+    }
+    ds
 }
 
 /// Each rule's effective priority (explicit, or by position) is unique; invalid priorities are the
@@ -92,22 +118,18 @@ fn unique_priorities(blocks: &[DestinationBlock], ds: &mut Diagnostics) {
     }
 }
 
-/// No two rules get the same id, explicit or derived from the destination bucket (two derived ids collide only
-/// for the same bucket, which [`unique_buckets`] reports already).
+/// No two rules get the same id, explicit or derived (see [`derived_rule_ids`]: derived ids never collide with
+/// each other, so a collision involves an explicit `rule_id`).
 fn unique_rule_ids(blocks: &[DestinationBlock], ds: &mut Diagnostics) {
-    let mut seen: HashMap<String, (usize, bool)> = HashMap::new();
-    for (i, d) in blocks.iter().enumerate() {
-        let (id, explicit) = match (&d.rule_id, &d.bucket_arn) {
+    let arns: Vec<Option<&str>> = blocks.iter().map(|d| d.bucket_arn.known().map(String::as_str)).collect();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, (d, derived)) in blocks.iter().zip(derived_rule_ids(&arns)).enumerate() {
+        let (id, explicit) = match (&d.rule_id, derived) {
             (Known::Value(id), _) if !id.is_empty() && id.chars().count() <= 255 => (id.clone(), true),
-            (Known::Null, Known::Value(arn)) => match derived_rule_id(arn) {
-                Some(id) => (id, false),
-                None => continue,
-            },
+            (Known::Null, Some(id)) => (id, false),
             _ => continue,
         };
-        if let Some((first, first_explicit)) = seen.insert(id.clone(), (i, explicit))
-            && (first_explicit || explicit)
-        {
+        if let Some(first) = seen.insert(id.clone(), i) {
             let detail = format!(
                 "This destination's rule id would be {id:?}, which destination[{first}] already has; S3 needs every \
                  rule id to be unique. Set a different rule_id on one of them."
@@ -120,6 +142,19 @@ fn unique_rule_ids(blocks: &[DestinationBlock], ds: &mut Diagnostics) {
 
 /// What one attribute of a block needs of another.
 fn requirements(i: usize, d: &DestinationBlock, ds: &mut Diagnostics) {
+    if d.replication_time_control == Known::Value(true) && d.metrics == Known::Value(false) {
+        // "ReplicationTime ... Must be specified together with a Metrics block" ("Destination",
+        // <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Destination.html>).
+        ds.push(
+            Diagnostic::error(
+                "replication_time_control needs metrics",
+                "S3 Replication Time Control reports through replication metrics, and S3 accepts it only with \
+                 metrics enabled. Remove metrics = false (metrics then follows replication_time_control), or set \
+                 replication_time_control = false.",
+            )
+            .at(path(i, "metrics")),
+        );
+    }
     if d.owner_override == Known::Value(true) && d.account_id.is_null() {
         ds.push(
             Diagnostic::error(

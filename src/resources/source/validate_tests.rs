@@ -92,19 +92,57 @@ fn rejects_malformed_bucket_arns() {
 }
 
 #[test]
-fn rejects_the_source_bucket_and_duplicates() {
+fn rejects_the_source_bucket_but_not_several_rules_into_one_bucket() {
     let ds = validate_destinations(Some("src"), &[block("dst-a", vec![]), block("src", vec![])]);
     assert_eq!(
         errors(&ds),
         vec![("destination[1].bucket_arn".into(), "Destination bucket is the source bucket".into())]
     );
-    let dup = [block("dst-a", vec![]), block("dst-b", vec![]), block("dst-a", vec![])];
-    let ds = validate_destinations(None, &dup);
-    assert_eq!(errors(&ds), vec![("destination[2].bucket_arn".into(), "Duplicate destination bucket".into())]);
-    assert!(ds.0[0].detail.contains("destination[0]"));
-    // The same name in another partition is the same rule id: still a duplicate.
-    let cn = block("x", vec![("bucket_arn", "arn:aws-cn:s3:::dst-a".into())]);
-    assert_eq!(paths_for_all(&[block("dst-a", vec![]), cn]), ["destination[1].bucket_arn"]);
+    // logs/ to GLACIER and data/ to STANDARD, both into dst-a: two rules, distinct derived ids and priorities.
+    let logs = block("dst-a", vec![("prefix", "logs/".into()), ("storage_class", "GLACIER".into())]);
+    let data = block("dst-a", vec![("prefix", "data/".into()), ("storage_class", "STANDARD".into())]);
+    assert!(validate_destinations(Some("src"), &[logs.clone(), block("dst-b", vec![]), data.clone()]).0.is_empty());
+    // The same name in another partition counts as the same bucket: numbered, no error.
+    let cn = block("x", vec![("bucket_arn", "arn:aws-cn:s3:::dst-a".into()), ("prefix", "cn/".into())]);
+    assert!(paths_for_all(&[logs.clone(), cn]).is_empty());
+    // The negative control: an explicit id equal to the second block's derived id collides, blamed on its ARN.
+    let taken = block("dst-b", vec![("rule_id", "crossrepl-dst-a#2".into())]);
+    assert_eq!(paths_for_all(&[logs, taken, data]), ["destination[2].bucket_arn"]);
+}
+
+/// The warnings of planning a new source with `dests` (unconfigured provider: no AWS calls).
+async fn plan_warnings(dests: &[Value]) -> Vec<(String, String)> {
+    let config = crate::resources::source::schema::schema()
+        .object(None, vec![("bucket", "src".into()), ("destination", Value::List(dests.to_vec()))]);
+    let resource = framework::erase::<AwsClients, _>(SourceResource);
+    assert!(resource.validate(&config).0.is_empty(), "validation stays quiet: engines call it more than once");
+    let ds = resource.plan(None, &Value::Null, &config, &config).await.diagnostics;
+    assert!(!ds.has_errors(), "{ds:?}");
+    ds.0.iter().map(|d| (d.attribute.as_ref().unwrap().to_string(), d.detail.clone())).collect()
+}
+
+#[tokio::test]
+async fn warns_about_overlapping_rules_into_one_bucket() {
+    let warnings = |dests: &[Value]| {
+        let dests = dests.to_vec();
+        async move { plan_warnings(&dests).await }
+    };
+    let logs = block("dst-a", vec![("prefix", "logs/".into()), ("storage_class", "GLACIER".into())]);
+    let all = block("dst-a", vec![]);
+    // Everything (priority 2 by position) wins over logs/ (1): the warning is on the loser and names the winner.
+    let w = warnings(&[logs.clone(), all.clone()]).await;
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].0, "destination[0].priority");
+    assert!(w[0].1.contains("destination[1] (priority 2) wins"), "{}", w[0].1);
+    // Explicit priorities on both: the user chose, no warning. Disjoint prefixes, or another bucket: none either.
+    let with_p = |b: &Value, p: i64| {
+        let Value::Object(mut m) = b.clone() else { unreachable!() };
+        m.insert("priority".into(), Value::int(p));
+        Value::Object(m)
+    };
+    assert!(warnings(&[with_p(&logs, 10), with_p(&all, 1)]).await.is_empty());
+    assert!(warnings(&[logs.clone(), block("dst-a", vec![("prefix", "data/".into())])]).await.is_empty());
+    assert!(warnings(&[logs, block("dst-b", vec![])]).await.is_empty());
 }
 
 #[test]
@@ -174,6 +212,19 @@ fn owner_override_needs_account_id() {
 }
 
 #[test]
+fn replication_time_control_needs_metrics() {
+    let rtc = |metrics: Option<bool>| {
+        let mut attrs = vec![("replication_time_control", Value::Bool(true))];
+        attrs.extend(metrics.map(|m| ("metrics", Value::Bool(m))));
+        paths_for(block("dst-a", attrs))
+    };
+    assert_eq!(rtc(Some(false)), ["destination[0].metrics"]);
+    assert!(rtc(Some(true)).is_empty());
+    assert!(rtc(None).is_empty(), "metrics left out follows replication_time_control");
+    assert!(paths_for(block("dst-a", vec![("metrics", true.into())])).is_empty(), "metrics without RTC");
+}
+
+#[test]
 fn tag_filters_refuse_delete_marker_replication() {
     // delete_marker_replication defaults to true.
     let ds = validate_destinations(None, &[block("dst-a", vec![("tags", tags(&[("env", "prod")]))])]);
@@ -196,7 +247,9 @@ fn tag_filters_refuse_delete_marker_replication() {
 fn checks_kms_keys() {
     for bad in [
         "alias/replica",
-        "arn:aws:kms:eu-west-1:222222222222:alias/replica",
+        "arn:aws:kms:eu-west-1:222222222222:alias/aws/s3",
+        "arn:aws:kms:eu-west-1:222222222222:alias/",
+        "arn:aws:kms:eu-west-1:2222:alias/replica",
         "1234abcd-12ab-34cd-56ef-1234567890ab",
         "arn:aws:kms:eu-west-1:2222:key/abc",
         "arn:aws:kms:nowhere:222222222222:key/abc",
@@ -209,6 +262,16 @@ fn checks_kms_keys() {
     }
     let ds = validate_destinations(None, &[block("dst-a", vec![("replica_kms_key_arn", "alias/replica".into())])]);
     assert!(ds.0[0].detail.contains("alias"));
+    // A replica key by alias ARN is accepted (S3 takes it; plan resolves it for the policies); a source key is
+    // not: the role's policy must name the key, and nothing resolves source keys.
+    let sources = ("source_kms_key_arns", Value::Set(vec![KEY2.into()]));
+    let alias = "arn:aws:kms:eu-west-1:222222222222:alias/team/replicas";
+    assert!(paths_for(block("dst-a", vec![("replica_kms_key_arn", alias.into()), sources])).is_empty());
+    let source_alias = ("source_kms_key_arns", Value::Set(vec![alias.into()]));
+    assert_eq!(
+        paths_for(block("dst-a", vec![("replica_kms_key_arn", KEY.into()), source_alias])),
+        ["destination[0].source_kms_key_arns"]
+    );
 
     let set = block(
         "dst-a",
