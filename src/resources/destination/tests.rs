@@ -166,3 +166,28 @@ fn the_key_statement_follows_the_default_key_and_its_sid_the_key_list() {
     m.replica_kms_key_arns = Known::Unknown;
     assert_eq!(d.state(&m, Known::Null, all(), Known::Unknown).kms_statement_sid, Known::Unknown);
 }
+
+#[test]
+fn organization_mode_admits_by_one_statement_and_says_so_in_the_grant() {
+    let c = config(vec![
+        ("bucket", "dst".into()),
+        ("source_organization_id", "o-a1b2c3d4e5".into()),
+        ("source_role_name_pattern", "crossrepl-*".into()),
+        ("source_role_path", "/".into()),
+        ("accept_owner_override", false.into()),
+    ]);
+    let m = DestinationModel::from_value(&c).unwrap();
+    let d = Desired::from_model(&m, &PARTITIONS[0]).unwrap();
+    assert_eq!(d.source_role_arn(), None);
+    assert!(d.sid().starts_with("CrossreplReplicationOrg") && d.kms_sid == format!("{}Kms", d.sid()));
+    let admitted = crate::domain::policy::edit::apply_all(None, &d.admit());
+    assert_eq!(d.sid_in_place(admitted.as_ref()), Some(d.sid()));
+    assert_eq!(d.sid_in_place(crate::domain::policy::edit::apply_all(admitted, &d.release()).as_ref()), None);
+    let state = d.state(&m, Known::Value("222222222222".into()), d.all_in_place(), Known::Value(false));
+    assert_eq!(state.id, Known::Value("dst,o-a1b2c3d4e5".into()));
+    assert_eq!(state.source_role_arn, Known::Null);
+    let grant = state.grant.known().unwrap();
+    assert_eq!(grant.role_arn, Known::Null);
+    assert_eq!(grant.organization_id, Known::Value("o-a1b2c3d4e5".into()));
+    assert_eq!(grant.role_arn_pattern, Known::Value("arn:aws:iam::*:role/crossrepl-*".into()));
+}
