@@ -8,6 +8,12 @@ write that crossrepl_source expresses too, each proven with the test bed's repli
   into one bucket get a warning naming the rule that wins.
 - Replication metrics without Replication Time Control (`metrics`), read back by import; negative controls: the
   rule without it has no Metrics, and `metrics = false` with time control is refused at plan time.
+- An existing replication role (`role_arn`, made with boto3 as a platform team would): the configuration names it,
+  an object replicates, the plan is then empty, destroy leaves the role and its policy exactly as they were;
+  switching to a managed role and back is an in-place update that creates, then deletes, crossrepl's own role only;
+  import keeps the existing role untouched; negative controls: a role trusting ec2.amazonaws.com instead of S3, a
+  destination admitting another role, `role_name` next to `role_arn`, and a role of another account are refused at
+  plan time.
 - A replica key given by alias ARN: the rule keeps the alias, the role's policy and the grant check use its key,
   an object arrives under that key, a moved alias is followed; negative controls: a missing alias and an alias
   of a key the destination does not list are refused at plan time.
@@ -175,3 +181,113 @@ def test_replica_key_by_alias(ws: Workspace, ls: LocalStack, two_accounts: TwoAc
         assert not r.ok and summary in errors(r), r.transcript()
     ws.write(head + source(alias))
     ws.destroy()
+
+
+def test_existing_role(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """`role_arn` names a role crossrepl did not create: apply writes versioning and a configuration naming it and
+    creates no role or policy (`policy_arn` null), an object replicates (the engine assumes that role and checks its
+    hand-written policy), the next plan is empty, and destroy removes the configuration only: the role, its trust
+    policy, its attached policy and that policy's document are unchanged. Negative controls at plan time, at
+    `role_arn` or the attribute named: a role trusting ec2.amazonaws.com, a destination admitting crossrepl's
+    default role instead, `role_name` set together with `role_arn`, and a role of the destination's account. Moving
+    to a managed role and back is in place: crossrepl creates its own role, then deletes it, never the other.
+    Import by bucket name, with `role_arn` kept in the configuration, leaves the role as it is."""
+    src_acct, dst_acct, src, dst, aws, _ = two_accounts
+    iam = aws.iam(src_acct)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                                                      "Action": "sts:AssumeRole"}]}
+    # The shape of the document crossrepl writes (provider::crossrepl::replication_role_policy), by hand.
+    permissions = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "SourceBucket", "Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+         "Resource": arn(src)},
+        {"Sid": "SourceObjects", "Effect": "Allow",
+         "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+                    "s3:GetObjectRetention", "s3:GetObjectLegalHold"], "Resource": f"{arn(src)}/*"},
+        {"Sid": "DestinationObjects", "Effect": "Allow",
+         "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], "Resource": f"{arn(dst)}/*"}]}
+    role = iam.create_role(RoleName="platform-replication", Path="/platform/",
+                           AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    policy = iam.create_policy(PolicyName="platform-replication", PolicyDocument=json.dumps(permissions))["Policy"]
+    iam.attach_role_policy(RoleName="platform-replication", PolicyArn=policy["Arn"])
+    ec2_trust = {**trust, "Statement": [{**trust["Statement"][0], "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    ec2_role = iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=json.dumps(ec2_trust))["Role"]
+
+    def snapshot() -> tuple:
+        r = aws.role(src_acct, "platform-replication")
+        attached = iam.list_attached_role_policies(RoleName="platform-replication")["AttachedPolicies"]
+        versions = iam.list_policy_versions(PolicyArn=policy["Arn"])["Versions"]
+        return (r and (r["Arn"], r["AssumeRolePolicyDocument"], r.get("Tags", [])), attached, len(versions),
+                aws.policy_document(src_acct, policy["Arn"]))
+
+    before = snapshot()
+    assert before[0] and before[3] == permissions, before
+
+    def config(role_arn: str, admitted: tuple[str, str] = ("platform-replication", "/platform/"), **extra) -> str:
+        name, path = admitted
+        return (providers(ls.endpoint, src=src_acct, dst=dst_acct)
+                + destination_resource("dr", "dst", dst, src_acct, src, source_role_name=name, source_role_path=path)
+                + source_resource("data", "src", src, [to("dr")], role_arn=role_arn, **extra))
+
+    def refused(hcl: str, text: str, attribute: str) -> None:
+        """Plan fails with an error containing `text` whose source snippet shows `attribute`."""
+        ws.write(hcl)
+        r = ws.run("plan", "-input=false")
+        found = [d for d in r.diagnostics("error") if text in f"{d.get('summary')}: {d.get('detail')}"]
+        assert not r.ok and found, r.transcript()
+        assert attribute in (found[0].get("snippet") or {}).get("code", ""), found[0]
+
+    # Negative controls first (nothing applied yet): each refused at plan, at the attribute it concerns.
+    ws.write(config(role["Arn"]))
+    ws.init()
+    refused(config(ec2_role["Arn"], admitted=("ec2-only", "/")), "does not let s3.amazonaws.com call sts:AssumeRole", "role_arn")
+    refused(config(role["Arn"], admitted=(f"crossrepl-{src}", "/")), role["Arn"], "grant")
+    refused(config(role["Arn"], role_name="mine"), "role_name cannot be used with role_arn", "role_name")
+    other_account = f"arn:aws:iam::{dst_acct}:role/platform/platform-replication"
+    refused(config(other_account), "the replication role is in another account", "role_arn")
+
+    ws.write(config(role["Arn"]))
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert aws.replication(src_acct, src)["Role"] == role["Arn"]
+    shown = json.loads(ws.must("show", "-json", json_out=False).stdout)
+    (source,) = [r for r in shown["values"]["root_module"]["resources"] if r["type"] == "crossrepl_source"]
+    assert (source["values"]["role_arn"], source["values"]["policy_arn"], source["values"]["role_name"]) \
+        == (role["Arn"], None, None), source["values"]
+    assert aws.role(src_acct, f"crossrepl-{src}") is None  # no role of crossrepl's was made
+    assert snapshot() == before, (snapshot(), before)
+    aws.objects().prove(src_acct, src, dst_acct, dst)
+    assert_converged(ws, "apply")
+
+    # To a managed role: an in-place update that creates crossrepl's role and never touches the other one.
+    managed = f"arn:aws:iam::{src_acct}:role/crossrepl-{src}"
+    ws.write(providers(ls.endpoint, src=src_acct, dst=dst_acct)
+             + destination_resource("dr", "dst", dst, src_acct, src) + source_resource("data", "src", src, [to("dr")]))
+    r = ws.plan()
+    assert "role_arn" in changed_paths(ws)["crossrepl_source.data"] and counts(r)[2] == 0, r.change_summary()
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert aws.replication(src_acct, src)["Role"] == managed and aws.role(src_acct, f"crossrepl-{src}")
+    assert snapshot() == before, (snapshot(), before)
+    aws.objects().prove(src_acct, src, dst_acct, dst, key="managed.txt")
+    assert_converged(ws, "moving to a managed role")
+
+    # Back to the existing role: in place, and crossrepl deletes the role and policy it created.
+    ws.write(config(role["Arn"]))
+    r = ws.plan()
+    assert counts(r)[2] == 0, r.change_summary()
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert aws.replication(src_acct, src)["Role"] == role["Arn"]
+    assert aws.role(src_acct, f"crossrepl-{src}") is None
+    assert aws.policy_document(src_acct, policy_arn(src_acct, src)) is None
+    assert snapshot() == before, (snapshot(), before)
+    assert_converged(ws, "moving back to the existing role")
+
+    # Import (id: the bucket) reads the role from the configuration as a managed one; with role_arn in the
+    # configuration the next apply only forgets its names and leaves the role and its policy as they are.
+    ws.must("state", "rm", "crossrepl_source.data", json_out=False)
+    ws.must("import", "-input=false", "crossrepl_source.data", src, json_out=False)
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert snapshot() == before, (snapshot(), before)
+    assert_converged(ws, "apply after import")
+
+    ws.destroy()
+    assert aws.replication(src_acct, src) is None
+    assert snapshot() == before, (snapshot(), before)

@@ -84,7 +84,11 @@ fn page(title: &str, subcategory: &str, schema: &ResourceSchema, kind: &str, exa
             (
                 "<bucket>",
                 "When the role has several customer-managed policies attached, say which one crossrepl manages: \
-                 `<bucket>,<policy name>`.",
+                 `<bucket>,<policy name>`. For a source that uses an existing role (`role_arn`), import with the \
+                 same id and keep `role_arn` in the configuration: the import reads the role from the bucket's \
+                 replication configuration and records it with its policy as crossrepl's, the next plan shows \
+                 `role_name`, `policy_name` and `policy_arn` becoming null, and that apply leaves the role and its \
+                 policies as they are. Without `role_arn`, apply adopts them (tags them, and rewrites the policy).",
             )
         };
         let _ = writeln!(

@@ -106,6 +106,32 @@ pub fn replication_trust_policy(partition: &str, source_account_id: &str, source
     }])
 }
 
+/// Whether a role's trust policy lets S3 assume the role: an `Allow` statement whose `Principal` names the service
+/// `s3.amazonaws.com` (or `*`) for `sts:AssumeRole` (or a wildcard covering it). Conditions are not evaluated: S3
+/// sends `aws:SourceAccount` and `aws:SourceArn` of the source bucket, and a trust policy may restrict on them
+/// ("Setting up permissions for live replication", step 2,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html>). A `Deny` for
+/// the same principal and action without conditions overrides the `Allow`.
+pub fn trusts_s3(trust: &PolicyDocument) -> bool {
+    let names_s3 = |p: &Option<Principal>| match p {
+        Some(Principal::Any) => true,
+        Some(Principal::Specific(m)) => {
+            m.service.as_ref().is_some_and(|s| s.0.iter().any(|x| x == S3_SERVICE_PRINCIPAL))
+        }
+        None => false,
+    };
+    let assumes = |s: &Statement| {
+        s.action.as_ref().is_some_and(|a| {
+            a.0.iter().any(|x| ["sts:assumerole", "sts:*", "*"].contains(&x.to_ascii_lowercase().as_str()))
+        })
+    };
+    let matching = |effect: Effect| {
+        trust.statements.iter().filter(move |s| s.effect == effect && names_s3(&s.principal) && assumes(s))
+    };
+    let denied = matching(Effect::Deny).any(|s| s.condition.is_none());
+    !denied && matching(Effect::Allow).next().is_some()
+}
+
 /// Default replication role name for a source bucket: `crossrepl-<bucket>`, or when that is over 64 characters
 /// (or the bucket name has characters outside `[a-z0-9.-]`), a truncated form ending in `_` + 8 hex digits of a
 /// hash of the whole name. Deterministic; distinct buckets give distinct names.

@@ -578,3 +578,30 @@ fn role_policy_size_is_checked_and_says_how_many_fit() {
     assert_eq!(check(fit), Ok(()));
     assert!(check(fit + 1).is_err());
 }
+
+#[test]
+fn trust_check_needs_s3_allowed_to_assume_the_role() {
+    let trust = |json: &str| trusts_s3(&parse(json));
+    // crossrepl's own trust policy, and a plain one in string form, pass.
+    assert!(trusts_s3(&replication_trust_policy("aws", ACCOUNT, "acme-data")));
+    assert!(trust(
+        r#"{"Statement":{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}}"#
+    ));
+    assert!(trust(
+        r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","s3.amazonaws.com"]},"Action":["sts:*"]}]}"#
+    ));
+    // Negative controls: another service, another action, a Deny, no statement for S3.
+    assert!(!trust(
+        r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+    ));
+    assert!(!trust(
+        r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:TagSession"}]}"#
+    ));
+    assert!(!trust(
+        r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"},
+            {"Effect":"Deny","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+    ));
+    assert!(!trust(
+        r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#
+    ));
+}

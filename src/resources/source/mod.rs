@@ -20,7 +20,7 @@ pub mod validate;
 use framework::{Ctx, Known, Outcome, PlanRequest, Resource, ResourceSchema};
 use tfplugin::{Diagnostic, Diagnostics};
 
-use self::model::{Desired, SourceModel, map_value};
+use self::model::{Desired, SourceModel, is_existing_role, map_value};
 use self::observe::observe;
 use self::reconcile::Reconcile;
 use self::schema::{OWNER_TAG, TYPE_NAME};
@@ -36,10 +36,12 @@ fn label(m: &SourceModel) -> String {
 }
 
 /// The account and partition of the provider block: the account from the role or policy ARN of `m` when known
-/// (no call), else asked of STS once per process.
+/// and crossrepl's (no call), else asked of STS once per process. An existing role's ARN is not used: it may name
+/// another account, which plan refuses.
 async fn context(aws: &AwsClients, m: &SourceModel) -> Result<(String, &'static Partition), AwsError> {
     let partition = Partition::of_region(&aws.region);
-    let from_arn = [&m.role_arn, &m.policy_arn].into_iter().find_map(|arn| {
+    let role_arn = if is_existing_role(m) { &Known::Null } else { &m.role_arn };
+    let from_arn = [role_arn, &m.policy_arn].into_iter().find_map(|arn| {
         let account = arn.known()?.split(':').nth(4)?;
         account.parse::<AccountId>().is_ok().then(|| account.to_string())
     });
@@ -88,7 +90,9 @@ impl SourceResource {
             Ok(w) => w,
             Err(msg) => return Outcome::with(None, Diagnostic::error(format!("{label}: invalid plan"), msg)),
         };
-        if let Err(d) = plan::policy_size(&label, &want) {
+        if !want.existing_role
+            && let Err(d) = plan::policy_size(&label, &want)
+        {
             return Outcome::with(None, d);
         }
         Reconcile { ctx, label, partition, planned: &planned, want }.converge(old, prior).await
@@ -117,6 +121,7 @@ impl Resource<AwsClients> for SourceResource {
         mut planned: SourceModel,
         req: PlanRequest<'_, SourceModel>,
     ) -> (SourceModel, Diagnostics) {
+        plan::existing_role_names(&mut planned, req.config);
         plan::derived_ids(&mut planned, req.config);
         let overlaps = validate::overlaps(&planned, req.config);
         let Some(ctx) = ctx else {
@@ -136,7 +141,7 @@ impl Resource<AwsClients> for SourceResource {
         }
         let want =
             account.as_deref().and_then(|a| Desired::from_model(&planned, partition, a, &ctx.client.region).ok());
-        if let Some(Err(d)) = want.map(|w| plan::policy_size(&label(&planned), &w)) {
+        if let Some(Err(d)) = want.filter(|w| !w.existing_role).map(|w| plan::policy_size(&label(&planned), &w)) {
             diagnostics.push(d);
         }
         diagnostics.extend(overlaps);
@@ -208,7 +213,8 @@ impl Resource<AwsClients> for SourceResource {
             Err(e) => return aws_diag(&label, "identifying the account", &e).into(),
         };
         let Ok(want) = Desired::from_model(prior, partition, &account, &aws.region) else { return Diagnostics::new() };
-        // The replication configuration goes first: S3 needs the role until then. Only ours is removed.
+        // The replication configuration goes first: S3 needs the role until then. Only ours is removed; an existing
+        // role (role_arn set) and its policies are never touched.
         match s3::replication(aws, &want.bucket).await {
             Ok(Some(cfg)) if cfg.role == want.configuration.role => {
                 if let Err(e) = s3::delete_replication(aws, &want.bucket).await {
@@ -218,6 +224,9 @@ impl Resource<AwsClients> for SourceResource {
             Ok(_) => {}
             Err(e) if e.kind == ErrorKind::NotFound => {}
             Err(e) => return aws_diag(&label, "reading the replication configuration", &e).into(),
+        }
+        if want.existing_role {
+            return Diagnostics::new();
         }
         if let Err(e) = iam::detach(aws, &want.role_name, &want.policy_arn).await
             && e.kind != ErrorKind::NotFound

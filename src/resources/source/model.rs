@@ -226,8 +226,11 @@ pub struct Desired {
     pub enable_versioning: bool,
     /// The role's ARN.
     pub role_arn: String,
-    /// The policy's ARN.
+    /// The policy's ARN (empty with an existing role).
     pub policy_arn: String,
+    /// Whether the role is an existing one (`role_arn` set): crossrepl then touches no role and no policy, and
+    /// `role_name`, `policy_name`, `path` and `policy_arn` are empty.
+    pub existing_role: bool,
     /// The trust policy.
     pub trust: PolicyDocument,
     /// The role policy.
@@ -252,14 +255,20 @@ impl Desired {
     ) -> Result<Self, String> {
         let need = |v: &Known<String>, name: &str| v.known().cloned().ok_or_else(|| format!("`{name}` is not known"));
         let bucket = need(&m.bucket, "bucket")?;
-        let role_name = need(&m.role_name, "role_name")?;
-        let policy_name = need(&m.policy_name, "policy_name")?;
-        let path = need(&m.role_path, "role_path")?;
+        let existing_role = is_existing_role(m);
+        let name = |v: &Known<String>, attr: &str| if existing_role { Ok(String::new()) } else { need(v, attr) };
+        let role_name = name(&m.role_name, "role_name")?;
+        let policy_name = name(&m.policy_name, "policy_name")?;
+        let path = name(&m.role_path, "role_path")?;
         let blocks = m.destination.known().ok_or("`destination` is not known")?;
         let dests = blocks.iter().map(DestinationBlock::spec).collect::<Result<Vec<_>, _>>()?;
         let default_keys = blocks.iter().map(DestinationBlock::default_kms_key_arn).collect::<Result<Vec<_>, _>>()?;
         let replica_keys = blocks.iter().map(DestinationBlock::replica_key_target).collect::<Result<Vec<_>, _>>()?;
-        let role_arn = role_arn(partition, account, &path, &role_name);
+        let role_arn = if existing_role {
+            need(&m.role_arn, "role_arn")?
+        } else {
+            role_arn(partition, account, &path, &role_name)
+        };
         let trust = grants::replication_trust_policy(partition.id, account, &bucket);
         let permissions_input = RolePolicyInput {
             partition: partition.id.to_string(),
@@ -289,7 +298,8 @@ impl Desired {
             .into_iter()
             .collect();
         Ok(Desired {
-            policy_arn: policy_arn(partition, account, &path, &policy_name),
+            policy_arn: if existing_role { String::new() } else { policy_arn(partition, account, &path, &policy_name) },
+            existing_role,
             boundary: m.permissions_boundary.known().cloned(),
             tags: known_map(&m.tags).ok_or("`tags` is not known")?.into_iter().collect(),
             enable_versioning: *m.enable_versioning.known().ok_or("`enable_versioning` is not known")?,
@@ -333,8 +343,9 @@ impl Desired {
         let mut state = base.clone();
         state.id = Known::Value(self.bucket.clone());
         state.bucket_arn = Known::Value(bucket_arn(partition, &self.bucket));
-        state.role_arn = if role_ok { Known::Value(self.role_arn.clone()) } else { Known::Null };
-        state.policy_arn = if policy_ok { Known::Value(self.policy_arn.clone()) } else { Known::Null };
+        state.role_arn = if role_ok || self.existing_role { Known::Value(self.role_arn.clone()) } else { Known::Null };
+        state.policy_arn =
+            if policy_ok && !self.existing_role { Known::Value(self.policy_arn.clone()) } else { Known::Null };
         if let Known::Value(blocks) = &mut state.destination {
             for (i, ((block, rule), spec)) in
                 blocks.iter_mut().zip(&self.configuration.rules).zip(&self.dests).enumerate()
@@ -347,6 +358,12 @@ impl Desired {
         }
         state
     }
+}
+
+/// Whether `m` uses an existing role: `role_arn` set (known or not) and no role name, which crossrepl plans only for
+/// the role it creates.
+pub fn is_existing_role(m: &SourceModel) -> bool {
+    m.role_name.is_null() && !m.role_arn.is_null()
 }
 
 /// Whether `tags` carry the ownership tag of the `crossrepl_source` of `bucket`.

@@ -45,8 +45,22 @@ impl Observed {
 }
 
 /// Reads every part concurrently; `Err` names the step that failed. GetBucketVersioning doubles as the existence
-/// check of the bucket.
+/// check of the bucket. With an existing role, no role or policy is read (none is crossrepl's).
 pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (String, AwsError)> {
+    if want.existing_role {
+        let (versioning, configuration) =
+            tokio::join!(s3::versioning(aws, &want.bucket), s3::replication(aws, &want.bucket));
+        let versioning = versioning.map_err(|e| ("reading versioning".to_string(), e))?;
+        return Ok(Observed {
+            bucket_exists: versioning.is_some(),
+            versioning: versioning.unwrap_or(s3::Versioning::Off),
+            role: None,
+            policy_document: None,
+            attached: false,
+            other_policies: Vec::new(),
+            configuration: configuration.map_err(|e| ("reading the replication configuration".to_string(), e))?,
+        });
+    }
     let step = |s: &'static str| move |e: AwsError| (s.to_string(), e);
     let policy_doc = async {
         let text = iam::default_policy_document(aws, &want.policy_arn).await?;

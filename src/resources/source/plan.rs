@@ -4,17 +4,24 @@ use framework::Known;
 use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
 use super::destinations;
-use super::model::{Desired, DestinationBlock, SourceModel};
+use super::model::{Desired, DestinationBlock, SourceModel, is_existing_role};
 use super::ownership::{self, Claim, Occupants};
 use crate::aws::{AwsClients, iam, s3};
-use crate::domain::arn::{Partition, bucket_arn, policy_arn, role_arn};
+use crate::domain::arn::{Partition, RoleArn, bucket_arn, policy_arn, role_arn};
 use crate::domain::grants;
+use crate::domain::policy::PolicyDocument;
 use crate::domain::replication::{DestinationSpec, derived_rule_ids};
 use crate::resources::preflight_bucket;
 
 /// The planned `id`, `bucket_arn`, `role_arn` and `policy_arn`: known when the names they derive from are (and,
 /// for the role and policy, the account), unknown otherwise.
 pub fn computed_arns(planned: &mut SourceModel, partition: &Partition, account: Option<&str>) {
+    if is_existing_role(planned) {
+        planned.id = planned.bucket.clone();
+        planned.bucket_arn = planned.bucket.known().map_or(Known::Unknown, |b| Known::Value(bucket_arn(partition, b)));
+        planned.policy_arn = Known::Null;
+        return;
+    }
     let names =
         (planned.bucket.known(), planned.role_name.known(), planned.policy_name.known(), planned.role_path.known());
     let (Some(bucket), Some(role), Some(policy), Some(path)) = names else { return unknown_arns(planned) };
@@ -50,15 +57,29 @@ pub fn derived_ids(planned: &mut SourceModel, config: &SourceModel) {
 }
 
 /// All computed ARNs unknown (the provider is not configured yet, or the names are not known).
+/// With an existing role, `role_arn` stays as configured and `policy_arn` is null.
 pub fn unknown_arns(planned: &mut SourceModel) {
-    (planned.id, planned.bucket_arn, planned.role_arn, planned.policy_arn) =
-        (Known::Unknown, Known::Unknown, Known::Unknown, Known::Unknown);
+    let existing = is_existing_role(planned);
+    (planned.id, planned.bucket_arn) = (Known::Unknown, Known::Unknown);
+    if existing {
+        planned.policy_arn = Known::Null;
+    } else {
+        (planned.role_arn, planned.policy_arn) = (Known::Unknown, Known::Unknown);
+    }
+}
+
+/// With `role_arn` configured (an existing role), the role and policy names are null: crossrepl manages neither.
+pub fn existing_role_names(planned: &mut SourceModel, config: &SourceModel) {
+    if !config.role_arn.is_null() {
+        (planned.role_name, planned.policy_name, planned.policy_arn) = (Known::Null, Known::Null, Known::Null);
+    }
 }
 
 /// Plan-time checks, read-only, in one round of concurrent calls: on create (`prior` None), the bucket (exists,
 /// this account's, versioned or allowed to be) and a replication configuration crossrepl does not own; on create
 /// or when they change, the role and policy names (taken by something crossrepl did not create), and replica KMS
-/// keys in another region than their destination bucket. Read failures skip a check: apply reports them.
+/// keys in another region than their destination bucket; with an existing role (`role_arn`), on every plan, that
+/// role ([`existing_role`]) instead of the names. Read failures skip a check: apply reports them.
 pub async fn preflight(
     aws: &AwsClients,
     label: &str,
@@ -67,14 +88,23 @@ pub async fn preflight(
     account: &str,
     partition: &Partition,
 ) -> Diagnostics {
-    let (Some(bucket), Some(role_name), Some(policy_name), Some(path)) =
-        (planned.bucket.known(), planned.role_name.known(), planned.policy_name.known(), planned.role_path.known())
-    else {
-        return Diagnostics::new();
+    let existing = is_existing_role(planned);
+    let Some(bucket) = planned.bucket.known() else { return Diagnostics::new() };
+    // The names of the role and policy crossrepl manages; empty with an existing role.
+    let names = match (planned.role_name.known(), planned.policy_name.known(), planned.role_path.known()) {
+        (Some(r), Some(p), Some(path)) => (r.as_str(), p.as_str(), path.as_str()),
+        _ if existing => ("", "", ""),
+        _ => return Diagnostics::new(),
     };
+    let (role_name, policy_name, path) = names;
     let create = prior.is_none();
     let changed = |f: fn(&SourceModel) -> &Known<String>| prior.is_none_or(|p| f(p) != f(planned));
-    let policy_arn = policy_arn(partition, account, path, policy_name);
+    let policy_arn = if existing { String::new() } else { policy_arn(partition, account, path, policy_name) };
+    let our_role = match planned.role_arn.known() {
+        Some(arn) if existing => Some(arn.clone()),
+        _ if existing => None,
+        _ => Some(role_arn(partition, account, path, role_name)),
+    };
     let keys = new_replica_keys(planned, prior);
     let regions = futures_util::future::join_all(keys.iter().map(|(_, b, _)| s3::bucket_region(aws, b)));
     let enable = planned.enable_versioning.known() != Some(&false);
@@ -85,25 +115,35 @@ pub async fn preflight(
         preflight_bucket(aws, label, account, bucket, enable, AttributePath::attr("bucket")).await
     };
     let replication = async { if create { s3::replication(aws, bucket).await.ok().flatten() } else { None } };
-    let role = async { if changed(|m| &m.role_name) { iam::role(aws, role_name).await.ok().flatten() } else { None } };
+    let role = async {
+        if !existing && changed(|m| &m.role_name) { iam::role(aws, role_name).await.ok().flatten() } else { None }
+    };
     let policy_tags = async {
         let moved = changed(|m| &m.policy_name) || changed(|m| &m.role_path);
-        if moved { iam::policy_tags(aws, &policy_arn).await.ok() } else { None }
+        if !existing && moved { iam::policy_tags(aws, &policy_arn).await.ok() } else { None }
     };
-    let our_role = role_arn(partition, account, path, role_name);
+    let existing_check = async {
+        match &our_role {
+            Some(arn) if existing => existing_role(aws, label, arn, account).await,
+            _ => Diagnostics::new(),
+        }
+    };
     let destinations = async {
+        let Some(role_arn) = &our_role else { return Diagnostics::new() };
         if !create && prior.is_some_and(|p| p.destination == planned.destination && p.role_arn == planned.role_arn) {
             return Diagnostics::new();
         }
-        let facts = destinations::SourceFacts { account, role_arn: &our_role, settings: None };
+        let facts = destinations::SourceFacts { account, role_arn, settings: None };
         destinations::check(aws, label, planned, facts, enable).await
     };
-    let (mut ds, replication, role, policy_tags, regions, destination_ds) =
-        tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations);
+    let (mut ds, replication, role, policy_tags, regions, destination_ds, existing_ds) =
+        tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations, existing_check);
+    ds.extend(existing_ds);
     ds.extend(destination_ds);
     let occupants =
         Occupants { role_tags: role.map(|r| r.tags), policy_tags, configuration_role: replication.map(|c| c.role) };
-    let claim = Claim { label, bucket, role_name, role_arn: &our_role, policy_arn: &policy_arn };
+    let role_arn = our_role.unwrap_or_default();
+    let claim = Claim { label, bucket, role_name, role_arn: &role_arn, policy_arn: &policy_arn };
     ds.extend(Diagnostics(ownership::refusals(&claim, &occupants)));
     for ((i, dest_bucket, key), region) in keys.iter().zip(regions) {
         if let Ok(Some(region)) = region {
@@ -111,6 +151,62 @@ pub async fn preflight(
         }
     }
     ds
+}
+
+/// The existing role `arn` (`role_arn` set) is usable for replication of a bucket of `account`, read-only
+/// (iam:GetRole): of that account, since S3 assumes the role given in the bucket's replication configuration, which
+/// the bucket owner creates in its own account ("Setting up permissions for live replication", step 2,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html>), and writing the
+/// configuration passes the role, which "you can only use the PassRole permission to pass ... to a service that
+/// shares the same AWS account" ("Grant a user permissions to pass a role to an AWS service",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>); existing, at
+/// that path; and trusting `s3.amazonaws.com` ([`grants::trusts_s3`]). A failed read is a warning: apply does not
+/// read the role.
+async fn existing_role(aws: &AwsClients, label: &str, arn: &str, account: &str) -> Diagnostics {
+    let at = || AttributePath::attr("role_arn");
+    let Ok(parsed) = arn.parse::<RoleArn>() else { return Diagnostics::new() }; // the schema's validator reports it
+    if parsed.account.as_str() != account {
+        let detail = format!(
+            "Role {arn} belongs to account {}, the source bucket to {account}. S3 replicates with a role of the \
+             source bucket's account. Use a role of account {account}, or leave role_arn out to let crossrepl \
+             create one.",
+            parsed.account.as_str()
+        );
+        return Diagnostic::error(format!("{label}: the replication role is in another account"), detail)
+            .at(at())
+            .into();
+    }
+    let role = match iam::role(aws, &parsed.name).await {
+        Ok(role) => role,
+        Err(e) => {
+            let detail = format!(
+                "crossrepl could not read role {arn} to check that S3 may assume it ({}); apply does not check it. \
+                 Grant iam:GetRole on it to the provider's credentials.",
+                e.with_advice()
+            );
+            return Diagnostic::warning(format!("{label}: role {} not checked", parsed.name), detail).at(at()).into();
+        }
+    };
+    let problem = match role {
+        None => Some(format!(
+            "No role named {} exists in account {account}. Create it first, or fix role_arn.",
+            parsed.name
+        )),
+        Some(r) if r.arn != arn => {
+            Some(format!("The role named {} is {}, not {arn}. Fix role_arn.", parsed.name, r.arn))
+        }
+        Some(r) if !PolicyDocument::parse(&r.trust_policy).is_ok_and(|t| grants::trusts_s3(&t)) => Some(format!(
+            "The trust policy of {arn} does not let s3.amazonaws.com call sts:AssumeRole, so S3 cannot replicate \
+             with it. Add a statement allowing Principal {{\"Service\": \"s3.amazonaws.com\"}} the action \
+             sts:AssumeRole (provider::crossrepl::replication_trust_policy(...) returns one), or use another role."
+        )),
+        Some(_) => None,
+    };
+    problem.map_or_else(Diagnostics::new, |detail| {
+        Diagnostic::error(format!("{label}: role {} cannot be used for replication", parsed.name), detail)
+            .at(at())
+            .into()
+    })
 }
 
 /// A replica key must be in its destination bucket's region.

@@ -106,7 +106,14 @@ impl Reconcile<'_> {
 
     /// Versioning (of the source and of same-account destinations), role and policy, which are independent:
     /// concurrently; then the attachment.
+    /// With an existing role, only versioning.
     async fn ensure_parts(&self, seen: &Observed) -> (bool, bool, Diagnostics) {
+        if self.want.existing_role {
+            let (versioning, mut ds) =
+                tokio::join!(self.ensure_versioning(seen.versioning), self.ensure_destination_versioning());
+            versioning.map_err(|d| ds.push(d)).ok();
+            return (true, false, ds);
+        }
         let (versioning, destinations, role, permissions) = tokio::join!(
             self.ensure_versioning(seen.versioning),
             self.ensure_destination_versioning(),
@@ -335,9 +342,14 @@ async fn ensure_policy(
 
 /// After an update that renamed the role or policy, removes the old ones: detaches the old policy, and deletes
 /// the old role and policy only when they carry this resource's ownership tag (an imported role or policy that was
-/// never adopted under its old name is left in place, only detached).
+/// never adopted under its old name is left in place, only detached). Moving to an existing role (`role_arn` set)
+/// removes crossrepl's role and policy the same way; an old existing role is never touched, nor the role that is
+/// now the existing one (an imported role, declared existing after the import) or its policies.
 async fn remove_renamed(aws: &AwsClients, old: &Desired, want: &Desired, label: &str) -> Diagnostics {
     let mut ds = Diagnostics::new();
+    if old.existing_role || (want.existing_role && old.role_arn == want.role_arn) {
+        return ds;
+    }
     let owned = |tags: Result<Vec<(String, String)>, AwsError>| tags.is_ok_and(|t| old.owns(&t));
     if old.policy_arn != want.policy_arn {
         if let Err(e) = iam::detach(aws, &old.role_name, &old.policy_arn).await

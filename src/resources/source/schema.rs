@@ -3,7 +3,7 @@
 use framework::{Attr, BlockSpec, ResourceSchema, Value, planmodifier, validator};
 use tfplugin::Number;
 
-use crate::domain::arn::{BucketArn, check_iam_name, check_iam_path, check_policy_arn};
+use crate::domain::arn::{BucketArn, RoleArn, check_iam_name, check_iam_path, check_policy_arn};
 use crate::domain::grants::{policy_name_for_bucket, role_name_for_bucket};
 use crate::domain::replication::{
     MAX_DESTINATIONS, MAX_PREFIX_LEN, MAX_RULE_ID_LEN, REPLICATION_STORAGE_CLASSES, position_priority,
@@ -25,7 +25,8 @@ pub const MAX_USER_TAGS: usize = 49;
 pub fn schema() -> ResourceSchema {
     BlockSpec::new(
         "Replicates an existing bucket of this account to one or more destination buckets: creates the \
-         replication role and its least-privilege policy, turns versioning on (on the source bucket and on \
+         replication role and its least-privilege policy (or uses an existing role given by `role_arn`), turns \
+         versioning on (on the source bucket and on \
          destination buckets of this account), and writes the replication \
          configuration (one rule per `destination`). Never adopts a role, policy or replication configuration \
          it did not create: import them instead.",
@@ -38,8 +39,8 @@ pub fn schema() -> ResourceSchema {
     .attr(Attr::string("permissions_boundary").validate(validator::string("Invalid permissions boundary", "an IAM policy ARN.", check_policy_arn)).describe("ARN of a managed policy to set as the role's permissions boundary."))
     .attr(Attr::string_map("tags").validate(validator::max_size(MAX_USER_TAGS, "Too many tags", too_many_tags)).validate(validator::each_entry("Invalid tag", "keys of 1 to 128 characters, not starting with `aws:`, values of at most 256.", check_iam_tag)).describe("Tags for the role and the policy."))
     .attr(Attr::bool("enable_versioning").default(Value::Bool(true)).describe("Turn versioning on when it is off, on the source bucket and on destination buckets of this account (a destination without `account_id`). With `false`, apply fails unless versioning is already enabled. Versioning stays enabled on destroy: S3 cannot turn it off."))
-    .attr(Attr::string("role_arn").computed().describe("ARN of the replication role. Empty after a refresh that found the role missing or its trust policy changed."))
-    .attr(Attr::string("policy_arn").computed().describe("ARN of the role's policy. Empty after a refresh that found it missing, changed or detached."))
+    .attr(Attr::string("role_arn").optional_computed().validate(validator::string("Invalid role ARN", "an IAM role ARN `arn:<partition>:iam::<account>:role/<name>`.", check_role_arn)).describe("ARN of the replication role. Set it to use an existing role of the source bucket's account (managed elsewhere): crossrepl then manages versioning and the replication configuration only, never creates, changes, tags or deletes that role or any policy, and checks at plan time (iam:GetRole) that the role's trust policy lets `s3.amazonaws.com` assume it; `role_name`, `policy_name`, `role_path`, `permissions_boundary` and `tags` must then be left out. Setting it on a source whose role crossrepl created deletes that role and its policy on the next apply (after the configuration names the new role); removing it makes crossrepl create its own and leave the other role alone. Left out: the ARN of the role crossrepl creates, empty after a refresh that found that role missing or its trust policy changed."))
+    .attr(Attr::string("policy_arn").computed().describe("ARN of the role's policy. Empty after a refresh that found it missing, changed or detached, and always with `role_arn` set (no policy is managed then)."))
     .attr(Attr::string("bucket_arn").computed().describe("ARN of the source bucket."))
     .list_block("destination", destination_block(), 1, MAX_DESTINATIONS as i64)
     .build(0)
@@ -79,6 +80,12 @@ fn check_iam_tag(key: &str, value: &Value) -> Result<(), String> {
         return Err("IAM tag keys have 1 to 128 characters and may not start with `aws:`; values at most 256.".into());
     }
     Ok(())
+}
+
+fn check_role_arn(arn: &str) -> Result<(), String> {
+    arn.parse::<RoleArn>()
+        .map(|_| ())
+        .map_err(|why| format!("{why}. Use the ARN of an existing role, or leave role_arn out."))
 }
 
 fn check_bucket_arn(arn: &str) -> Result<(), String> {

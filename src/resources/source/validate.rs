@@ -21,7 +21,7 @@ fn path(i: usize, attr: &str) -> AttributePath {
 
 /// Every check across attributes of a source configuration (defaults filled in).
 pub fn validate(config: &SourceModel) -> Diagnostics {
-    let mut ds = Diagnostics::new();
+    let mut ds = role_only_settings(config);
     let Known::Value(blocks) = &config.destination else { return ds };
     if blocks.len() > MAX_DESTINATIONS {
         ds.push(
@@ -41,6 +41,33 @@ pub fn validate(config: &SourceModel) -> Diagnostics {
     unique_rule_ids(blocks, &mut ds);
     for (i, d) in blocks.iter().enumerate() {
         requirements(i, d, &mut ds);
+    }
+    ds
+}
+
+/// With `role_arn` set (an existing role), the settings of the role crossrepl would create are errors, each at its
+/// attribute: nothing would use them. `role_path` is checked against its default `/`, the only value that cannot
+/// be told from leaving it out.
+fn role_only_settings(config: &SourceModel) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    if config.role_arn.is_null() {
+        return ds;
+    }
+    let set = [
+        ("role_name", !config.role_name.is_null()),
+        ("policy_name", !config.policy_name.is_null()),
+        ("role_path", config.role_path.known().is_some_and(|p| p != "/")),
+        ("permissions_boundary", !config.permissions_boundary.is_null()),
+        ("tags", !config.tags.is_null()),
+    ];
+    for (attr, _) in set.into_iter().filter(|(_, set)| *set) {
+        let detail = format!(
+            "{attr} configures the role and policy crossrepl creates, but role_arn names an existing role that \
+             crossrepl never changes. Remove {attr}, or remove role_arn to let crossrepl create and manage the role."
+        );
+        ds.push(
+            Diagnostic::error(format!("{attr} cannot be used with role_arn"), detail).at(AttributePath::attr(attr)),
+        );
     }
     ds
 }

@@ -369,3 +369,37 @@ fn skips_unknown_values() {
         ["destination[0].account_id"]
     );
 }
+
+/// Validates a source configuration with top-level attributes `given` and one valid destination.
+fn validate_top(given: Vec<(&str, Value)>) -> Vec<(String, String)> {
+    let mut attrs = vec![("bucket", Value::from("src")), ("destination", Value::List(vec![block("dst", vec![])]))];
+    attrs.extend(given);
+    let config = crate::resources::source::schema::schema().object(None, attrs);
+    errors(&framework::erase::<AwsClients, _>(SourceResource).validate(&config))
+}
+
+#[test]
+fn role_arn_refuses_role_only_settings() {
+    const ROLE: &str = "arn:aws:iam::111111111111:role/platform/replication";
+    let paths = |given| validate_top(given).into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+    // Negative controls: role_arn alone, and every role-only setting without role_arn, are accepted.
+    assert!(paths(vec![("role_arn", ROLE.into())]).is_empty());
+    assert!(paths(vec![("role_arn", ROLE.into()), ("role_path", "/".into())]).is_empty());
+    let role_only = || {
+        vec![
+            ("role_name", Value::from("r")),
+            ("policy_name", "p".into()),
+            ("role_path", "/team/".into()),
+            ("permissions_boundary", "arn:aws:iam::111111111111:policy/b".into()),
+            ("tags", tags(&[("team", "x")])),
+        ]
+    };
+    assert!(paths(role_only()).is_empty());
+    let mut with_role = role_only();
+    with_role.push(("role_arn", ROLE.into()));
+    assert_eq!(paths(with_role), ["role_name", "policy_name", "role_path", "permissions_boundary", "tags"]);
+    // An unknown role_arn (another resource's output) is an existing role too.
+    assert_eq!(paths(vec![("role_arn", Value::Unknown), ("role_name", "r".into())]), ["role_name"]);
+    // Not a role ARN: refused by the schema's validator.
+    assert_eq!(paths(vec![("role_arn", "arn:aws:iam::111111111111:user/u".into())]), ["role_arn"]);
+}
