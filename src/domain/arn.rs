@@ -312,6 +312,12 @@ impl FromStr for KmsAliasArn {
     }
 }
 
+/// The account field of an ARN (`arn:partition:service:region:account:resource`); `None` when it has no such field
+/// or it is empty.
+pub fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
 /// An IAM role or policy name: 1 to 64 characters of letters, digits and `+=,.@_-`.
 pub fn check_iam_name(v: &str) -> Result<(), String> {
     if (1..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) {

@@ -28,6 +28,8 @@ fn account_ids_iam_names_and_paths() {
     assert!("11111111111a".parse::<AccountId>().is_err());
     assert!(check_iam_name("crossrepl-acme.data").is_ok());
     assert!(check_iam_name("").is_err() && check_iam_name(&"a".repeat(65)).is_err() && check_iam_name("a b").is_err());
+    assert_eq!(account_of("arn:aws:iam::111111111111:role/r"), Some("111111111111"));
+    assert_eq!(account_of("arn:aws:s3:::bucket"), None);
     assert!(check_iam_path("/").is_ok() && check_iam_path("/team/replication/").is_ok());
     assert!(check_iam_name_pattern("crossrepl-*").is_ok() && check_iam_name_pattern("repl-??-x").is_ok());
     assert!(check_iam_name_pattern("*").is_err() && check_iam_name_pattern("*?").is_err());

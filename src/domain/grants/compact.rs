@@ -42,7 +42,7 @@ fn statement(sid: &str, actions: &[&str], resources: Vec<String>, roles: &BTreeS
     if roles.is_empty() {
         return None;
     }
-    let accounts: BTreeSet<String> = roles.iter().filter_map(|r| r.split(':').nth(4).map(str::to_owned)).collect();
+    let accounts: BTreeSet<String> = roles.iter().filter_map(|r| account_of(r).map(str::to_owned)).collect();
     let condition = Condition::default().with("StringEquals", PRINCIPAL_ACCOUNT, accounts.into_iter().collect()).with(
         "ArnEquals",
         PRINCIPAL_ARN,

@@ -67,7 +67,7 @@ pub fn destination_role_arns(doc: &PolicyDocument, source_account_id: &str) -> V
         .chain(
             compact::admitted_roles(doc, compact::ROLES_SID)
                 .into_iter()
-                .filter(|r| r.split(':').nth(4) == Some(source_account_id)),
+                .filter(|r| account_of(r) == Some(source_account_id)),
         )
         .collect();
     arns.into_iter().collect()

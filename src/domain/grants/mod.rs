@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[cfg(test)]
 use std::sync::Arc;
 
-use crate::domain::arn::{KmsKeyArn, Partition};
+use crate::domain::arn::{KmsKeyArn, Partition, account_of};
 use crate::domain::policy::{
     Condition, Effect, OneOrMany, PolicyDocument, PolicyError, Principal, PrincipalMap, Statement,
 };

@@ -25,7 +25,7 @@ use self::observe::observe;
 use self::reconcile::Reconcile;
 use self::schema::{OWNER_TAG, TYPE_NAME};
 use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
-use crate::domain::arn::{AccountId, Partition};
+use crate::domain::arn::{AccountId, Partition, account_of};
 use crate::resources::checks::aws_diag;
 
 /// The `crossrepl_source` resource type.
@@ -42,7 +42,7 @@ async fn context(aws: &AwsClients, m: &SourceModel) -> Result<(String, &'static 
     let partition = Partition::of_region(&aws.region);
     let role_arn = if is_existing_role(m) { &Known::Null } else { &m.role_arn };
     let from_arn = [role_arn, &m.policy_arn].into_iter().find_map(|arn| {
-        let account = arn.known()?.split(':').nth(4)?;
+        let account = account_of(arn.known()?)?;
         account.parse::<AccountId>().is_ok().then(|| account.to_string())
     });
     match from_arn {
