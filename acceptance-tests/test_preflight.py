@@ -207,3 +207,36 @@ def test_preflight_reports_at_plan_time(ws: Workspace, ls: LocalStack, request: 
         assert aws.bucket_policy(account, bucket) is None, f"a bucket policy was written on {bucket}"
     assert aws.replication(s.src_acct, s.src) is None, "replication was configured"
     assert aws.versioning(s.dst_acct, s.names["unversioned"]) is None, "versioning was turned on"
+
+
+def test_apply_reads_each_part_once(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """The engines plan a resource again in the apply walk, in the process that then applies it: what that plan's
+    checks read (the role, the policy, the replication configuration) is not read again by the apply, and the
+    parts found missing are not asked about further (no policy listing of a role that does not exist)."""
+    n = Names(request.node.nodeid)
+    aws = Aws(ls)
+    src_acct, dst_acct, src, dst = n.account(0), n.account(1), n.bucket("src"), n.bucket("dst")
+    aws.create_bucket(src_acct, src, versioning=True)
+    aws.create_bucket(dst_acct, dst, versioning=True)
+    proxy = awsproxy.start(ls.endpoint)
+    try:
+        ws.write(config(proxy.url, Setup(src_acct, dst_acct, src, dst, {}), None))
+        ws.init()
+        proxy.stats.reset()
+        ws.plan()
+        ws.apply()
+        calls = proxy.stats.summary()
+    finally:
+        proxy.stop()
+    # Per walk (plan, then apply): STS once per provider process and the plan-time checks of both resources.
+    checks = {"sts:GetCallerIdentity": 2, "s3:HeadBucket": 2, "s3:GetObjectLockConfiguration": 2,
+              "s3:GetBucketEncryption": 2, "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
+    expected = {op: 2 * k for op, k in checks.items()}
+    # The apply: the destination reads versioning and its bucket policy, writes the policy and looks at it again
+    # after the settle wait; the source reads versioning (both buckets are versioned already: nothing to write),
+    # creates the policy and the role, attaches, writes the configuration and reads it back.
+    for op, k in {"s3:GetBucketVersioning": 2, "s3:GetBucketPolicy": 2, "s3:PutBucketPolicy": 1,
+                  "iam:CreatePolicy": 1, "iam:CreateRole": 1, "iam:AttachRolePolicy": 1,
+                  "s3:PutBucketReplication": 1, "s3:GetBucketReplication": 1}.items():
+        expected[op] = expected.get(op, 0) + k
+    assert calls["by_operation"] == expected, f"{ws.engine}: apply calls {calls['by_operation']}"

@@ -53,6 +53,18 @@ pub async fn role(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError
     }
 }
 
+/// [`role`], kept for the apply that follows in this process ([`role_kept`]).
+pub async fn role_checked(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError> {
+    let role = role(aws, name).await?;
+    aws.recent.keep("GetRole", name, role.clone());
+    Ok(role)
+}
+
+/// What [`role_checked`] read moments ago in this process, taken out (see [`super::recent`]).
+pub fn role_kept(aws: &AwsClients, name: &str) -> Option<Option<Role>> {
+    aws.recent.take("GetRole", name)
+}
+
 /// What a new role gets.
 #[derive(Debug, Clone)]
 pub struct NewRole<'a> {
@@ -135,6 +147,23 @@ pub async fn policy_tags(aws: &AwsClients, arn: &str) -> Result<Vec<(String, Str
         .await
         .map_err(|e| AwsError::from_sdk("iam", "ListPolicyTags", policy_res(arn), e))?;
     Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+}
+
+/// The tags of a managed policy, or `None` when it does not exist; kept for the apply that follows in this
+/// process ([`policy_kept`]).
+pub async fn policy_tags_checked(aws: &AwsClients, arn: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
+    let tags = match policy_tags(aws, arn).await {
+        Ok(tags) => Some(tags),
+        Err(e) if e.is_code("NoSuchEntity") => None,
+        Err(e) => return Err(e),
+    };
+    aws.recent.keep("ListPolicyTags", arn, tags.is_some());
+    Ok(tags)
+}
+
+/// Whether the policy existed when [`policy_tags_checked`] read it moments ago in this process, taken out.
+pub fn policy_kept(aws: &AwsClients, arn: &str) -> Option<bool> {
+    aws.recent.take("ListPolicyTags", arn)
 }
 
 /// The document of one policy version, as IAM returned it (possibly URL-encoded) (iam:GetPolicyVersion).

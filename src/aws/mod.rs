@@ -5,6 +5,7 @@ pub mod iam;
 pub mod kms;
 pub mod once;
 pub mod propagation;
+pub mod recent;
 pub mod s3;
 pub mod s3_replication;
 pub mod sts;
@@ -16,7 +17,9 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// The AWS clients of one configured provider block, and what it learns once (the account id). The SDK clients
-/// stay inside this module: the rest of crossrepl calls the functions of its submodules.
+/// stay inside this module: the rest of crossrepl calls the functions of its submodules. Clones are cheap and share
+/// the connections and what was learnt.
+#[derive(Clone)]
 pub struct AwsClients {
     s3: aws_sdk_s3::Client,
     iam: aws_sdk_iam::Client,
@@ -24,7 +27,9 @@ pub struct AwsClients {
     kms: aws_sdk_kms::Client,
     /// The region requests go to.
     pub region: String,
-    account_id: OnceCell<Arc<str>>,
+    account_id: Arc<OnceCell<Arc<str>>>,
+    /// Reads of plan-time checks, for the apply that follows in this process.
+    recent: Arc<recent::Recent>,
 }
 
 /// How to reach AWS: what a provider block says, explicit values first, the standard AWS environment and shared
@@ -130,7 +135,8 @@ impl AwsClients {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
-            account_id: OnceCell::new(),
+            account_id: Arc::default(),
+            recent: Arc::default(),
         }
     }
 

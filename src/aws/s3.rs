@@ -201,6 +201,18 @@ pub async fn replication(aws: &AwsClients, bucket: &str) -> Result<Option<Replic
     }
 }
 
+/// [`replication`], kept for the apply that follows in this process ([`replication_kept`]).
+pub async fn replication_checked(aws: &AwsClients, bucket: &str) -> Result<Option<ReplicationConfig>, AwsError> {
+    let cfg = replication(aws, bucket).await?;
+    aws.recent.keep("GetBucketReplication", bucket, cfg.clone());
+    Ok(cfg)
+}
+
+/// What [`replication_checked`] read moments ago in this process, taken out (see [`super::recent`]).
+pub fn replication_kept(aws: &AwsClients, bucket: &str) -> Option<Option<ReplicationConfig>> {
+    aws.recent.take("GetBucketReplication", bucket)
+}
+
 /// Sets the replication configuration (s3:PutReplicationConfiguration, which also needs iam:PassRole).
 pub async fn put_replication(aws: &AwsClients, bucket: &str, cfg: &ReplicationConfig) -> Result<(), AwsError> {
     let sdk = s3_replication::expand(cfg)

@@ -47,9 +47,16 @@ impl Observed {
 /// Reads every part concurrently; `Err` names the step that failed. GetBucketVersioning doubles as the existence
 /// check of the bucket. With an existing role, no role or policy is read (none is crossrepl's).
 pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (String, AwsError)> {
+    // The replication configuration, the role and the policy as the plan-time checks of this process read them
+    // moments ago, where they did (the apply walk plans right before it applies): not read again.
+    let configuration = async {
+        match s3::replication_kept(aws, &want.bucket) {
+            Some(cfg) => Ok(cfg),
+            None => s3::replication(aws, &want.bucket).await,
+        }
+    };
     if want.existing_role {
-        let (versioning, configuration) =
-            tokio::join!(s3::versioning(aws, &want.bucket), s3::replication(aws, &want.bucket));
+        let (versioning, configuration) = tokio::join!(s3::versioning(aws, &want.bucket), configuration);
         let versioning = versioning.map_err(|e| ("reading versioning".to_string(), e))?;
         return Ok(Observed {
             bucket_exists: versioning.is_some(),
@@ -62,11 +69,27 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
         });
     }
     let step = |s: &'static str| move |e: AwsError| (s.to_string(), e);
+    let kept_role = iam::role_kept(aws, &want.role_name);
+    // A role that does not exist has no policies; a policy that does not exist, no document.
+    let role_absent = matches!(kept_role, Some(None));
+    let policy_absent = iam::policy_kept(aws, &want.policy_arn) == Some(false);
+    let role = async {
+        match kept_role {
+            Some(role) => Ok(role),
+            None => iam::role(aws, &want.role_name).await,
+        }
+    };
     let policy_doc = async {
+        if policy_absent {
+            return Ok(None);
+        }
         let text = iam::default_policy_document(aws, &want.policy_arn).await?;
         Ok::<_, AwsError>(text.map(|t| PolicyDocument::parse(&t).unwrap_or_else(|_| PolicyDocument::new(Vec::new()))))
     };
     let policies = async {
+        if role_absent {
+            return Ok((false, Vec::new()));
+        }
         let (managed, inline) =
             tokio::join!(iam::attached_policies(aws, &want.role_name), iam::inline_policies(aws, &want.role_name));
         let none_if_missing = |r: Result<Vec<String>, AwsError>| match r {
@@ -78,13 +101,8 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
         let others = managed.into_iter().filter(|a| *a != want.policy_arn);
         Ok::<_, AwsError>((attached, others.chain(inline.into_iter().map(|n| format!("inline {n}"))).collect()))
     };
-    let (versioning, role, policy_document, policies, configuration) = tokio::join!(
-        s3::versioning(aws, &want.bucket),
-        iam::role(aws, &want.role_name),
-        policy_doc,
-        policies,
-        s3::replication(aws, &want.bucket),
-    );
+    let (versioning, role, policy_document, policies, configuration) =
+        tokio::join!(s3::versioning(aws, &want.bucket), role, policy_doc, policies, configuration,);
     let Some(versioning) = versioning.map_err(step("reading versioning"))? else {
         return Ok(Observed {
             bucket_exists: false,

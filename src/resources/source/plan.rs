@@ -114,13 +114,17 @@ pub async fn preflight(
         }
         preflight_bucket(aws, label, account, bucket, enable, AttributePath::attr("bucket")).await
     };
-    let replication = async { if create { s3::replication(aws, bucket).await.ok().flatten() } else { None } };
+    let replication = async { if create { s3::replication_checked(aws, bucket).await.ok().flatten() } else { None } };
     let role = async {
-        if !existing && changed(|m| &m.role_name) { iam::role(aws, role_name).await.ok().flatten() } else { None }
+        if !existing && changed(|m| &m.role_name) {
+            iam::role_checked(aws, role_name).await.ok().flatten()
+        } else {
+            None
+        }
     };
     let policy_tags = async {
         let moved = changed(|m| &m.policy_name) || changed(|m| &m.role_path);
-        if !existing && moved { iam::policy_tags(aws, &policy_arn).await.ok() } else { None }
+        if !existing && moved { iam::policy_tags_checked(aws, &policy_arn).await.ok().flatten() } else { None }
     };
     let existing_check = async {
         match &our_role {
