@@ -56,6 +56,18 @@ pub fn derived_ids(planned: &mut SourceModel, config: &SourceModel) {
     }
 }
 
+/// A new Batch Replication job when `existing_objects.triggers_replace` changed: the last job's id, status and
+/// failure reasons are unknown until apply starts it, so the plan shows the trigger's change and why the job runs.
+/// (A new block, or one whose job never started, has them unknown already: computed and null before.)
+pub fn rerun_on_trigger(planned: &mut SourceModel, prior: Option<&SourceModel>) {
+    let Some(before) = prior.and_then(|p| p.existing_objects.known()?.first()) else { return };
+    let Known::Value(blocks) = &mut planned.existing_objects else { return };
+    let Some(block) = blocks.first_mut() else { return };
+    if block.triggers_replace != before.triggers_replace {
+        (block.job_id, block.job_status, block.job_failure_reasons) = (Known::Unknown, Known::Unknown, Known::Unknown);
+    }
+}
+
 /// All computed ARNs unknown (the provider is not configured yet, or the names are not known).
 /// With an existing role, `role_arn` stays as configured and `policy_arn` is null.
 pub fn unknown_arns(planned: &mut SourceModel) {

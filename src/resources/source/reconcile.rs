@@ -4,6 +4,7 @@
 use framework::{Ctx, Known, Outcome};
 use tfplugin::{Diagnostic, Diagnostics};
 
+use super::batch;
 use super::model::{Desired, SourceModel};
 use super::observe::{Observed, observe};
 use super::ownership::{self, Claim, Occupants};
@@ -22,6 +23,8 @@ pub struct Reconcile<'a> {
     pub label: String,
     /// The partition.
     pub partition: &'static Partition,
+    /// The source bucket's account.
+    pub account: String,
     /// The plan being applied.
     pub planned: &'a SourceModel,
     /// What it asks for.
@@ -74,10 +77,34 @@ impl Reconcile<'_> {
             ds.push(d);
             return Outcome { state: Some(self.state(role_ok, policy_ok, &nothing)), diagnostics: ds };
         }
-        if let Some(old) = old {
-            ds.extend(remove_renamed(self.aws(), &old, &self.want, &self.label).await);
+        if let Some(old) = &old {
+            ds.extend(remove_renamed(self.aws(), old, &self.want, &self.label).await);
         }
-        Outcome { state: Some(self.state(role_ok, policy_ok, &vec![true; self.want.dests.len()])), diagnostics: ds }
+        let mut state = self.state(role_ok, policy_ok, &vec![true; self.want.dests.len()]);
+        ds.extend(self.existing_objects(&mut state, old.as_ref(), prior).await);
+        Outcome { state: Some(state), diagnostics: ds }
+    }
+
+    /// After the configuration is in place: the batch role and, when the plan asks for one, the Batch Replication
+    /// job of `existing_objects`; the batch role of a block the update removed is deleted.
+    async fn existing_objects(
+        &self,
+        state: &mut SourceModel,
+        old: Option<&Desired>,
+        prior: Option<&SourceModel>,
+    ) -> Diagnostics {
+        let planned = self.planned.existing_objects.known().and_then(|b| b.first());
+        let Some(planned) = planned else {
+            return match old.and_then(|o| o.batch.as_ref()) {
+                Some(b) => batch::remove(self.aws(), &self.label, &self.want.bucket, b).await,
+                None => Diagnostics::new(),
+            };
+        };
+        let previous = prior.and_then(|p| p.existing_objects.known()?.first()?.job_id.known().cloned());
+        let at = (self.partition, self.account.as_str());
+        let (block, ds) = batch::ensure(self.aws(), &self.label, &self.want, at, planned, previous.as_deref()).await;
+        state.existing_objects = Known::Value(vec![block]);
+        ds
     }
 
     fn claim(&self) -> Claim<'_> {
