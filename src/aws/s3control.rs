@@ -109,7 +109,7 @@ pub async fn job(aws: &AwsClients, account: &str, id: &str) -> Result<Option<Job
         })),
         Err(e) => {
             let err = AwsError::from_sdk("s3control", "DescribeJob", job_res(account, id), e);
-            if err.kind == ErrorKind::NotFound || err.is_code("NoSuchJob") { Ok(None) } else { Err(err) }
+            if err.kind == ErrorKind::NotFound || err.is_code("NotFoundException") { Ok(None) } else { Err(err) }
         }
     }
 }
