@@ -130,3 +130,33 @@ def test_existing_objects_reach_the_destination(ws: Workspace, ls: LocalStack, t
             dst.head_object(Bucket=t.dst, Key=key)
     finally:
         proxy.stop()
+
+
+def test_existing_objects_refusals_at_plan(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """What AWS or LocalStack would take badly is refused at plan time, the attribute named: a status S3 Batch
+    Replication should not select, and a batch role name taken by a role crossrepl did not create (never adopted).
+    Each refusal has its control: the same configuration without the fault plans cleanly."""
+    t = two_accounts
+    report = t.names.bucket("rep")
+    t.aws.create_bucket(t.src_acct, report)
+    good = config(ls.endpoint, t, report, "1")
+    ws.write(good.replace('report_prefix     = "reports/batch"',
+                          'report_prefix     = "reports/batch"\n    replication_statuses = ["COMPLETED"]'))
+    ws.init()
+    bad = ws.run("plan", "-input=false")
+    assert not bad.ok
+    [d] = bad.diagnostics("error")
+    assert "replication_statuses" in json.dumps(d) and "COMPLETED" in d["detail"], d
+
+    role = f"crossrepl-batch-{t.src}"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "batchoperations.s3.amazonaws.com"}}]}
+    t.aws.iam(t.src_acct).create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    ws.write(good)
+    taken = ws.run("plan", "-input=false")
+    assert not taken.ok
+    [d] = taken.diagnostics("error")
+    assert role in d["summary"] and "does not adopt" in d["detail"], d
+
+    t.aws.iam(t.src_acct).delete_role(RoleName=role)  # the control: the same configuration plans cleanly
+    ws.must("plan", "-input=false")

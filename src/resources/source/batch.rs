@@ -113,13 +113,13 @@ async fn ensure_role(aws: &AwsClients, label: &str, want: &Desired, b: &BatchDes
                 Err(e) if e.is_code("EntityAlreadyExists") => iam::role(aws, &b.role_name)
                     .await
                     .map_err(step("reading the batch role after EntityAlreadyExists"))?
-                    .ok_or_else(|| role_taken(label, want, b))?,
+                    .ok_or_else(|| role_taken(label, &want.bucket, &b.role_name))?,
                 Err(e) => return Err(step("creating the batch role")(e)),
             }
         }
     };
     if !owned_by(&role.tags, &want.bucket) {
-        return Err(role_taken(label, want, b));
+        return Err(role_taken(label, &want.bucket, &b.role_name));
     }
     if role.path != b.path {
         return Err(Diagnostic::error(
@@ -159,16 +159,49 @@ async fn put_policy(aws: &AwsClients, label: &str, b: &BatchDesired, current: Op
         .map_err(|e| aws_diag(label, "writing the batch role's policy", &e).at(at()))
 }
 
-fn role_taken(label: &str, want: &Desired, b: &BatchDesired) -> Diagnostic {
+/// The batch role's name is taken by a role crossrepl did not create (refused at plan and at apply time).
+pub fn role_taken(label: &str, bucket: &str, role_name: &str) -> Diagnostic {
     Diagnostic::error(
-        format!("{label}: role {} already exists", b.role_name),
+        format!("{label}: role {role_name} already exists"),
         format!(
-            "crossrepl names the batch role of bucket {} {}, and a role of that name exists that crossrepl did not \
-             create. crossrepl does not adopt it: delete or rename that role, or remove the existing_objects block.",
-            want.bucket, b.role_name
+            "crossrepl names the batch role of bucket {bucket} {role_name}, and a role of that name exists that \
+             crossrepl did not create. crossrepl does not adopt it: delete or rename that role, or remove the \
+             existing_objects block."
         ),
     )
     .at(at())
+}
+
+/// Plan-time checks of a new `existing_objects` block (read-only): the batch role's name is free or ours, and the
+/// report bucket is in the source's partition (the batch role's policy names it).
+pub async fn preflight(
+    aws: &AwsClients,
+    label: &str,
+    bucket: &str,
+    partition: &Partition,
+    report: &str,
+) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    if let Ok(parsed) = report.parse::<crate::domain::arn::BucketArn>()
+        && parsed.partition.id != partition.id
+    {
+        let detail = format!(
+            "The report bucket {report} is in partition {}, the source bucket in {}. Use a bucket of the source \
+             bucket's account.",
+            parsed.partition.id, partition.id
+        );
+        ds.push(
+            Diagnostic::error(format!("{label}: report bucket in another partition"), detail)
+                .at(at().with_index(0).with_attr("report_bucket_arn")),
+        );
+    }
+    let name = crate::domain::grants::batch_role_name_for_bucket(bucket);
+    if let Ok(Some(role)) = iam::role(aws, &name).await
+        && !owned_by(&role.tags, bucket)
+    {
+        ds.push(role_taken(label, bucket, &name));
+    }
+    ds
 }
 
 /// The block as AWS now has it: the role's ARN only when it exists as wanted (ours, trust and policy as written),
