@@ -5,6 +5,7 @@ use framework::Known;
 use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
 use super::model::{BATCH_POLICY_NAME, BatchDesired, Desired, ExistingObjectsBlock, owned_by};
+use super::reconcile;
 use crate::aws::{AwsClients, AwsError, iam, s3control};
 use crate::domain::arn::{Partition, bucket_arn};
 use crate::domain::batch::{self, BatchReplicationJob};
@@ -108,13 +109,11 @@ async fn ensure_role(aws: &AwsClients, label: &str, want: &Desired, b: &BatchDes
                 tags: &want.aws_tags(),
                 description: &format!("S3 Batch Replication role of bucket {}, managed by crossrepl", want.bucket),
             };
-            match iam::create_role(aws, &new).await {
-                Ok(_) => return put_policy(aws, label, b, None).await,
-                Err(e) if e.is_code("EntityAlreadyExists") => iam::role(aws, &b.role_name)
-                    .await
-                    .map_err(step("reading the batch role after EntityAlreadyExists"))?
-                    .ok_or_else(|| role_taken(label, &want.bucket, &b.role_name))?,
-                Err(e) => return Err(step("creating the batch role")(e)),
+            let taken = || role_taken(label, &want.bucket, &b.role_name);
+            match reconcile::create_owned_role(aws, &new, &want.bucket, label, taken).await {
+                Ok(None) => return put_policy(aws, label, b, None).await,
+                Ok(Some(ours)) => ours,
+                Err(d) => return Err(d.at(at())),
             }
         }
     };

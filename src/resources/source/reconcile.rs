@@ -5,7 +5,7 @@ use framework::{Ctx, Known, Outcome};
 use tfplugin::{Diagnostic, Diagnostics};
 
 use super::batch;
-use super::model::{Desired, SourceModel};
+use super::model::{Desired, SourceModel, owned_by};
 use super::observe::{Observed, observe};
 use super::ownership::{self, Claim, Occupants};
 use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
@@ -298,18 +298,30 @@ async fn create_role(aws: &AwsClients, want: &Desired, label: &str) -> Result<Op
         tags: &want.aws_tags(),
         description: &format!("S3 replication role of bucket {}, managed by crossrepl", want.bucket),
     };
-    match iam::create_role(aws, &new).await {
+    let taken = || ownership::role_taken(label, &want.bucket, &want.role_name);
+    create_owned_role(aws, &new, &want.bucket, label, taken).await
+}
+
+/// Creates the role `new` of the source of `bucket`; `Some(role)` when the name turns out taken by a role of ours,
+/// `taken()` when by one crossrepl did not create.
+pub(super) async fn create_owned_role(
+    aws: &AwsClients,
+    new: &iam::NewRole<'_>,
+    bucket: &str,
+    label: &str,
+    taken: impl FnOnce() -> Diagnostic,
+) -> Result<Option<iam::Role>, Diagnostic> {
+    match iam::create_role(aws, new).await {
         Ok(_) => Ok(None),
         // Absent when observed a moment ago: ours whose answer was lost, or someone else's created since.
         // Only the ownership tag tells them apart.
         Err(e) if e.is_code("EntityAlreadyExists") => {
-            let role = iam::role(aws, &want.role_name)
+            let role = iam::role(aws, new.name)
                 .await
-                .map_err(|e| aws_diag(label, "reading the role after EntityAlreadyExists", &e))?;
-            let ours = role.filter(|r| want.owns(&r.tags));
-            ours.map(Some).ok_or_else(|| ownership::role_taken(label, &want.bucket, &want.role_name))
+                .map_err(|e| aws_diag(label, &format!("reading role {} after EntityAlreadyExists", new.name), &e))?;
+            role.filter(|r| owned_by(&r.tags, bucket)).map(Some).ok_or_else(taken)
         }
-        Err(e) => Err(aws_diag(label, "creating the role", &e)),
+        Err(e) => Err(aws_diag(label, &format!("creating role {}", new.name), &e)),
     }
 }
 
