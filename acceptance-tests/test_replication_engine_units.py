@@ -133,3 +133,34 @@ def test_documents_are_read_from_json_or_url_encoded_text() -> None:
     text = json.dumps(IDENTITY)
     assert authorize.document(text) == IDENTITY == authorize.document(urllib.parse.quote(text))
     assert authorize.document("") is None
+
+
+def test_batch_operations_assumes_only_a_role_that_trusts_it() -> None:
+    """S3 Batch Replication (batch.py): the batch role's trust names batchoperations.s3.amazonaws.com; the
+    replication role's trust (s3.amazonaws.com) is the negative control, both ways."""
+    batch_trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "batchoperations.s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    s3_trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    job = f"arn:aws:s3:us-east-1:{SRC}:job/j"
+    batch_role = authorize.Role(f"arn:aws:iam::{SRC}:role/crossrepl-batch-src", "AROAB", batch_trust)
+    replication_role = authorize.Role(ROLE, "AROAR", s3_trust)
+    assert authorize.assume_role(batch_role, SRC, job, service="batchoperations.s3.amazonaws.com")
+    verdict = authorize.assume_role(replication_role, SRC, job, service="batchoperations.s3.amazonaws.com")
+    assert not verdict and "batchoperations.s3.amazonaws.com" in verdict.reason
+    assert not authorize.assume_role(batch_role, SRC, "arn:aws:s3:::src")  # S3 replication cannot assume it
+
+
+def test_batch_role_policy_allows_initiate_replication_on_its_bucket_only() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "InitiateReplication", "Effect": "Allow", "Action": "s3:InitiateReplication",
+         "Resource": "arn:aws:s3:::src/*"},
+        {"Sid": "WriteCompletionReport", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::rep/reports/*"}]}
+    trust = {"Version": "2012-10-17", "Statement": []}
+    role = authorize.Role(f"arn:aws:iam::{SRC}:role/crossrepl-batch-src", "AROAB", trust, [("inline", policy)])
+    assert authorize.check(role, "s3:InitiateReplication", "arn:aws:s3:::src/k", None, SRC, "src")
+    assert not authorize.check(role, "s3:InitiateReplication", "arn:aws:s3:::other/k", None, SRC, "other")
+    assert authorize.check(role, "s3:PutObject", "arn:aws:s3:::rep/reports/job-1/results/1.csv", None, SRC, "rep")
+    denied = authorize.check(role, "s3:PutObject", "arn:aws:s3:::rep/elsewhere.csv", None, SRC, "rep")
+    assert not denied and "identity policies" in denied.reason

@@ -67,6 +67,8 @@ framework::model! {
         pub sts: Known<String>,
         /// KMS endpoint URL.
         pub kms: Known<String>,
+        /// S3 Control endpoint URL.
+        pub s3control: Known<String>,
     }
 }
 
@@ -98,7 +100,7 @@ fn schema() -> ResourceSchema {
             .attr(Attr::string("s3").validate(url()).describe("S3 endpoint URL."))
             .attr(Attr::string("iam").validate(url()).describe("IAM endpoint URL."))
             .attr(Attr::string("sts").validate(url()).describe("STS endpoint URL."))
-            .attr(Attr::string("kms").validate(url()).describe("KMS endpoint URL (replica keys' policies, the destination bucket's default key).")),
+            .attr(Attr::string("kms").validate(url()).describe("KMS endpoint URL (replica keys' policies, the destination bucket's default key).")).attr(Attr::string("s3control").validate(url()).describe("S3 Control endpoint URL (the Batch Replication job of `crossrepl_source.existing_objects`). With `s3_use_path_style`, requests go to this URL as is, the account id only in the `x-amz-account-id` header (as LocalStack expects); otherwise the account id is put in front of its host name, as on AWS.")),
     )
     .build(0)
 }
@@ -218,6 +220,7 @@ pub fn settings(c: &ProviderModel) -> Settings {
             iam: e.iam.known().cloned(),
             sts: e.sts.known().cloned(),
             kms: e.kms.known().cloned(),
+            s3control: e.s3control.known().cloned(),
         }),
         s3_use_path_style: c.s3_use_path_style == Known::Value(true),
         max_attempts: (c.max_retries.known().copied().unwrap_or(DEFAULT_MAX_RETRIES) + 1) as u32,

@@ -153,6 +153,8 @@ def classify(method: str, path: str, query: str, headers, body: bytes) -> tuple[
     if service in ("iam", "sts") or body.startswith(b"Action="):
         action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
         return f"{service}:{action}", account
+    if path.startswith("/v20180820/jobs"):  # S3 Control, signed as s3: the Batch Operations jobs
+        return ("s3control:CreateJob" if method == "POST" else "s3control:DescribeJob"), account
     keys = [k.split("=", 1)[0] for k in query.split("&") if k]
     sub = next((S3_SUBRESOURCES[k] for k in keys if k in S3_SUBRESOURCES), None)
     verb = METHOD_VERB.get(method, method)

@@ -1,6 +1,6 @@
 //! Every IAM, bucket-policy and key-policy document crossrepl can generate, over a matrix of options (owner
-//! override, KMS, several destinations, same-account, the bucket's default key), is checked here: no wildcard
-//! action, no wildcard resource beyond the documented `bucket/*` (and a key policy's `*`, which names the key
+//! override, KMS, several destinations, same-account, the bucket's default key; the batch role's policy), is checked
+//! here: no wildcard action, no wildcard resource beyond the documented `bucket/*` (and a key policy's `*`, which names the key
 //! itself), and, when `PARLIAMENT` names the `parliament` linter (as `make test` does), zero findings from it.
 
 use std::process::Command;
@@ -18,6 +18,10 @@ const KMS_DST: &str = "arn:aws:kms:eu-west-1:222222222222:key/abcd1234-12ab-34cd
 /// (name, document) for every combination of options.
 fn matrix() -> Vec<(String, PolicyDocument)> {
     let mut docs = vec![("trust".to_string(), replication_trust_policy("aws", SRC, "acme-data"))];
+    for prefix in ["", "reports/batch"] {
+        let doc = policy::batch_role_policy("aws", "acme-data", "arn:aws:s3:::acme-reports", prefix).expect("valid");
+        docs.push((format!("batch-role-prefix{}", prefix.len()), doc));
+    }
     for destinations in [1usize, 3] {
         for owner_override in [false, true] {
             for kms in [false, true] {

@@ -45,6 +45,7 @@ def provider_block(endpoint: str, account: str, alias: str | None = None) -> str
     iam = "{endpoint}"
     sts = "{endpoint}"
     kms = "{endpoint}"
+    s3control = "{endpoint}"
   }}
 }}
 """

@@ -410,3 +410,39 @@ pub async fn set_policy_tags(
     }
     Ok(())
 }
+
+/// The document of a role's inline policy as IAM returned it (possibly URL-encoded), or `None` when the role or the
+/// policy does not exist (iam:GetRolePolicy).
+pub async fn inline_policy(aws: &AwsClients, role: &str, name: &str) -> Result<Option<String>, AwsError> {
+    match aws.iam.get_role_policy().role_name(role).policy_name(name).send().await {
+        Ok(out) => Ok(Some(out.policy_document)),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "GetRolePolicy", role_res(role), e);
+            if err.is_code("NoSuchEntity") { Ok(None) } else { Err(err) }
+        }
+    }
+}
+
+/// Creates or replaces a role's inline policy (iam:PutRolePolicy; idempotent).
+pub async fn put_inline_policy(aws: &AwsClients, role: &str, name: &str, doc: &str) -> Result<(), AwsError> {
+    aws.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(doc)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "PutRolePolicy", role_res(role), e))?;
+    Ok(())
+}
+
+/// Deletes a role's inline policy (iam:DeleteRolePolicy); one already gone is not an error.
+pub async fn delete_inline_policy(aws: &AwsClients, role: &str, name: &str) -> Result<(), AwsError> {
+    match aws.iam.delete_role_policy().role_name(role).policy_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = AwsError::from_sdk("iam", "DeleteRolePolicy", role_res(role), e);
+            if err.is_code("NoSuchEntity") { Ok(()) } else { Err(err) }
+        }
+    }
+}

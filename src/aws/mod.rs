@@ -8,6 +8,7 @@ pub mod propagation;
 pub mod recent;
 pub mod s3;
 pub mod s3_replication;
+pub mod s3control;
 pub mod sts;
 
 pub use error::{AwsError, ErrorKind};
@@ -25,6 +26,7 @@ pub struct AwsClients {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     kms: aws_sdk_kms::Client,
+    s3control: aws_sdk_s3control::Client,
     /// The region requests go to.
     pub region: String,
     account_id: Arc<OnceCell<Arc<str>>>,
@@ -129,11 +131,20 @@ impl AwsClients {
         if let Some(url) = &endpoints.kms {
             kms = kms.endpoint_url(url);
         }
+        let mut s3control = aws_sdk_s3control::config::Builder::from(sdk);
+        match &endpoints.s3control {
+            Some(url) if s3_path_style => {
+                s3control = s3control.endpoint_resolver(s3control::PathStyleEndpoint { url: url.clone() })
+            }
+            Some(url) => s3control = s3control.endpoint_url(url),
+            None => {}
+        }
         Self {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
+            s3control: aws_sdk_s3control::Client::from_conf(s3control.build()),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             account_id: Arc::default(),
             recent: Arc::default(),
@@ -157,4 +168,6 @@ pub struct Endpoints {
     pub sts: Option<String>,
     /// KMS endpoint URL.
     pub kms: Option<String>,
+    /// S3 Control endpoint URL (Batch Operations jobs).
+    pub s3control: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! replication rules. Knows no protocol `Value` and no AWS SDK type.
 
 pub mod arn;
+pub mod batch;
 pub mod grants;
 pub mod policy;
 pub mod replication;

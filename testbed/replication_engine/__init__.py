@@ -25,6 +25,16 @@ def start(delay: float) -> Engine:
 
 
 def install_routes(router, engine: Engine) -> None:
+    """Also the S3 Control job API of batch.py (S3 Batch Replication)."""
+    from . import batch
+
+    jobs = batch.Jobs(engine)
+    engine.batch_jobs = jobs
+    batch.install_routes(router, jobs)
+    _install_journal_routes(router, engine)
+
+
+def _install_journal_routes(router, engine: Engine) -> None:
     """`GET /_crossrepl/replication[?since=N][&wait=SECONDS]`: the journal (entries with seq >= since), after
     waiting up to `wait` seconds for the queue to drain; `idle` says whether it did. `POST /_crossrepl/organizations`:
     declares organization members."""

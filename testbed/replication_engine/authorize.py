@@ -72,18 +72,19 @@ class Verdict:
         return self.allowed
 
 
-def assume_role(role: Role, source_account: str, source_bucket_arn: str) -> Verdict:
+def assume_role(role: Role, source_account: str, source_bucket_arn: str, service: str = S3_SERVICE) -> Verdict:
     """S3 assumes the replication role: the trust policy must let the service principal `s3.amazonaws.com` call
-    sts:AssumeRole, with the confused-deputy keys S3 sends (aws:SourceAccount, aws:SourceArn)."""
+    sts:AssumeRole, with the confused-deputy keys S3 sends (aws:SourceAccount, aws:SourceArn). S3 Batch Operations
+    assumes a job's role the same way as `batchoperations.s3.amazonaws.com` (the source ARN is then the job's)."""
     if not role.trust:
         return Verdict(False, f"role {role.arn} has no trust policy")
     keys = {"aws:SourceAccount": source_account, "aws:SourceArn": source_bucket_arn}
-    result = sim.resource_policy_authorization(S3_SERVICE, role.account, role.trust, "sts:AssumeRole", role.arn,
+    result = sim.resource_policy_authorization(service, role.account, role.trust, "sts:AssumeRole", role.arn,
                                                keys)
     if result is sim.ResourcePolicyEvalResult.SERVICE_MATCH:
         return Verdict(True)
     what = "explicitly denies" if result is sim.ResourcePolicyEvalResult.DENY_MATCH else "does not allow"
-    return Verdict(False, f"the trust policy of {role.arn} {what} {S3_SERVICE} sts:AssumeRole with "
+    return Verdict(False, f"the trust policy of {role.arn} {what} {service} sts:AssumeRole with "
                           f"aws:SourceAccount={source_account}, aws:SourceArn={source_bucket_arn}")
 
 

@@ -75,6 +75,7 @@ class Engine:
         # account id -> AWS Organizations id, as tests declare it (LocalStack has no Organizations service here, and
         # Principal Mapper does not infer aws:PrincipalOrgID)
         self.organizations: dict[str, str] = {}
+        self.batch_jobs = None  # batch.Jobs, the S3 Batch Replication jobs (set by install_routes)
         self._thread = threading.Thread(target=self._run, name="crossrepl-replication", daemon=True)
         self._thread.start()
 
@@ -107,6 +108,8 @@ class Engine:
             self._heap.clear()
             self.journal.clear()
             self.organizations.clear()
+        if self.batch_jobs is not None:
+            self.batch_jobs.reset()
 
     def join_organization(self, organization_id: str, accounts: list[str]) -> None:
         """Declares `accounts` members of `organization_id`: requests of their roles carry aws:PrincipalOrgID."""

@@ -14,4 +14,10 @@ resource "crossrepl_source" "data" {
     prefix        = "logs/"
     storage_class = "GLACIER"
   }
+
+  # Also replicate what the bucket already holds (an S3 Batch Replication job; see the existing-objects guide).
+  existing_objects {
+    report_bucket_arn = "arn:aws:s3:::acme-batch-reports"
+    triggers_replace  = { run = "1" } # change to run the job again
+  }
 }

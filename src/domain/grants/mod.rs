@@ -1,12 +1,14 @@
 //! The documents crossrepl writes for replication: the role's trust policy and permissions policy ([`role`]), the
 //! destination bucket-policy statements with the hand-written grants they supersede and the replica keys'
 //! key-policy statement ([`destination`]), the compact form those statements take in a bucket policy shared by a
-//! fan-in ([`compact`]); the names it derives.
+//! fan-in ([`compact`]), the batch role of S3 Batch Replication ([`batch`]); the names it derives.
 
+mod batch;
 pub mod compact;
 mod destination;
 mod role;
 
+pub use batch::*;
 pub use destination::*;
 pub use role::*;
 
@@ -199,7 +201,7 @@ fn kms_key_region<'a>(partition: &str, arn: &'a str) -> Result<&'a str, PolicyEr
 }
 
 /// FNV-1a, 64 bits: small, stable across releases and platforms.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 

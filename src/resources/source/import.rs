@@ -64,6 +64,8 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<SourceModel, Diagnosti
         policy_arn: Known::Null,
         bucket_arn: Known::Null,
         destination: Known::Value(blocks),
+        // A job is started by crossrepl, never found in AWS: nothing there says whether it was asked for.
+        existing_objects: Known::Value(Vec::new()),
     })
 }
 

@@ -6,6 +6,7 @@
 //! [`ownership`] is the refusal to adopt, shared by plan and apply; [`import`] builds a state from AWS; [`keys`]
 //! resolves replica keys given by alias.
 
+pub mod batch;
 pub mod destinations;
 pub mod import;
 pub mod keys;
@@ -95,7 +96,7 @@ impl SourceResource {
         {
             return Outcome::with(None, d);
         }
-        Reconcile { ctx, label, partition, planned: &planned, want }.converge(old, prior).await
+        Reconcile { ctx, label, partition, account, planned: &planned, want }.converge(old, prior).await
     }
 }
 
@@ -123,6 +124,7 @@ impl Resource<AwsClients> for SourceResource {
     ) -> (SourceModel, Diagnostics) {
         plan::existing_role_names(&mut planned, req.config);
         plan::derived_ids(&mut planned, req.config);
+        plan::rerun_on_trigger(&mut planned, req.prior.filter(|_| !req.replacing));
         let overlaps = validate::overlaps(&planned, req.config);
         let Some(ctx) = ctx else {
             plan::unknown_arns(&mut planned);
@@ -188,6 +190,12 @@ impl Resource<AwsClients> for SourceResource {
             };
             new_state.permissions_boundary = Known::from(role.permissions_boundary.clone());
         }
+        if let Some(block) = state.existing_objects.known().and_then(|b| b.first()) {
+            match batch::refresh(&ctx.client, &want, &account, block).await {
+                Ok(block) => new_state.existing_objects = Known::Value(vec![block]),
+                Err((step, e)) => diagnostics.push(aws_diag(&label, &step, &e)),
+            }
+        }
         if want.enable_versioning && seen.versioning != s3::Versioning::Enabled {
             new_state.enable_versioning = Known::Value(false);
         }
@@ -225,8 +233,12 @@ impl Resource<AwsClients> for SourceResource {
             Err(e) if e.kind == ErrorKind::NotFound => {}
             Err(e) => return aws_diag(&label, "reading the replication configuration", &e).into(),
         }
-        if want.existing_role {
-            return Diagnostics::new();
+        let batch_ds = match &want.batch {
+            Some(b) => batch::remove(aws, &label, &want.bucket, b).await,
+            None => Diagnostics::new(),
+        };
+        if want.existing_role || batch_ds.has_errors() {
+            return batch_ds;
         }
         if let Err(e) = iam::detach(aws, &want.role_name, &want.policy_arn).await
             && e.kind != ErrorKind::NotFound

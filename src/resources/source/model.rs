@@ -40,6 +40,30 @@ framework::model! {
         pub bucket_arn: Known<String>,
         /// The replication rules.
         pub destination: Known<Vec<DestinationBlock>>,
+        /// Replication of the objects the bucket already holds (at most one block).
+        pub existing_objects: Known<Vec<ExistingObjectsBlock>>,
+    }
+}
+
+framework::model! {
+    /// The `existing_objects` block: an S3 Batch Replication job and its role.
+    pub struct ExistingObjectsBlock {
+        /// The completion report's bucket ARN.
+        pub report_bucket_arn: Known<String>,
+        /// The completion report's key prefix.
+        pub report_prefix: Known<String>,
+        /// The replication statuses of the objects to replicate.
+        pub replication_statuses: Known<Set<Known<String>>>,
+        /// Values whose change starts a new job.
+        pub triggers_replace: Known<BTreeMap<String, Known<String>>>,
+        /// The batch role's ARN, when it exists as planned.
+        pub role_arn: Known<String>,
+        /// The last job's id.
+        pub job_id: Known<String>,
+        /// The last job's status.
+        pub job_status: Known<String>,
+        /// Why it failed.
+        pub job_failure_reasons: Known<String>,
     }
 }
 
@@ -243,6 +267,69 @@ pub struct Desired {
     pub same_account_buckets: Vec<String>,
     /// The replication configuration.
     pub configuration: ReplicationConfig,
+    /// The existing-objects job and its role, when asked for.
+    pub batch: Option<BatchDesired>,
+}
+
+/// Name of the batch role's inline policy.
+pub const BATCH_POLICY_NAME: &str = "crossrepl-batch-replication";
+
+/// What an `existing_objects` block asks for.
+pub struct BatchDesired {
+    /// The batch role's name.
+    pub role_name: String,
+    /// Its ARN.
+    pub role_arn: String,
+    /// Its IAM path (the replication role's; `/` with an existing replication role).
+    pub path: String,
+    /// Its trust policy.
+    pub trust: PolicyDocument,
+    /// Its inline policy.
+    pub permissions: PolicyDocument,
+    /// The completion report's bucket ARN.
+    pub report_bucket_arn: String,
+    /// The completion report's prefix.
+    pub report_prefix: String,
+    /// Replication statuses to select.
+    pub statuses: Vec<String>,
+    /// `triggers_replace` as one text (sorted `key=value` lines): a change of it is a new job.
+    pub trigger: String,
+}
+
+impl BatchDesired {
+    fn from_block(
+        b: &ExistingObjectsBlock,
+        partition: &'static Partition,
+        account: &str,
+        bucket: &str,
+        path: &str,
+    ) -> Result<Self, String> {
+        let need = |v: &Known<String>, name: &str| {
+            v.known().cloned().ok_or_else(|| format!("`existing_objects.{name}` is not known"))
+        };
+        let report_bucket_arn = need(&b.report_bucket_arn, "report_bucket_arn")?;
+        let report_prefix = need(&b.report_prefix, "report_prefix")?;
+        let statuses = match &b.replication_statuses {
+            Known::Value(set) => set.0.iter().map(|s| s.known().cloned()).collect::<Option<Vec<_>>>(),
+            _ => None,
+        }
+        .ok_or("`existing_objects.replication_statuses` is not known")?;
+        let triggers = known_map(&b.triggers_replace).ok_or("`existing_objects.triggers_replace` is not known")?;
+        let role_name = grants::batch_role_name_for_bucket(bucket);
+        let permissions = grants::batch_role_policy(partition.id, bucket, &report_bucket_arn, &report_prefix)
+            .map_err(|e| e.to_string())?;
+        Ok(BatchDesired {
+            role_arn: role_arn(partition, account, path, &role_name),
+            role_name,
+            path: path.to_string(),
+            trust: grants::batch_trust_policy(),
+            permissions,
+            report_bucket_arn,
+            report_prefix,
+            statuses,
+            trigger: triggers.iter().map(|(k, v)| format!("{k}={v}\n")).collect(),
+        })
+    }
 }
 
 impl Desired {
@@ -289,6 +376,17 @@ impl Desired {
         };
         let permissions = grants::replication_role_policy(&permissions_input).map_err(|e| e.to_string())?;
         let configuration = ReplicationConfig::from_destinations(&role_arn, &dests)?;
+        let block = match &m.existing_objects {
+            Known::Unknown => return Err("`existing_objects` is not known".into()),
+            Known::Null => None, // a state written before the block existed
+            Known::Value(blocks) => blocks.first(),
+        };
+        let batch = match block {
+            Some(b) => {
+                Some(BatchDesired::from_block(b, partition, account, &bucket, if existing_role { "/" } else { &path })?)
+            }
+            None => None,
+        };
         // Once per bucket, however many rules replicate into it.
         let same_account_buckets = dests
             .iter()
@@ -314,6 +412,7 @@ impl Desired {
             dests,
             same_account_buckets,
             configuration,
+            batch,
         })
     }
 
@@ -354,6 +453,17 @@ impl Desired {
                 block.metrics = Known::Value(spec.metrics);
                 block.rule_id = if ok { Known::from(rule.id.clone()) } else { Known::Null };
                 block.priority = Known::from(rule.priority.map(|p| Number::Int(i64::from(p))));
+            }
+        }
+        // Until the batch role and the job are known to exist (see `batch::ensure`), nothing of them is.
+        if let Known::Value(blocks) = &mut state.existing_objects {
+            for block in blocks {
+                for v in [&mut block.role_arn, &mut block.job_id, &mut block.job_status, &mut block.job_failure_reasons]
+                {
+                    if v.is_unknown() {
+                        *v = Known::Null;
+                    }
+                }
             }
         }
         state

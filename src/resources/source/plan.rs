@@ -3,9 +3,9 @@
 use framework::Known;
 use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
-use super::destinations;
 use super::model::{Desired, DestinationBlock, SourceModel, is_existing_role};
 use super::ownership::{self, Claim, Occupants};
+use super::{batch, destinations};
 use crate::aws::{AwsClients, iam, s3};
 use crate::domain::arn::{Partition, RoleArn, bucket_arn, policy_arn, role_arn};
 use crate::domain::grants;
@@ -56,6 +56,18 @@ pub fn derived_ids(planned: &mut SourceModel, config: &SourceModel) {
     }
 }
 
+/// A new Batch Replication job when `existing_objects.triggers_replace` changed: the last job's id, status and
+/// failure reasons are unknown until apply starts it, so the plan shows the trigger's change and why the job runs.
+/// (A new block, or one whose job never started, has them unknown already: computed and null before.)
+pub fn rerun_on_trigger(planned: &mut SourceModel, prior: Option<&SourceModel>) {
+    let Some(before) = prior.and_then(|p| p.existing_objects.known()?.first()) else { return };
+    let Known::Value(blocks) = &mut planned.existing_objects else { return };
+    let Some(block) = blocks.first_mut() else { return };
+    if block.triggers_replace != before.triggers_replace {
+        (block.job_id, block.job_status, block.job_failure_reasons) = (Known::Unknown, Known::Unknown, Known::Unknown);
+    }
+}
+
 /// All computed ARNs unknown (the provider is not configured yet, or the names are not known).
 /// With an existing role, `role_arn` stays as configured and `policy_arn` is null.
 pub fn unknown_arns(planned: &mut SourceModel) {
@@ -79,7 +91,8 @@ pub fn existing_role_names(planned: &mut SourceModel, config: &SourceModel) {
 /// this account's, versioned or allowed to be) and a replication configuration crossrepl does not own; on create
 /// or when they change, the role and policy names (taken by something crossrepl did not create), and replica KMS
 /// keys in another region than their destination bucket; with an existing role (`role_arn`), on every plan, that
-/// role ([`existing_role`]) instead of the names. Read failures skip a check: apply reports them.
+/// role ([`existing_role`]) instead of the names; for a new `existing_objects` block, [`batch::preflight`]. Read
+/// failures skip a check: apply reports them.
 pub async fn preflight(
     aws: &AwsClients,
     label: &str,
@@ -140,9 +153,19 @@ pub async fn preflight(
         let facts = destinations::SourceFacts { account, role_arn, settings: None };
         destinations::check(aws, label, planned, facts, enable).await
     };
-    let (mut ds, replication, role, policy_tags, regions, destination_ds, existing_ds) =
-        tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations, existing_check);
+    let batch_check = async {
+        let block = |m: &SourceModel| m.existing_objects.known().and_then(|b| b.first().cloned());
+        match block(planned).and_then(|b| b.report_bucket_arn.known().cloned()) {
+            Some(report) if prior.and_then(block).is_none() => {
+                batch::preflight(aws, label, bucket, partition, &report).await
+            }
+            _ => Diagnostics::new(),
+        }
+    };
+    let (mut ds, replication, role, policy_tags, regions, destination_ds, existing_ds, batch_ds) =
+        tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations, existing_check, batch_check);
     ds.extend(existing_ds);
+    ds.extend(batch_ds);
     ds.extend(destination_ds);
     let occupants =
         Occupants { role_tags: role.map(|r| r.tags), policy_tags, configuration_role: replication.map(|c| c.role) };

@@ -4,7 +4,8 @@
 use framework::{Ctx, Known, Outcome};
 use tfplugin::{Diagnostic, Diagnostics};
 
-use super::model::{Desired, SourceModel};
+use super::batch;
+use super::model::{Desired, SourceModel, owned_by};
 use super::observe::{Observed, observe};
 use super::ownership::{self, Claim, Occupants};
 use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
@@ -22,6 +23,8 @@ pub struct Reconcile<'a> {
     pub label: String,
     /// The partition.
     pub partition: &'static Partition,
+    /// The source bucket's account.
+    pub account: String,
     /// The plan being applied.
     pub planned: &'a SourceModel,
     /// What it asks for.
@@ -74,10 +77,34 @@ impl Reconcile<'_> {
             ds.push(d);
             return Outcome { state: Some(self.state(role_ok, policy_ok, &nothing)), diagnostics: ds };
         }
-        if let Some(old) = old {
-            ds.extend(remove_renamed(self.aws(), &old, &self.want, &self.label).await);
+        if let Some(old) = &old {
+            ds.extend(remove_renamed(self.aws(), old, &self.want, &self.label).await);
         }
-        Outcome { state: Some(self.state(role_ok, policy_ok, &vec![true; self.want.dests.len()])), diagnostics: ds }
+        let mut state = self.state(role_ok, policy_ok, &vec![true; self.want.dests.len()]);
+        ds.extend(self.existing_objects(&mut state, old.as_ref(), prior).await);
+        Outcome { state: Some(state), diagnostics: ds }
+    }
+
+    /// After the configuration is in place: the batch role and, when the plan asks for one, the Batch Replication
+    /// job of `existing_objects`; the batch role of a block the update removed is deleted.
+    async fn existing_objects(
+        &self,
+        state: &mut SourceModel,
+        old: Option<&Desired>,
+        prior: Option<&SourceModel>,
+    ) -> Diagnostics {
+        let planned = self.planned.existing_objects.known().and_then(|b| b.first());
+        let Some(planned) = planned else {
+            return match old.and_then(|o| o.batch.as_ref()) {
+                Some(b) => batch::remove(self.aws(), &self.label, &self.want.bucket, b).await,
+                None => Diagnostics::new(),
+            };
+        };
+        let previous = prior.and_then(|p| p.existing_objects.known()?.first()?.job_id.known().cloned());
+        let at = (self.partition, self.account.as_str());
+        let (block, ds) = batch::ensure(self.aws(), &self.label, &self.want, at, planned, previous.as_deref()).await;
+        state.existing_objects = Known::Value(vec![block]);
+        ds
     }
 
     fn claim(&self) -> Claim<'_> {
@@ -271,18 +298,30 @@ async fn create_role(aws: &AwsClients, want: &Desired, label: &str) -> Result<Op
         tags: &want.aws_tags(),
         description: &format!("S3 replication role of bucket {}, managed by crossrepl", want.bucket),
     };
-    match iam::create_role(aws, &new).await {
+    let taken = || ownership::role_taken(label, &want.bucket, &want.role_name);
+    create_owned_role(aws, &new, &want.bucket, label, taken).await
+}
+
+/// Creates the role `new` of the source of `bucket`; `Some(role)` when the name turns out taken by a role of ours,
+/// `taken()` when by one crossrepl did not create.
+pub(super) async fn create_owned_role(
+    aws: &AwsClients,
+    new: &iam::NewRole<'_>,
+    bucket: &str,
+    label: &str,
+    taken: impl FnOnce() -> Diagnostic,
+) -> Result<Option<iam::Role>, Diagnostic> {
+    match iam::create_role(aws, new).await {
         Ok(_) => Ok(None),
         // Absent when observed a moment ago: ours whose answer was lost, or someone else's created since.
         // Only the ownership tag tells them apart.
         Err(e) if e.is_code("EntityAlreadyExists") => {
-            let role = iam::role(aws, &want.role_name)
+            let role = iam::role(aws, new.name)
                 .await
-                .map_err(|e| aws_diag(label, "reading the role after EntityAlreadyExists", &e))?;
-            let ours = role.filter(|r| want.owns(&r.tags));
-            ours.map(Some).ok_or_else(|| ownership::role_taken(label, &want.bucket, &want.role_name))
+                .map_err(|e| aws_diag(label, &format!("reading role {} after EntityAlreadyExists", new.name), &e))?;
+            role.filter(|r| owned_by(&r.tags, bucket)).map(Some).ok_or_else(taken)
         }
-        Err(e) => Err(aws_diag(label, "creating the role", &e)),
+        Err(e) => Err(aws_diag(label, &format!("creating role {}", new.name), &e)),
     }
 }
 

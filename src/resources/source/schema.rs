@@ -43,6 +43,7 @@ pub fn schema() -> ResourceSchema {
     .attr(Attr::string("policy_arn").computed().describe("ARN of the role's policy. Empty after a refresh that found it missing, changed or detached, and always with `role_arn` set (no policy is managed then)."))
     .attr(Attr::string("bucket_arn").computed().describe("ARN of the source bucket."))
     .list_block("destination", destination_block(), 1, MAX_DESTINATIONS as i64)
+    .single_block("existing_objects", existing_objects_block())
     .build(0)
 }
 
@@ -65,6 +66,41 @@ fn destination_block() -> BlockSpec {
         .attr(Attr::bool("enabled").default(Value::Bool(true)).describe("Whether the rule is enabled."))
         .attr(Attr::string("rule_id").optional_computed().validate(validator::string("Invalid replication rule id", "1 to 255 characters.", check_rule_id)).describe("Id of the replication rule. Default: `crossrepl-<destination bucket>`, and `crossrepl-<destination bucket>#<n>` for the n-th block into the same bucket. Set it to keep an existing rule's id when adopting a hand-written setup (see the migration guide). Empty after a refresh that found the rule missing or changed; the next apply restores it."))
         .attr(Attr::nested_single("grant", grant::attributes(false)).describe("The destination's grant, `crossrepl_destination.<name>.grant`: what it admits and what its bucket demands. With it, plan checks that the destination admits this source's role and accepts owner override when asked, that a source bucket with Object Lock replicates into one with Object Lock, and the role gets the destination's default SSE-KMS key. Without it, a cross-account destination is not checked (a warning says so). For a destination not managed by crossrepl, write the object by hand."))
+}
+
+/// Default `existing_objects.report_prefix`.
+pub const DEFAULT_REPORT_PREFIX: &str = "crossrepl-batch-replication";
+
+fn existing_objects_block() -> BlockSpec {
+    BlockSpec::new("Replicate the objects the bucket already holds: after the replication configuration is in place, apply starts an S3 Batch Replication job (S3 Batch Operations, operation `S3ReplicateObject`, with a manifest S3 generates from the objects eligible for replication, by `replication_statuses` and the rules' prefixes) as a batch role crossrepl creates (`crossrepl-batch-<bucket>`, trusted by `batchoperations.s3.amazonaws.com`, tagged and deleted like the replication role). One job per apply that adds this block or changes `triggers_replace`; never on an apply that changes nothing. Destroy deletes the batch role, never replicas or reports. Not importable: import leaves it out. AWS charges per job and per object: see the existing-objects guide.")
+        .attr(Attr::string("report_bucket_arn").required().validate(validator::string("Invalid report bucket ARN", "an S3 bucket ARN `arn:<partition>:s3:::<bucket>`.", check_bucket_arn)).describe("ARN of the bucket the job writes its completion report to (CSV, every task), in the source bucket's account; the batch role may write under `report_prefix` only."))
+        .attr(Attr::string("report_prefix").default(Value::from(DEFAULT_REPORT_PREFIX)).validate(validator::string("Invalid report prefix", "at most 512 characters, without `*` or `?`.", check_report_prefix)).describe("Key prefix of the completion report. S3 writes it under `<prefix>/job-<job id>/`."))
+        .attr(Attr::string_set("replication_statuses").default(Value::Set(vec![Value::from("NONE")])).validate(validator::each_string("Invalid replication status", "`NONE` (never replicated) or `FAILED`.", check_selectable_status)).describe("Which objects the job replicates, by replication status: `NONE` (never replicated: the objects written before replication was set up) and/or `FAILED` (failed replication, e.g. after a permission was fixed). Default `[\"NONE\"]`."))
+        .attr(Attr::string_map("triggers_replace").describe("Arbitrary values; changing any of them starts a new job on the next apply (like `terraform_data`'s `triggers_replace`). Changing another argument of this block starts none."))
+        .attr(Attr::string("role_arn").computed().describe("ARN of the batch role crossrepl created; empty after a refresh that found it missing or changed (the next apply restores it)."))
+        .attr(Attr::string("job_id").computed().describe("Id of the last job crossrepl started; empty when starting it failed (the next apply starts it)."))
+        .attr(Attr::string("job_status").computed().describe("That job's status, read again on every refresh: `New`, `Preparing`, `Ready`, `Active`, `Complete`, `Failed`, `Cancelled`, ... `Complete` means the job ran; its completion report lists each object's outcome."))
+        .attr(Attr::string("job_failure_reasons").computed().describe("Why that job failed, as S3 reports it (`<code>: <reason>`, several joined by `; `); empty unless it failed."))
+}
+
+fn check_report_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.chars().count() > 512 || prefix.contains(['*', '?']) {
+        return Err(format!(
+            "{prefix:?} cannot be used as a report prefix: S3 Batch Operations accepts at most 512 characters, and \
+             the batch role's policy names the prefix, so it may not hold `*` or `?`. Choose another prefix."
+        ));
+    }
+    Ok(())
+}
+
+fn check_selectable_status(status: &str) -> Result<(), String> {
+    if crate::domain::batch::SELECTABLE_STATUSES.contains(&status) {
+        return Ok(());
+    }
+    Err(format!(
+        "{status:?} is not a status crossrepl replicates existing objects by. Use \"NONE\" (never replicated) and/or \
+         \"FAILED\"; objects with COMPLETED or REPLICA are already in the destination."
+    ))
 }
 
 fn too_many_tags(n: usize) -> String {

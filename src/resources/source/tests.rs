@@ -243,3 +243,76 @@ async fn every_partition_gets_its_own_arns() {
         );
     }
 }
+
+fn existing_objects(pairs: Vec<(&str, Value)>) -> Value {
+    schema().object(Some("existing_objects"), pairs)
+}
+
+/// A source with one destination and an `existing_objects` block with the given trigger and computed job values.
+fn with_job(trigger: &str, job_id: Value, status: Value) -> Value {
+    let block = existing_objects(vec![
+        ("report_bucket_arn", "arn:aws:s3:::acme-reports".into()),
+        ("triggers_replace", Value::object(vec![("run", trigger.into())])),
+        ("job_id", job_id),
+        ("job_status", status),
+    ]);
+    config(vec![
+        ("bucket", "acme-data".into()),
+        ("destination", Value::List(vec![dest(vec![("bucket_arn", "arn:aws:s3:::dr-one".into())])])),
+        ("existing_objects", Value::List(vec![block])),
+    ])
+}
+
+#[tokio::test]
+async fn a_job_is_planned_only_for_a_new_block_or_a_changed_trigger() {
+    let job = |planned: &Value| planned.get("existing_objects").as_elements().unwrap()[0].get("job_id").clone();
+    let config = with_job("1", Value::Null, Value::Null);
+    let created = resource().plan(None, &Value::Null, &config, &config).await;
+    assert!(job(&created.planned).is_unknown(), "a new block starts a job");
+    let block = &created.planned.get("existing_objects").as_elements().unwrap()[0];
+    assert_eq!(block.get("report_prefix").as_str(), Some("crossrepl-batch-replication"));
+    assert_eq!(block.get("replication_statuses"), &Value::Set(vec!["NONE".into()]));
+
+    let prior = with_job("1", "job-1".into(), "Complete".into());
+    let unchanged = resource().plan(None, &prior, &prior, &config).await;
+    assert_eq!(job(&unchanged.planned), Value::from("job-1"), "nothing changed: no job");
+
+    let changed = with_job("2", Value::Null, Value::Null);
+    let proposed = with_job("2", "job-1".into(), "Complete".into()); // the engine carries computed values over
+    let rerun = resource().plan(None, &prior, &proposed, &changed).await;
+    assert!(job(&rerun.planned).is_unknown(), "a changed trigger starts a job");
+    let status = rerun.planned.get("existing_objects").as_elements().unwrap()[0].get("job_status").clone();
+    assert!(status.is_unknown());
+}
+
+#[test]
+fn a_state_records_no_job_and_no_batch_role_until_they_exist() {
+    let planned = with_job("1", Value::Unknown, Value::Unknown);
+    let mut m = SourceModel::from_value(&planned).unwrap();
+    m.role_name = Known::Value("crossrepl-acme-data".into());
+    m.policy_name = Known::Value("crossrepl-policy-acme-data".into());
+    m.role_path = Known::Value("/".into());
+    m.tags = Known::Null;
+    m.enable_versioning = Known::Value(true);
+    if let Known::Value(blocks) = &mut m.existing_objects {
+        blocks[0].report_prefix = Known::Value("r".into());
+        blocks[0].replication_statuses = Known::Value(framework::Set(vec![Known::Value("NONE".into())]));
+        (blocks[0].role_arn, blocks[0].job_failure_reasons) = (Known::Unknown, Known::Unknown);
+    }
+    if let Known::Value(ds) = &mut m.destination {
+        ds[0].delete_marker_replication = Known::Value(true);
+        ds[0].owner_override = Known::Value(false);
+        ds[0].replication_time_control = Known::Value(false);
+        ds[0].replica_modifications = Known::Value(false);
+        ds[0].enabled = Known::Value(true);
+    }
+    let want = Desired::from_model(&m, &PARTITIONS[0], "111111111111", "us-east-1").unwrap();
+    let batch = want.batch.as_ref().expect("the block asks for a batch role");
+    assert_eq!(batch.role_arn, "arn:aws:iam::111111111111:role/crossrepl-batch-acme-data");
+    assert_eq!(batch.trigger, "run=1\n");
+    let state = want.state(&m, &PARTITIONS[0], false, false, &[false]);
+    let block = &state.existing_objects.known().unwrap()[0];
+    for v in [&block.role_arn, &block.job_id, &block.job_status, &block.job_failure_reasons] {
+        assert!(v.is_null(), "{v:?}");
+    }
+}
