@@ -34,6 +34,22 @@ pub fn aws_diag(resource: &str, step: &str, e: &AwsError) -> Diagnostic {
     Diagnostic::error(format!("{resource}: {step} failed"), e.with_advice())
 }
 
+/// What plan cannot check without the provider block's account id (sts:GetCallerIdentity).
+pub const ACCOUNT_CHECKS: &str =
+    "the account (bucket owner, KMS keys, existing role, policy and replication configuration)";
+
+/// A plan-time check that could not run, as a warning instead of silence: what was not checked and why. Apply
+/// does what it needs regardless, and fails there if the cause remains.
+pub fn not_checked(resource: &str, what: &str, e: &AwsError) -> Diagnostic {
+    Diagnostic::warning(
+        format!("{resource}: {what} not checked at plan time"),
+        format!(
+            "The read-only check could not run: {}\n\nPlan goes on without it; apply fails if the problem remains.",
+            e.with_advice()
+        ),
+    )
+}
+
 /// An error diagnostic for a retried call that gave up or was interrupted.
 pub fn retry_diag(resource: &str, step: &str, e: &RetryError, hint: &str) -> Diagnostic {
     match e {
