@@ -135,12 +135,16 @@ localstack-stop:
 localstack-reset:
 	@python3 testbed/localstack.py reset
 
+# The demo installs the provider as a team would: from a signed registry (here signed with a throwaway key).
+DEMO_DIR ?= $(CACHE_DIR)/demo
 demo: setup-venv setup-tofu setup-localstack build
-	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-demo)
-	@rm -rf $(CACHE_DIR)/mirror-demo
-	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-demo >/dev/null
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a signed registry in $(DEMO_DIR)/registry (throwaway key))
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@$(VENV_PY) testbed/registry.py throwaway-key $(DEMO_DIR)/gpg >/dev/null
+	@$(VENV_PY) testbed/registry.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(DEMO_DIR)/registry \
+	  --gpg-key-file $(DEMO_DIR)/gpg/signing-key.asc >/dev/null
 	$(call step,demo)
-	@$(VENV_PY) testbed/demo.py --mirror $(CACHE_DIR)/mirror-demo
+	@$(VENV_PY) testbed/demo.py --registry $(DEMO_DIR)/registry --work $(DEMO_DIR)/work
 
 bench: setup-venv setup-tofu setup-localstack build-release
 	@if [ "$${BENCH_AWS:-}" = build ]; then bench/build-aws-provider.sh; fi
