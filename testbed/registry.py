@@ -38,7 +38,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import mirror  # testbed/mirror.py: zips, hashes, the throwaway TLS CA and the HTTPS server
@@ -234,22 +233,11 @@ def main() -> None:
         directory = Path(a.dir)
         if not (directory / ".well-known" / "terraform.json").is_file():
             raise SystemExit(f"registry: {directory} holds no registry: run `make registry` first")
-        if bool(a.cert) != bool(a.key):
-            raise SystemExit("registry: --cert and --key go together")
-        server, url, ca = mirror.start_server(directory, a.port, a.bind, Path(a.cert) if a.cert else None,
-                                              Path(a.key) if a.key else None, a.host)
-        host = url.removeprefix("https://").rstrip("/")
-        cfg = mirror.CACHE_DIR / "mirror-tls" / "registry.tfrc"
-        cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(cli_config(host))
-        trust = f"SSL_CERT_FILE={ca} " if ca else ""
-        print(f"serving {directory} at {url}\nsource address: {host}/{NAMESPACE}/{TYPE}\n"
-              f"CA certificate: {ca or '(your --cert)'}\nCLI configuration: {cfg}\n"
-              f"use it:  export {trust}TF_CLI_CONFIG_FILE={cfg}\nCtrl-C to stop", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            server.shutdown()
+        def config_for(url: str) -> tuple[str, str]:
+            host = url.removeprefix("https://").rstrip("/")
+            return cli_config(host), f"source address: {host}/{NAMESPACE}/{TYPE}\n"
+
+        mirror.serve(directory, a, "registry.tfrc", config_for)
     elif a.command == "cli-config":
         text = cli_config(a.host)
         if a.out:
