@@ -6,11 +6,12 @@ use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 use super::destinations;
 use super::model::{Desired, DestinationBlock, SourceModel, is_existing_role};
 use super::ownership::{self, Claim, Occupants};
-use crate::aws::{AwsClients, iam, s3};
+use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
 use crate::domain::arn::{Partition, RoleArn, bucket_arn, policy_arn, role_arn};
 use crate::domain::grants;
 use crate::domain::policy::PolicyDocument;
 use crate::domain::replication::{DestinationSpec, derived_rule_ids};
+use crate::resources::checks::not_checked;
 use crate::resources::preflight_bucket;
 
 /// The planned `id`, `bucket_arn`, `role_arn` and `policy_arn`: known when the names they derive from are (and,
@@ -79,7 +80,7 @@ pub fn existing_role_names(planned: &mut SourceModel, config: &SourceModel) {
 /// this account's, versioned or allowed to be) and a replication configuration crossrepl does not own; on create
 /// or when they change, the role and policy names (taken by something crossrepl did not create), and replica KMS
 /// keys in another region than their destination bucket; with an existing role (`role_arn`), on every plan, that
-/// role ([`existing_role`]) instead of the names. Read failures skip a check: apply reports them.
+/// role ([`existing_role`]) instead of the names. A read failure skips its check with a warning.
 pub async fn preflight(
     aws: &AwsClients,
     label: &str,
@@ -114,13 +115,12 @@ pub async fn preflight(
         }
         preflight_bucket(aws, label, account, bucket, enable, AttributePath::attr("bucket")).await
     };
-    let replication = async { if create { s3::replication(aws, bucket).await.ok().flatten() } else { None } };
-    let role = async {
-        if !existing && changed(|m| &m.role_name) { iam::role(aws, role_name).await.ok().flatten() } else { None }
-    };
+    let replication = async { if create { Some(s3::replication(aws, bucket).await) } else { None } };
+    let role =
+        async { if !existing && changed(|m| &m.role_name) { Some(iam::role(aws, role_name).await) } else { None } };
     let policy_tags = async {
         let moved = changed(|m| &m.policy_name) || changed(|m| &m.role_path);
-        if !existing && moved { iam::policy_tags(aws, &policy_arn).await.ok() } else { None }
+        if !existing && moved { Some(iam::policy_tags(aws, &policy_arn).await) } else { None }
     };
     let existing_check = async {
         match &our_role {
@@ -140,6 +140,10 @@ pub async fn preflight(
         tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations, existing_check);
     ds.extend(existing_ds);
     ds.extend(destination_ds);
+    let replication = settle(&mut ds, label, &format!("the replication configuration of {bucket}"), replication);
+    let role = settle(&mut ds, label, &format!("role {role_name}"), role).flatten();
+    let policy_tags = settle(&mut ds, label, &format!("policy {policy_arn}"), policy_tags);
+    let replication = replication.flatten();
     let occupants =
         Occupants { role_tags: role.map(|r| r.tags), policy_tags, configuration_role: replication.map(|c| c.role) };
     let role_arn = our_role.unwrap_or_default();
@@ -151,6 +155,20 @@ pub async fn preflight(
         }
     }
     ds
+}
+
+/// A plan-time read: its value when it was made and answered, None when it was not made or found nothing (a
+/// missing policy or bucket occupies nothing; the bucket check reports a missing bucket); any other failure adds a
+/// warning that its check did not run.
+fn settle<T>(ds: &mut Diagnostics, label: &str, what: &str, read: Option<Result<T, AwsError>>) -> Option<T> {
+    match read? {
+        Ok(v) => Some(v),
+        Err(e) if e.kind == ErrorKind::NotFound => None,
+        Err(e) => {
+            ds.push(not_checked(label, what, &e));
+            None
+        }
+    }
 }
 
 /// The existing role `arn` (`role_arn` set) is usable for replication of a bucket of `account`, read-only
