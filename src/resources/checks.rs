@@ -1,9 +1,9 @@
 //! What both resources check and say: attribute validators they share, and messages needed in more than one place.
 
 use framework::validator::{self, AnyValidator};
-use tfplugin::{AttributePath, Diagnostic};
+use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
-use crate::aws::{AwsError, s3};
+use crate::aws::{AwsError, ErrorKind, s3};
 use crate::domain::arn::{BucketName, KmsAliasArn, KmsKeyArn};
 use crate::retry::RetryError;
 
@@ -48,6 +48,20 @@ pub fn not_checked(resource: &str, what: &str, e: &AwsError) -> Diagnostic {
             e.with_advice()
         ),
     )
+}
+
+/// A plan-time read: its value when it was made and answered, None when it was not made or found nothing (a
+/// missing policy or bucket occupies nothing; the bucket check reports a missing bucket); any other failure adds a
+/// warning that its check did not run.
+pub fn plan_read<T>(ds: &mut Diagnostics, label: &str, what: &str, read: Option<Result<T, AwsError>>) -> Option<T> {
+    match read? {
+        Ok(v) => Some(v),
+        Err(e) if e.kind == ErrorKind::NotFound => None,
+        Err(e) => {
+            ds.push(not_checked(label, what, &e));
+            None
+        }
+    }
 }
 
 /// An error diagnostic for a retried call that gave up or was interrupted.

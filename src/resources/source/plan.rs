@@ -6,12 +6,12 @@ use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 use super::destinations;
 use super::model::{Desired, DestinationBlock, SourceModel, is_existing_role};
 use super::ownership::{self, Claim, Occupants};
-use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
+use crate::aws::{AwsClients, iam, s3};
 use crate::domain::arn::{Partition, RoleArn, bucket_arn, policy_arn, role_arn};
 use crate::domain::grants;
 use crate::domain::policy::PolicyDocument;
 use crate::domain::replication::{DestinationSpec, derived_rule_ids};
-use crate::resources::checks::not_checked;
+use crate::resources::checks::plan_read;
 use crate::resources::preflight_bucket;
 
 /// The planned `id`, `bucket_arn`, `role_arn` and `policy_arn`: known when the names they derive from are (and,
@@ -140,9 +140,9 @@ pub async fn preflight(
         tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations, existing_check);
     ds.extend(existing_ds);
     ds.extend(destination_ds);
-    let replication = settle(&mut ds, label, &format!("the replication configuration of {bucket}"), replication);
-    let role = settle(&mut ds, label, &format!("role {role_name}"), role).flatten();
-    let policy_tags = settle(&mut ds, label, &format!("policy {policy_arn}"), policy_tags);
+    let replication = plan_read(&mut ds, label, &format!("the replication configuration of {bucket}"), replication);
+    let role = plan_read(&mut ds, label, &format!("role {role_name}"), role).flatten();
+    let policy_tags = plan_read(&mut ds, label, &format!("policy {policy_arn}"), policy_tags);
     let replication = replication.flatten();
     let occupants =
         Occupants { role_tags: role.map(|r| r.tags), policy_tags, configuration_role: replication.map(|c| c.role) };
@@ -155,20 +155,6 @@ pub async fn preflight(
         }
     }
     ds
-}
-
-/// A plan-time read: its value when it was made and answered, None when it was not made or found nothing (a
-/// missing policy or bucket occupies nothing; the bucket check reports a missing bucket); any other failure adds a
-/// warning that its check did not run.
-fn settle<T>(ds: &mut Diagnostics, label: &str, what: &str, read: Option<Result<T, AwsError>>) -> Option<T> {
-    match read? {
-        Ok(v) => Some(v),
-        Err(e) if e.kind == ErrorKind::NotFound => None,
-        Err(e) => {
-            ds.push(not_checked(label, what, &e));
-            None
-        }
-    }
 }
 
 /// The existing role `arn` (`role_arn` set) is usable for replication of a bucket of `account`, read-only
