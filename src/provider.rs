@@ -343,11 +343,11 @@ mod credentials {
         Diagnostic::error(
             format!("AWS did not accept the credentials of {block}"),
             format!(
-                "sts:GetCallerIdentity with the credentials found failed: {}\n\nCheck that they are current \
+                "{e}\n\nsts:GetCallerIdentity needs no permission, so the credentials themselves were refused \
+                 (or STS could not be reached). Check that they are current \
                  (renew an expired session token or SSO session, e.g. `aws sso login`), belong to the intended \
                  account, and that STS is reachable (`endpoints {{ sts = ... }}`). For an endpoint that does not \
-                 implement STS, set `skip_credentials_validation = true`.",
-                e.with_advice()
+                 implement STS, set `skip_credentials_validation = true`."
             ),
         )
         .into()
