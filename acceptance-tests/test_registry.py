@@ -101,9 +101,8 @@ def test_init_from_registry_is_signed_and_warns_nothing(ws: Workspace, registry:
         f"the control init from the mirror did not warn: {diagnostics_text(mirrored, 'warning')}"
 
 
-@pytest.mark.parametrize("tamper", ["zip", "signature-bytes", "signature-other-key"])
-def test_tampered_registry_is_refused(ws: Workspace, site: dict, network_mirror: Mirror, tmp_path: Path,
-                                      tamper: str) -> None:
+def tampered(site: dict, tmp_path: Path, tamper: str):
+    """A served copy of `site` with its zip or signature tampered with: (server, Registry, the error expected)."""
     copy = tmp_path / "tampered"
     shutil.copytree(site["directory"], copy)
     server, reg = serve(copy, site)
@@ -115,21 +114,25 @@ def test_tampered_registry_is_refused(ws: Workspace, site: dict, network_mirror:
         binary[len(binary) // 2] ^= 0xFF
         (tmp_path / name).write_bytes(bytes(binary))
         mirror_tool.make_zip(tmp_path / name, reg.version, reg.zip_path)
-        expected = "checksum"
-    elif tamper == "signature-bytes":  # the signature's last bytes flipped
+        return server, reg, "checksum"
+    if tamper == "signature-bytes":  # the signature's last bytes flipped
         data = bytearray(sig.read_bytes())
         for i in range(len(data) - 8, len(data)):
             data[i] ^= 0xFF
         sig.write_bytes(bytes(data))
-        expected = "signature"
-    else:  # a valid signature of the same checksums by a key the download document does not list
-        other = registry_tool.throwaway_key(tmp_path / "other-gpg")
-        signer = registry_tool.Signer(key_file=other)
-        try:
-            signer.sign(reg.shasums)
-        finally:
-            signer.close()
-        expected = "signature"
+        return server, reg, "signature"
+    # a valid signature of the same checksums by a key the download document does not list
+    signer = registry_tool.Signer(key_file=registry_tool.throwaway_key(tmp_path / "other-gpg"))
+    try:
+        signer.sign(reg.shasums)
+    finally:
+        signer.close()
+    return server, reg, "signature"
+
+
+@pytest.mark.parametrize("tamper", ["zip", "signature-bytes", "signature-other-key"])
+def test_tampered_registry_is_refused(ws: Workspace, site: dict, tmp_path: Path, tamper: str) -> None:
+    server, reg, expected = tampered(site, tmp_path, tamper)
     try:
         use_registry(ws, reg)
         r = ws.run("init", "-input=false")
@@ -141,7 +144,7 @@ def test_tampered_registry_is_refused(ws: Workspace, site: dict, network_mirror:
     assert not (ws.dir / ".terraform.lock.hcl").exists() or reg.source not in ws.lock_file_hashes()
 
 
-def test_providers_lock_against_registry(ws: Workspace, registry: Registry) -> None:
+def test_providers_lock_against_registry(ws: Workspace, registry: Registry, site: dict, tmp_path: Path) -> None:
     """`providers lock` asks the registry itself (it ignores provider_installation) and records its signed hashes."""
     use_registry(ws, registry)
     ws.must("providers", "lock", f"-platform={mirror_tool.host_platform()}")
@@ -149,3 +152,13 @@ def test_providers_lock_against_registry(ws: Workspace, registry: Registry) -> N
     assert version == registry.version
     assert registry.zh in hashes, f"providers lock recorded {hashes}, not the signed {registry.zh}"
     assert not (ws.dir / ".terraform" / "providers").exists(), "providers lock installed the provider"
+    # Negative control: against a copy signed by a key the registry does not list, providers lock refuses.
+    server, bad, _ = tampered(site, tmp_path, "signature-other-key")
+    try:
+        use_registry(ws, bad)
+        (ws.dir / ".terraform.lock.hcl").unlink()
+        r = ws.run("providers", "lock", f"-platform={mirror_tool.host_platform()}")
+    finally:
+        server.shutdown()
+    assert r.returncode != 0, "providers lock accepted a foreign signature"
+    assert "signature" in (r.stdout + r.stderr).lower(), f"not a signature error: {r.stdout}{r.stderr}"
