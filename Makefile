@@ -26,7 +26,7 @@ ENGINES := $(if $(filter all both,$(ENGINE)),tofu terraform,$(subst $(comma), ,$
 step = @echo "==> [$$(date +%T)] $(1)"
 
 .PHONY: help setup setup-venv setup-tofu setup-terraform setup-localstack setup-tfplugindocs build build-release test \
-        test-unit docs-validate testacc test-aws mirror serve-mirror localstack-start localstack-stop localstack-reset \
+        test-unit docs-validate testacc test-aws mirror serve-mirror registry serve-registry localstack-start localstack-stop localstack-reset \
         demo bench docs fuzz soak
 
 help:
@@ -39,6 +39,9 @@ help:
 	@echo "                                 (CROSSREPL_AWS_SOURCE_PROFILE, CROSSREPL_AWS_DESTINATION_PROFILE; else skipped)"
 	@echo "make mirror                      release build, packaged as a provider mirror in dist/"
 	@echo "make serve-mirror                serve dist/network-mirror over HTTPS on 127.0.0.1"
+	@echo "make registry GPG_KEY_ID=...     release build as a signed static provider registry in dist/registry"
+	@echo "                                 (or GPG_KEY_FILE=armored-secret-key.asc; GPG_PASSPHRASE unlocks it)"
+	@echo "make serve-registry              serve dist/registry over HTTPS as localhost:PORT"
 	@echo "make localstack-start|localstack-stop|localstack-reset"
 	@echo "make demo                        the cross-account example end to end against a local LocalStack"
 	@echo "make bench                       release build; size, start time, RSS, AWS calls, scale (figures only)"
@@ -110,6 +113,17 @@ serve-mirror: setup-venv
 	$(call step,serving dist/network-mirror over HTTPS (Ctrl-C stops))
 	@$(VENV_PY) testbed/mirror.py serve --dir $(CURDIR)/dist $(SERVE_ARGS)
 
+# The signing key: GPG_KEY_ID (a key of your keyring) or GPG_KEY_FILE (an armored secret key), from the command line
+# or the environment; testbed/registry.py refuses to build without one.
+registry: setup-venv build-release
+	$(call step,packaging $(TARGET_DIR)/release/$(PROVIDER) as a signed provider registry in dist/registry)
+	@$(VENV_PY) testbed/registry.py build $(TARGET_DIR)/release/$(PROVIDER) --out $(CURDIR)/dist/registry \
+	  $(if $(GPG_KEY_ID),--gpg-key-id '$(GPG_KEY_ID)') $(if $(GPG_KEY_FILE),--gpg-key-file '$(GPG_KEY_FILE)')
+
+serve-registry: setup-venv
+	$(call step,serving dist/registry over HTTPS (Ctrl-C stops))
+	@$(VENV_PY) testbed/registry.py serve --dir $(CURDIR)/dist/registry $(SERVE_ARGS)
+
 localstack-start: setup-localstack
 	$(call step,starting LocalStack)
 	@$(VENV_PY) testbed/localstack.py start
@@ -121,12 +135,16 @@ localstack-stop:
 localstack-reset:
 	@python3 testbed/localstack.py reset
 
+# The demo installs the provider as a team would: from a signed registry (here signed with a throwaway key).
+DEMO_DIR ?= $(CACHE_DIR)/demo
 demo: setup-venv setup-tofu setup-localstack build
-	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a mirror in $(CACHE_DIR)/mirror-demo)
-	@rm -rf $(CACHE_DIR)/mirror-demo
-	@$(VENV_PY) testbed/mirror.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(CACHE_DIR)/mirror-demo >/dev/null
+	$(call step,packaging $(TARGET_DIR)/debug/$(PROVIDER) as a signed registry in $(DEMO_DIR)/registry (throwaway key))
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@$(VENV_PY) testbed/registry.py throwaway-key $(DEMO_DIR)/gpg >/dev/null
+	@$(VENV_PY) testbed/registry.py build $(TARGET_DIR)/debug/$(PROVIDER) --strip-debug --out $(DEMO_DIR)/registry \
+	  --gpg-key-file $(DEMO_DIR)/gpg/signing-key.asc >/dev/null
 	$(call step,demo)
-	@$(VENV_PY) testbed/demo.py --mirror $(CACHE_DIR)/mirror-demo
+	@$(VENV_PY) testbed/demo.py --registry $(DEMO_DIR)/registry --work $(DEMO_DIR)/work
 
 bench: setup-venv setup-tofu setup-localstack build-release
 	@if [ "$${BENCH_AWS:-}" = build ]; then bench/build-aws-provider.sh; fi

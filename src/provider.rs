@@ -35,6 +35,8 @@ framework::model! {
         pub s3_use_path_style: Known<bool>,
         /// Retries per AWS call on throttling and transient errors.
         pub max_retries: Known<i64>,
+        /// Skip the STS identity check at configure (credentials are still required).
+        pub skip_credentials_validation: Known<bool>,
         /// Role to assume with the base credentials (at most one block).
         pub assume_role: Known<Vec<AssumeRoleModel>>,
         /// Endpoint overrides (at most one block).
@@ -85,6 +87,7 @@ fn schema() -> ResourceSchema {
     .attr(Attr::string("secret_key").sensitive().describe("Static secret access key; set together with `access_key`."))
     .attr(Attr::string("token").sensitive().describe("Session token for temporary static credentials."))
     .attr(Attr::bool("s3_use_path_style").describe("Address S3 buckets by path (`host/bucket`) instead of virtual host. Needed by LocalStack and some S3-compatible endpoints. Default `false`."))
+    .attr(Attr::bool("skip_credentials_validation").describe("Skip the check at configure time that STS accepts the credentials (`sts:GetCallerIdentity`), for endpoints that do not implement STS. Credentials are still required: with none at all, configuring fails either way. Without the account id that check returns, the plan-time checks that need it do not run, and plan says so in a warning. Default `false`."))
     .attr(Attr::number("max_retries").validate(validator::value("Invalid max_retries", "a whole number from 0 to 100.", check_max_retries)).describe("Attempts beyond the first for throttled or transiently failing AWS calls. Default 25, as in hashicorp/aws."))
     .single_block(
         "assume_role",
@@ -240,6 +243,9 @@ impl Provider for Crossrepl {
         validate(config)
     }
 
+    /// Builds the clients, then checks the credentials as hashicorp/aws does: they must be found (always), and STS
+    /// must accept them (`sts:GetCallerIdentity`, the call that also gives the account id, cached for the
+    /// resources) unless `skip_credentials_validation`.
     async fn configure(&self, config: &ProviderModel, _stop: StopToken) -> Result<AwsClients, Diagnostics> {
         let settings = settings(config);
         let clients = AwsClients::connect(&settings).await.map_err(|_| {
@@ -251,6 +257,11 @@ impl Provider for Crossrepl {
                 .at(AttributePath::attr("region")),
             )
         })?;
+        let block = credentials::block_name(&settings, &clients.region);
+        clients.credentials().await.map_err(|p| credentials::not_usable(&block, &settings, &p))?;
+        if config.skip_credentials_validation != Known::Value(true) {
+            clients.account_id().await.map_err(|e| credentials::refused(&block, &e))?;
+        }
         tracing::info!(
             region = clients.region,
             profile = settings.profile.as_deref().unwrap_or(""),
@@ -275,6 +286,80 @@ impl Provider for Crossrepl {
 
     fn functions(&self) -> Vec<Arc<dyn ProviderFunction>> {
         crate::functions::all()
+    }
+}
+
+/// The configure-time diagnostics about credentials.
+mod credentials {
+    use framework::{Diagnostic, Diagnostics};
+
+    use crate::aws::credentials::{CredentialsProblem, IMDS_TIMEOUT};
+    use crate::aws::{AwsError, Settings};
+
+    /// Which provider block a diagnostic is about. ConfigureProvider carries no alias (tfplugin6.proto), so the
+    /// block is named by its region and what else it sets.
+    pub fn block_name(s: &Settings, region: &str) -> String {
+        let mut parts = vec![format!("region {region:?}")];
+        if let Some(p) = &s.profile {
+            parts.push(format!("profile {p:?}"));
+        }
+        if let Some(a) = &s.assume_role {
+            parts.push(format!("assume_role {:?}", a.role_arn));
+        }
+        if s.static_keys.is_some() {
+            parts.push("access_key set".into());
+        }
+        format!("provider \"crossrepl\" ({})", parts.join(", "))
+    }
+
+    /// The credential sources, in the order the SDK's default chain tries them.
+    fn sources_tried(s: &Settings) -> String {
+        let profile = s.profile.as_deref().map_or_else(|| "AWS_PROFILE, else \"default\"".into(), |p| format!("{p:?}"));
+        let ms = IMDS_TIMEOUT.as_millis();
+        format!(
+            "Sources tried, in order:\n\
+             1. static keys in the provider block (`access_key`, `secret_key`, `token`): not set;\n\
+             2. environment: AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN);\n\
+             3. profile {profile} of the shared config and credentials files (AWS_CONFIG_FILE, \
+             AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials): keys, `credential_process`, \
+             `role_arn` with `source_profile`;\n\
+             4. SSO in that profile (`sso_session` or `sso_start_url`, after `aws sso login`);\n\
+             5. web identity: AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN;\n\
+             6. container credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI \
+             (ECS, EKS Pod Identity);\n\
+             7. EC2 instance metadata (IMDS, waited for {ms} ms; AWS_EC2_METADATA_DISABLED=true skips it)."
+        )
+    }
+
+    /// No credentials found, or a configured source failed.
+    pub fn not_usable(block: &str, s: &Settings, problem: &CredentialsProblem) -> Diagnostics {
+        let fix = "Set `profile` in this provider block (or AWS_PROFILE) to a profile with credentials, or \
+                   AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or `access_key` and `secret_key` in the block \
+                   (e.g. for LocalStack). `skip_credentials_validation` does not help here: it skips only the \
+                   STS check of credentials that were found.";
+        let (summary, what) = match problem {
+            CredentialsProblem::NotFound(e) => (format!("No AWS credentials for {block}"), format!("None found: {e}.")),
+            CredentialsProblem::Failed(e) => {
+                (format!("Loading AWS credentials failed for {block}"), format!("A source failed: {e}."))
+            }
+        };
+        let tried = if s.static_keys.is_some() { String::new() } else { format!("\n\n{}", sources_tried(s)) };
+        Diagnostic::error(summary, format!("{what}{tried}\n\n{fix}")).into()
+    }
+
+    /// STS did not accept the credentials (or could not be asked).
+    pub fn refused(block: &str, e: &AwsError) -> Diagnostics {
+        Diagnostic::error(
+            format!("AWS did not accept the credentials of {block}"),
+            format!(
+                "{e}\n\nsts:GetCallerIdentity needs no permission, so the credentials themselves were refused \
+                 (or STS could not be reached). Check that they are current \
+                 (renew an expired session token or SSO session, e.g. `aws sso login`), belong to the intended \
+                 account, and that STS is reachable (`endpoints {{ sts = ... }}`). For an endpoint that does not \
+                 implement STS, set `skip_credentials_validation = true`."
+            ),
+        )
+        .into()
     }
 }
 

@@ -112,3 +112,30 @@ fn durations() {
     assert_eq!(parse_duration("10"), None);
     assert_eq!(parse_duration(""), None);
 }
+
+#[test]
+fn credential_diagnostics_name_the_block_and_never_a_secret() {
+    let (_, model) = check(&block(vec![
+        ("region", "eu-west-1".into()),
+        ("profile", "prod".into()),
+        ("access_key", "AKIAEXAMPLEKEYID".into()),
+        ("secret_key", "very-secret-value".into()),
+        ("token", "session-token-value".into()),
+    ]));
+    let s = settings(&model.expect("a valid block"));
+    let name = credentials::block_name(&s, "eu-west-1");
+    assert_eq!(name, r#"provider "crossrepl" (region "eu-west-1", profile "prod", access_key set)"#);
+    let problem = crate::aws::credentials::CredentialsProblem::Failed("expired".into());
+    let refused = crate::aws::AwsError::local("sts", "GetCallerIdentity", "x", "refused", crate::aws::ErrorKind::Other);
+    for ds in [credentials::not_usable(&name, &s, &problem), credentials::refused(&name, &refused)] {
+        let text = format!("{} {}", ds.0[0].summary, ds.0[0].detail);
+        assert!(text.contains(&name), "{text}");
+        for secret in ["AKIAEXAMPLEKEYID", "very-secret-value", "session-token-value"] {
+            assert!(!text.contains(secret), "a credential in the diagnostic: {text}");
+        }
+    }
+    // With no static keys, the sources are listed.
+    let bare = settings(&check(&block(vec![("region", "eu-west-1".into())])).1.expect("a valid block"));
+    let ds = credentials::not_usable("b", &bare, &crate::aws::credentials::CredentialsProblem::NotFound("none".into()));
+    assert!(ds.0[0].detail.contains("Sources tried, in order:"), "{}", ds.0[0].detail);
+}

@@ -2,8 +2,9 @@
 """`make demo`: the cross-account example end to end against a local LocalStack.
 
 Starts its own LocalStack instance (stopped at the end), creates the source bucket in account 111111111111 and the
-destination bucket in account 222222222222 (versioning off: enabling it is the provider's job), serves the
-provider mirror over HTTPS, runs `tofu init` from it in a copy of examples/cross-account/, applies, prints the
+destination bucket in account 222222222222 (versioning off: enabling it is the provider's job), serves the signed
+provider registry (`make demo` builds it with a throwaway key) over HTTPS as localhost:PORT, runs `tofu init` from
+it in a copy of examples/cross-account/ whose source address names that host, applies, prints the
 resulting replication configuration and destination bucket policy, plans again (no changes), copies a file into
 the source bucket and shows it arriving in the destination account (COMPLETED on the source, REPLICA on the
 copy), deletes it and shows the delete marker replicated, and destroys.
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 import mirror  # testbed/, this script's folder
+import registry  # testbed/
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
@@ -67,7 +69,8 @@ def show_replication(clients: dict, endpoint: str, work: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mirror", default=str(CACHE_DIR / "mirror-demo"), help="a `mirror.py build --out` dir")
+    ap.add_argument("--registry", required=True, help="a `registry.py build --out` dir")
+    ap.add_argument("--work", default=str(CACHE_DIR / "demo-work"), help="where the example is copied to")
     a = ap.parse_args()
     import boto3
     from botocore.config import Config
@@ -88,13 +91,16 @@ def main() -> None:
             status = s3.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
             say(f"account {account}: created bucket {bucket} (versioning: {status})")
 
-        server, url, ca = mirror.start_server(Path(a.mirror) / "network-mirror")
-        say(f"serving the provider mirror {a.mirror}/network-mirror at {url}")
-        work = CACHE_DIR / "demo-work"
+        server, url, ca = mirror.start_server(Path(a.registry), url_host="localhost")
+        host = url.removeprefix("https://").rstrip("/")
+        say(f"serving the signed provider registry {a.registry} at {url}")
+        work = Path(a.work)
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(ROOT / "examples" / "cross-account", work)
-        say(f"configuration: a copy of examples/cross-account/ in {work}")
-        (work / "cli.tfrc").write_text(mirror.cli_config(network_url=url))
+        main_tf = work / "main.tf"
+        main_tf.write_text(main_tf.read_text().replace(mirror.SOURCE, f"{host}/{mirror.NAMESPACE}/{mirror.TYPE}"))
+        say(f"configuration: a copy of examples/cross-account/ in {work}, source = \"{host}/crossrepl/crossrepl\"")
+        (work / "cli.tfrc").write_text(registry.cli_config(host))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
         env.update(TF_CLI_CONFIG_FILE=str(work / "cli.tfrc"), SSL_CERT_FILE=str(ca), CHECKPOINT_DISABLE="1",
                    TF_IN_AUTOMATION="1")

@@ -200,6 +200,28 @@ def start_server(directory: Path, port: int = 0, bind: str = "127.0.0.1", cert: 
     return server, f"https://{url_host or bind}:{server.server_address[1]}/", ca_pem
 
 
+def serve(directory: Path, a: argparse.Namespace, config_name: str, config_for) -> None:
+    """`serve` of this tool and of registry.py: serves `directory` over HTTPS as the `--port`, `--bind`, `--host`,
+    `--cert` and `--key` options of `a` say, writes the CLI configuration `config_for(url)` returns (with a line to
+    print) to .cache/mirror-tls/`config_name`, prints how to use it, and serves until Ctrl-C."""
+    if bool(a.cert) != bool(a.key):
+        raise SystemExit("--cert and --key go together")
+    server, url, ca = start_server(directory, a.port, a.bind, Path(a.cert) if a.cert else None,
+                                   Path(a.key) if a.key else None, a.host)
+    text, line = config_for(url)
+    cfg = CACHE_DIR / "mirror-tls" / config_name
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(text)
+    trust = f"SSL_CERT_FILE={ca} " if ca else ""
+    print(f"serving {directory} at {url}\n{line}CA certificate: {ca or '(your --cert)'}\n"
+          f"CLI configuration: {cfg}\n"
+          f"use it:  export {trust}TF_CLI_CONFIG_FILE={cfg}\nCtrl-C to stop", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 def cli_config(network_url: str | None = None, fs_dir: Path | None = None) -> str:
     """A CLI configuration that installs crossrepl only from the given mirror, and nothing else from anywhere."""
     if network_url:
@@ -241,21 +263,7 @@ def main() -> None:
             directory = directory / "network-mirror"
         if not (directory / HOST).is_dir():
             raise SystemExit(f"mirror: {directory} holds no network mirror: run `make mirror` first")
-        if bool(a.cert) != bool(a.key):
-            raise SystemExit("mirror: --cert and --key go together")
-        server, url, ca = start_server(directory, a.port, a.bind, Path(a.cert) if a.cert else None,
-                                       Path(a.key) if a.key else None, a.host)
-        cfg = CACHE_DIR / "mirror-tls" / "serve.tfrc"
-        cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(cli_config(network_url=url))
-        trust = f"SSL_CERT_FILE={ca} " if ca else ""
-        print(f"serving {directory} at {url}\nCA certificate: {ca or '(your --cert)'}\n"
-              f"CLI configuration: {cfg}\n"
-              f"use it:  export {trust}TF_CLI_CONFIG_FILE={cfg}\nCtrl-C to stop", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            server.shutdown()
+        serve(directory, a, "serve.tfrc", lambda url: (cli_config(network_url=url), ""))
     elif a.command == "cli-config":
         text = cli_config(a.url, Path(a.fs).resolve() if a.fs else None)
         if a.out:

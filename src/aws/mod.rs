@@ -1,5 +1,6 @@
 //! AWS clients for the configured provider, one small module per service.
 
+pub mod credentials;
 pub mod error;
 pub mod iam;
 pub mod kms;
@@ -30,6 +31,7 @@ pub struct AwsClients {
     /// The region requests go to.
     pub region: String,
     account_id: Arc<OnceCell<Arc<str>>>,
+    credentials: credentials::Resolved,
     /// Reads of plan-time checks, for the apply that follows in this process.
     recent: Arc<recent::Recent>,
 }
@@ -84,14 +86,16 @@ impl AwsClients {
         if let Some(p) = &settings.profile {
             loader = loader.profile_name(p);
         }
-        if let Some((ak, sk, token)) = &settings.static_keys {
-            loader =
-                loader.credentials_provider(Credentials::new(ak, sk, token.clone(), None, "crossrepl-provider-block"));
-        }
-        let mut sdk = loader.load().await;
-        if sdk.region().is_none() {
-            return Err("no region".into());
-        }
+        // The credentials are set below, once the region (which their sources need) is known.
+        let mut sdk = loader.no_credentials().load().await;
+        let region = sdk.region().cloned().ok_or("no region")?;
+        let mut chain = match &settings.static_keys {
+            Some((ak, sk, token)) => {
+                SharedCredentialsProvider::new(Credentials::new(ak, sk, token.clone(), None, STATIC_KEYS_SOURCE))
+            }
+            None => credentials::default_chain(settings.profile.as_deref(), region),
+        };
+        sdk = sdk.to_builder().credentials_provider(chain.clone()).build();
         if let Some(ar) = &settings.assume_role {
             // Role assumption talks to STS, so it honours the sts endpoint override too.
             let sts_sdk = match &settings.endpoints.sts {
@@ -107,14 +111,26 @@ impl AwsClients {
             if let Some(d) = ar.duration {
                 builder = builder.session_length(d);
             }
-            let provider = builder.build().await;
-            sdk = sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+            chain = SharedCredentialsProvider::new(builder.build().await);
         }
-        Ok(Self::new(&sdk, &settings.endpoints, settings.s3_use_path_style))
+        // Every client resolves through one `Resolved`: the configure-time check and the first request share it.
+        let resolved = credentials::Resolved::new(chain);
+        sdk = sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(resolved.clone())).build();
+        Ok(Self::new(&sdk, &settings.endpoints, settings.s3_use_path_style, resolved))
+    }
+
+    /// The credentials, resolved now (once: later requests reuse them).
+    pub async fn credentials(&self) -> Result<(), credentials::CredentialsProblem> {
+        self.credentials.resolve().await
     }
 
     /// Clients built from `sdk` with per-service endpoint overrides.
-    fn new(sdk: &aws_config::SdkConfig, endpoints: &Endpoints, s3_path_style: bool) -> Self {
+    fn new(
+        sdk: &aws_config::SdkConfig,
+        endpoints: &Endpoints,
+        s3_path_style: bool,
+        credentials: credentials::Resolved,
+    ) -> Self {
         let mut s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(s3_path_style);
         if let Some(url) = &endpoints.s3 {
             s3 = s3.endpoint_url(url);
@@ -147,6 +163,7 @@ impl AwsClients {
             s3control: aws_sdk_s3control::Client::from_conf(s3control.build()),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             account_id: Arc::default(),
+            credentials,
             recent: Arc::default(),
         }
     }
@@ -156,6 +173,9 @@ impl AwsClients {
         self.account_id.get_or_try_init(|| async { sts::caller_account(self).await.map(Arc::from) }).await.cloned()
     }
 }
+
+/// The source name of credentials given in the provider block (`access_key`, `secret_key`, `token`).
+pub const STATIC_KEYS_SOURCE: &str = "crossrepl-provider-block";
 
 /// Per-service endpoint overrides (LocalStack, VPC endpoints, FIPS endpoints, ...).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

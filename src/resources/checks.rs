@@ -1,9 +1,9 @@
 //! What both resources check and say: attribute validators they share, and messages needed in more than one place.
 
 use framework::validator::{self, AnyValidator};
-use tfplugin::{AttributePath, Diagnostic};
+use tfplugin::{AttributePath, Diagnostic, Diagnostics};
 
-use crate::aws::{AwsError, s3};
+use crate::aws::{AwsError, ErrorKind, s3};
 use crate::domain::arn::{BucketName, KmsAliasArn, KmsKeyArn};
 use crate::retry::RetryError;
 
@@ -32,6 +32,36 @@ pub fn kms_key_or_alias_arn(arn: &str) -> Result<(), String> {
 /// An error diagnostic for a failed AWS call made for `resource` (e.g. `crossrepl_source "acme-data"`).
 pub fn aws_diag(resource: &str, step: &str, e: &AwsError) -> Diagnostic {
     Diagnostic::error(format!("{resource}: {step} failed"), e.with_advice())
+}
+
+/// What plan cannot check without the provider block's account id (sts:GetCallerIdentity).
+pub const ACCOUNT_CHECKS: &str =
+    "the account (bucket owner, KMS keys, existing role, policy and replication configuration)";
+
+/// A plan-time check that could not run, as a warning instead of silence: what was not checked and why. Apply
+/// does what it needs regardless, and fails there if the cause remains.
+pub fn not_checked(resource: &str, what: &str, e: &AwsError) -> Diagnostic {
+    Diagnostic::warning(
+        format!("{resource}: {what} not checked at plan time"),
+        format!(
+            "The read-only check could not run: {}\n\nPlan goes on without it; apply fails if the problem remains.",
+            e.with_advice()
+        ),
+    )
+}
+
+/// A plan-time read: its value when it was made and answered, None when it was not made or found nothing (a
+/// missing policy or bucket occupies nothing; the bucket check reports a missing bucket); any other failure adds a
+/// warning that its check did not run.
+pub fn plan_read<T>(ds: &mut Diagnostics, label: &str, what: &str, read: Option<Result<T, AwsError>>) -> Option<T> {
+    match read? {
+        Ok(v) => Some(v),
+        Err(e) if e.kind == ErrorKind::NotFound => None,
+        Err(e) => {
+            ds.push(not_checked(label, what, &e));
+            None
+        }
+    }
 }
 
 /// An error diagnostic for a retried call that gave up or was interrupted.

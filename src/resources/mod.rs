@@ -35,8 +35,8 @@ pub async fn ensure_versioning(aws: &AwsClients, label: &str, bucket: &str, enab
 ///
 /// A missing bucket is a warning, not an error: another resource of the same configuration may create it, and
 /// its name is known at plan time all the same. A bucket in another region is an error: the Rust SDK does not
-/// follow S3's `PermanentRedirect` (aws-sdk-rust#1052), so apply would fail with a bare 301. Read failures skip
-/// the check (apply reports them with context).
+/// follow S3's `PermanentRedirect` (aws-sdk-rust#1052), so apply would fail with a bare 301. A read failure
+/// skips the check with a warning that says so.
 pub async fn preflight_bucket(
     client: &AwsClients,
     resource: &str,
@@ -85,9 +85,6 @@ pub async fn preflight_bucket(
             _ => Diagnostics::new(),
         },
         Ok(_) => Diagnostics::new(),
-        Err(e) => {
-            tracing::debug!(bucket, error = %e, "plan-time bucket check skipped");
-            Diagnostics::new()
-        }
+        Err(e) => checks::not_checked(resource, &format!("bucket {bucket}"), &e).at(at).into(),
     }
 }

@@ -17,7 +17,7 @@ use self::model::{Desired, DestinationModel, InPlace};
 use self::schema::TYPE_NAME;
 use crate::aws::{AwsClients, AwsError, s3};
 use crate::domain::arn::{AccountId, Partition};
-use crate::resources::checks::{aws_diag, bucket_not_found};
+use crate::resources::checks::{ACCOUNT_CHECKS, aws_diag, bucket_not_found, not_checked};
 use crate::resources::merged_policy::{self, BucketPolicy};
 use crate::resources::{bucket_settings, ensure_versioning};
 
@@ -159,9 +159,16 @@ impl Resource<AwsClients> for DestinationResource {
     ) -> (DestinationModel, Diagnostics) {
         let Some(ctx) = ctx else { return (planned, Diagnostics::new()) };
         let aws = &ctx.client;
+        let mut unchecked = Diagnostics::new();
         let account = match req.prior.map(|p| &p.account_id) {
             Some(Known::Value(a)) if !req.replacing => Known::Value(a.clone()),
-            _ => aws.account_id().await.map_or(Known::Unknown, |a| Known::Value(a.to_string())),
+            _ => aws.account_id().await.map_or_else(
+                |e| {
+                    unchecked.push(not_checked(&label(&planned), ACCOUNT_CHECKS, &e));
+                    Known::Unknown
+                },
+                |a| Known::Value(a.to_string()),
+            ),
         };
         let Some(mut want) = Desired::from_model(&planned, Partition::of_region(&aws.region)) else {
             let unknown = Known::Unknown;
@@ -192,9 +199,10 @@ impl Resource<AwsClients> for DestinationResource {
         let label = label(&planned);
         let checks = plan::preflight(aws, &label, &planned, prior, account.known().map(String::as_str));
         let ((default_key, diagnostics), lock) = tokio::join!(checks, lock);
+        unchecked.extend(diagnostics);
         want.default_kms_key = default_key.known().cloned();
         planned.default_kms_key_arn = default_key;
-        (want.state(&planned, account, want.all_in_place(), lock), diagnostics)
+        (want.state(&planned, account, want.all_in_place(), lock), unchecked)
     }
 
     async fn create(&self, ctx: &Ctx<AwsClients>, planned: &DestinationModel) -> Outcome<DestinationModel> {

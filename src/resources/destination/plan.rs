@@ -10,6 +10,7 @@ use super::model::{DestinationModel, known_keys};
 use crate::aws::{AwsClients, kms};
 use crate::domain::arn::KmsKeyArn;
 use crate::resources::bucket_settings::{DefaultKey, default_key, default_key_value};
+use crate::resources::checks::not_checked;
 use crate::resources::preflight_bucket;
 
 /// Where replicas must be encrypted: "The KMS key must have been created in the same AWS Region as the destination
@@ -60,7 +61,10 @@ pub async fn preflight(
             let listed = known_keys(&planned.replica_kms_key_arns);
             diagnostics.extend(default_key_warnings(label, bucket, key, &listed, a));
         }
-        (Err(e), _) => tracing::debug!(bucket, error = %e, "plan-time default key check skipped"),
+        (Err(e), _) => diagnostics.push(
+            not_checked(label, &format!("the default encryption key of bucket {bucket}"), e)
+                .at(AttributePath::attr("bucket")),
+        ),
         _ => {}
     }
     (default_key_value(&found), diagnostics)
@@ -111,7 +115,7 @@ pub fn default_key_warnings(
 
 /// Plan-time checks of the known keys of `planned`'s `replica_kms_key_arns` that `prior` did not list: each is a
 /// key of `account` in the provider's region (the bucket's), and exists, enabled, customer managed, symmetric,
-/// for encryption (kms:DescribeKey, concurrently). Read failures skip a check: apply reports them.
+/// for encryption (kms:DescribeKey, concurrently). A read failure skips a check with a warning.
 pub async fn check_keys(
     aws: &AwsClients,
     label: &str,
@@ -163,8 +167,9 @@ async fn check_key(aws: &AwsClients, label: &str, key: &str, account: &str) -> O
             );
         }
         Err(e) => {
-            tracing::debug!(key, error = %e, "plan-time KMS key check skipped");
-            return None;
+            return Some(
+                not_checked(label, &format!("KMS key {key}"), &e).at(AttributePath::attr("replica_kms_key_arns")),
+            );
         }
     };
     key_problem(&info).and_then(|(summary, detail)| wrong(format!("KMS key {key} {summary}"), detail))

@@ -11,6 +11,7 @@ use crate::aws::AwsClients;
 use crate::domain::arn::{BucketArn, KmsKeyArn};
 use crate::domain::grants::compact;
 use crate::resources::bucket_settings::{self, BucketSettings};
+use crate::resources::checks::plan_read;
 use crate::resources::grant::GrantModel;
 use crate::resources::preflight_bucket;
 
@@ -212,7 +213,7 @@ fn check_encryption(
 }
 
 /// Reads, concurrently, what the checks need: the source bucket's settings, and for each same-account destination
-/// bucket the preflight (region, owner, versioning) and its settings. Read failures skip a check.
+/// bucket the preflight (region, owner, versioning) and its settings. A read failure skips its check with a warning.
 pub async fn check(
     aws: &AwsClients,
     label: &str,
@@ -221,30 +222,32 @@ pub async fn check(
     enable_versioning: bool,
 ) -> Diagnostics {
     let blocks = planned.destination.known().cloned().unwrap_or_default();
-    let source = async {
-        let bucket = planned.bucket.known()?;
-        bucket_settings::read(aws, bucket).await.ok().flatten()
-    };
+    let source = async { Some(bucket_settings::read(aws, planned.bucket.known()?).await) };
     let same = futures_util::future::join_all(blocks.iter().enumerate().map(|(i, d)| async move {
         let bucket = d.bucket_arn.known().and_then(|a| a.parse::<BucketArn>().ok()).map(|a| a.bucket)?;
         if !same_account(d, facts.account) {
             return None;
         }
         let at = path(i, "bucket_arn");
-        let bucket = bucket.as_str();
         let (ds, settings) = tokio::join!(
-            preflight_bucket(aws, label, facts.account, bucket, enable_versioning, at),
-            bucket_settings::read(aws, bucket)
+            preflight_bucket(aws, label, facts.account, bucket.as_str(), enable_versioning, at),
+            bucket_settings::read(aws, bucket.as_str())
         );
-        Some((ds, settings.ok().flatten()))
+        Some((ds, bucket, settings))
     }));
     let (settings, same) = tokio::join!(source, same);
     let mut ds = Diagnostics::new();
+    let what = |bucket: &str| format!("the Object Lock and default key of bucket {bucket}");
+    let source_bucket = planned.bucket.known().map_or("?", String::as_str);
+    let settings = plan_read(&mut ds, label, &what(source_bucket), settings).flatten();
     let mut own = Vec::with_capacity(blocks.len());
     for found in same {
-        let (d, s) = found.unzip();
-        d.into_iter().for_each(|d| ds.extend(d));
-        own.push(s.flatten());
+        let Some((d, bucket, read)) = found else {
+            own.push(None);
+            continue;
+        };
+        ds.extend(d);
+        own.push(plan_read(&mut ds, label, &what(bucket.as_str()), Some(read)).flatten());
     }
     ds.extend(check_blocks(&blocks, &SourceFacts { settings: settings.as_ref(), ..facts }, &own));
     ds

@@ -27,7 +27,7 @@ use self::reconcile::Reconcile;
 use self::schema::{OWNER_TAG, TYPE_NAME};
 use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
 use crate::domain::arn::{AccountId, Partition, account_of};
-use crate::resources::checks::aws_diag;
+use crate::resources::checks::{ACCOUNT_CHECKS, aws_diag, not_checked};
 
 /// The `crossrepl_source` resource type.
 pub struct SourceResource;
@@ -131,13 +131,18 @@ impl Resource<AwsClients> for SourceResource {
             return (planned, overlaps);
         };
         let prior = req.prior.filter(|_| !req.replacing); // a replacement is a new object: check it as a create
+        let mut unchecked = None;
         let (account, partition) = match context(&ctx.client, req.prior.unwrap_or(&planned)).await {
             Ok((a, p)) => (Some(a), p),
-            Err(_) => (None, Partition::of_region(&ctx.client.region)),
+            Err(e) => {
+                unchecked = Some(not_checked(&label(&planned), ACCOUNT_CHECKS, &e));
+                (None, Partition::of_region(&ctx.client.region))
+            }
         };
         plan::computed_arns(&mut planned, partition, account.as_deref());
         let mut diagnostics =
             keys::resolve(&ctx.client, &label(&planned), &mut planned, prior, keys::Missing::Error).await;
+        diagnostics.0.extend(unchecked);
         if let Some(a) = &account {
             diagnostics.extend(plan::preflight(&ctx.client, &label(&planned), &planned, prior, a, partition).await);
         }

@@ -11,6 +11,7 @@ use crate::domain::arn::{Partition, RoleArn, bucket_arn, policy_arn, role_arn};
 use crate::domain::grants;
 use crate::domain::policy::PolicyDocument;
 use crate::domain::replication::{DestinationSpec, derived_rule_ids};
+use crate::resources::checks::plan_read;
 use crate::resources::preflight_bucket;
 
 /// The planned `id`, `bucket_arn`, `role_arn` and `policy_arn`: known when the names they derive from are (and,
@@ -91,8 +92,8 @@ pub fn existing_role_names(planned: &mut SourceModel, config: &SourceModel) {
 /// this account's, versioned or allowed to be) and a replication configuration crossrepl does not own; on create
 /// or when they change, the role and policy names (taken by something crossrepl did not create), and replica KMS
 /// keys in another region than their destination bucket; with an existing role (`role_arn`), on every plan, that
-/// role ([`existing_role`]) instead of the names; for a new `existing_objects` block, [`batch::preflight`]. Read
-/// failures skip a check: apply reports them.
+/// role ([`existing_role`]) instead of the names; for a new `existing_objects` block, [`batch::preflight`]. A read
+/// failure skips its check with a warning.
 pub async fn preflight(
     aws: &AwsClients,
     label: &str,
@@ -127,17 +128,13 @@ pub async fn preflight(
         }
         preflight_bucket(aws, label, account, bucket, enable, AttributePath::attr("bucket")).await
     };
-    let replication = async { if create { s3::replication_checked(aws, bucket).await.ok().flatten() } else { None } };
+    let replication = async { if create { Some(s3::replication_checked(aws, bucket).await) } else { None } };
     let role = async {
-        if !existing && changed(|m| &m.role_name) {
-            iam::role_checked(aws, role_name).await.ok().flatten()
-        } else {
-            None
-        }
+        if !existing && changed(|m| &m.role_name) { Some(iam::role_checked(aws, role_name).await) } else { None }
     };
     let policy_tags = async {
         let moved = changed(|m| &m.policy_name) || changed(|m| &m.role_path);
-        if !existing && moved { iam::policy_tags_checked(aws, &policy_arn).await.ok().flatten() } else { None }
+        if !existing && moved { Some(iam::policy_tags_checked(aws, &policy_arn).await) } else { None }
     };
     let existing_check = async {
         match &our_role {
@@ -167,6 +164,10 @@ pub async fn preflight(
     ds.extend(existing_ds);
     ds.extend(batch_ds);
     ds.extend(destination_ds);
+    let replication = plan_read(&mut ds, label, &format!("the replication configuration of {bucket}"), replication);
+    let role = plan_read(&mut ds, label, &format!("role {role_name}"), role).flatten();
+    let policy_tags = plan_read(&mut ds, label, &format!("policy {policy_arn}"), policy_tags).flatten();
+    let replication = replication.flatten();
     let occupants =
         Occupants { role_tags: role.map(|r| r.tags), policy_tags, configuration_role: replication.map(|c| c.role) };
     let role_arn = our_role.unwrap_or_default();
