@@ -1,14 +1,15 @@
-//! Drives a [`Provider`] and its [`Resource`]s through the protocol layer's [`ProviderServer`] trait.
+//! Drives a [`Provider`], its [`crate::Resource`]s and its [`crate::Action`]s through the protocol layer's [`ProviderServer`] trait.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use tfplugin::{
-    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, FunctionError, ImportResponse,
-    ImportedResource, PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, StopToken,
-    UpgradeRequest, Value,
+    ActionProgress, ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, FunctionError,
+    ImportResponse, ImportedResource, PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest,
+    ReadResponse, StopToken, UpgradeRequest, Value,
 };
 
+use crate::action::AnyAction;
 use crate::model::AttrValue;
 use crate::resource::{AnyResource, Ctx, check};
 use crate::schema::ResourceSchema;
@@ -37,6 +38,11 @@ pub trait Provider: Send + Sync + 'static {
     /// The managed resource types (each a [`crate::Resource`] passed through [`crate::erase`]).
     fn resources(&self) -> Vec<Arc<dyn AnyResource<Self::Client>>>;
 
+    /// The action types (each a [`crate::Action`] passed through [`crate::erase_action`]); none by default.
+    fn actions(&self) -> Vec<Arc<dyn AnyAction<Self::Client>>> {
+        Vec::new()
+    }
+
     /// Provider-defined functions; none by default.
     fn functions(&self) -> Vec<Arc<dyn ProviderFunction>> {
         Vec::new()
@@ -61,6 +67,7 @@ pub struct FrameworkServer<P: Provider> {
     provider: P,
     resources: BTreeMap<&'static str, Arc<dyn AnyResource<P::Client>>>,
     functions: BTreeMap<&'static str, Arc<dyn ProviderFunction>>,
+    actions: BTreeMap<&'static str, Arc<dyn AnyAction<P::Client>>>,
     client: OnceLock<Arc<P::Client>>,
 }
 
@@ -69,13 +76,20 @@ impl<P: Provider> FrameworkServer<P> {
     pub fn new(provider: P) -> Self {
         let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
         let functions = provider.functions().into_iter().map(|f| (f.name(), f)).collect();
-        Self { provider, resources, functions, client: OnceLock::new() }
+        let actions = provider.actions().into_iter().map(|a| (a.type_name(), a)).collect();
+        Self { provider, resources, functions, actions, client: OnceLock::new() }
     }
 
     fn resource(&self, type_name: &str) -> Result<&Arc<dyn AnyResource<P::Client>>, Diagnostics> {
         self.resources.get(type_name).ok_or_else(|| {
             Diagnostic::error(format!("Unknown resource type {type_name:?}"), "This provider does not manage it.")
                 .into()
+        })
+    }
+
+    fn action(&self, type_name: &str) -> Result<&Arc<dyn AnyAction<P::Client>>, Diagnostics> {
+        self.actions.get(type_name).ok_or_else(|| {
+            Diagnostic::error(format!("Unknown action type {type_name:?}"), "This provider has no such action.").into()
         })
     }
 
@@ -97,6 +111,7 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
             provider: self.provider.schema().schema,
             resources: self.resources.iter().map(|(n, r)| (n.to_string(), r.schema().schema)).collect(),
             functions: self.functions.iter().map(|(n, f)| (n.to_string(), f.definition())).collect(),
+            actions: self.actions.iter().map(|(n, a)| (n.to_string(), a.schema().schema)).collect(),
         }
     }
 
@@ -199,6 +214,31 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
 
     async fn shutdown(&self) {
         self.provider.shutdown().await;
+    }
+
+    async fn validate_action_config(&self, type_name: &str, config: Value) -> Diagnostics {
+        self.action(type_name).map_or_else(|d| d, |a| a.validate(&config))
+    }
+
+    async fn plan_action(&self, type_name: &str, config: Value, stop: StopToken) -> Diagnostics {
+        match self.action(type_name) {
+            // Planning works unconfigured too, as for resources.
+            Ok(a) => a.plan(self.ctx(stop).ok().as_ref(), &config).await,
+            Err(d) => d,
+        }
+    }
+
+    async fn invoke_action(
+        &self,
+        type_name: &str,
+        config: Value,
+        progress: ActionProgress,
+        stop: StopToken,
+    ) -> Diagnostics {
+        match self.action(type_name).and_then(|a| Ok((a, self.ctx(stop)?))) {
+            Ok((a, ctx)) => a.invoke(&ctx, &config, &progress).await,
+            Err(d) => d,
+        }
     }
 
     async fn call_function(&self, name: &str, arguments: Vec<Value>) -> Result<Value, FunctionError> {

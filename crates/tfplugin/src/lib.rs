@@ -27,8 +27,9 @@ pub use schema::{
     Attribute, AttributeType, Block, Function, NestedAttributes, NestedBlock, Nesting, Parameter, Schema,
 };
 pub use server::{
-    ApplyRequest, ApplyResponse, ConfigureRequest, FunctionError, ImportResponse, ImportedResource, PlanRequest,
-    PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, StopToken, Stopper, UpgradeRequest,
+    ActionProgress, ApplyRequest, ApplyResponse, ConfigureRequest, FunctionError, ImportResponse, ImportedResource,
+    PlanRequest, PlanResponse, ProviderSchemas, ProviderServer, ReadRequest, ReadResponse, StopToken, Stopper,
+    UpgradeRequest,
 };
 pub use types::Type;
 pub use value::{Number, Value};

@@ -4,6 +4,7 @@
 //! provider never sees msgpack, JSON or protobuf.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -21,6 +22,8 @@ pub struct ProviderSchemas {
     pub resources: BTreeMap<String, Schema>,
     /// Provider-defined functions by name.
     pub functions: BTreeMap<String, Function>,
+    /// Action types by type name (Terraform >= 1.14 `action` blocks; engines without actions ignore them).
+    pub actions: BTreeMap<String, Schema>,
 }
 
 /// Why a function call failed: a message for the user, and which argument (0-based) was at fault, if one was.
@@ -78,6 +81,28 @@ impl Stopper {
 impl Default for Stopper {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Where an action reports progress while it runs: each message becomes an `InvokeAction` progress event, which
+/// the engine prints as it arrives.
+#[derive(Clone)]
+pub struct ActionProgress(Arc<dyn Fn(String) + Send + Sync>);
+
+impl ActionProgress {
+    /// A sink that hands each message to `sink`.
+    pub fn new(sink: impl Fn(String) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(sink))
+    }
+    /// Reports `message`.
+    pub fn report(&self, message: impl Into<String>) {
+        (self.0)(message.into());
+    }
+}
+
+impl std::fmt::Debug for ActionProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ActionProgress")
     }
 }
 
@@ -235,5 +260,28 @@ pub trait ProviderServer: Send + Sync + 'static {
     /// functions before (or without) configuring the provider.
     async fn call_function(&self, name: &str, _arguments: Vec<Value>) -> Result<Value, FunctionError> {
         Err(FunctionError { text: format!("no function named {name:?}"), argument: None })
+    }
+
+    /// Checks an action's configuration without side effects (values may be unknown). Only called for the types
+    /// of [`ProviderSchemas::actions`].
+    async fn validate_action_config(&self, _type_name: &str, _config: Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Checks an action invocation at plan time (values may be unknown; the provider may not be configured yet).
+    async fn plan_action(&self, _type_name: &str, _config: Value, _stop: StopToken) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Runs an action with a wholly known configuration, reporting progress as it goes; the diagnostics end it.
+    async fn invoke_action(
+        &self,
+        type_name: &str,
+        _config: Value,
+        _progress: ActionProgress,
+        _stop: StopToken,
+    ) -> Diagnostics {
+        crate::Diagnostic::error("Action not implemented", format!("The provider cannot run action {type_name:?}."))
+            .into()
     }
 }

@@ -2,12 +2,12 @@
 //!
 //! This module holds the service and its trait impl, one short `async fn` per RPC. The RPCs that do real work
 //! delegate to inherent methods in sibling modules, which take the request message and return the response
-//! message: [`config`] (validating and configuring), [`resources`] (the managed resource lifecycle) and
-//! [`functions`] (provider-defined functions).
+//! message: [`config`] (validating and configuring), [`resources`] (the managed resource lifecycle),
+//! [`functions`] (provider-defined functions) and [`actions`] (actions, Terraform >= 1.14).
 //!
 //! RPCs for capabilities this server does not offer (data sources, resource identities, moves across resource
-//! types, configuration generation, ephemeral resources, list resources, state stores, actions) answer with a
-//! well-formed response carrying a clear error diagnostic.
+//! types, configuration generation, ephemeral resources, list resources, state stores) answer with a well-formed
+//! response carrying a clear error diagnostic.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -23,6 +23,7 @@ use crate::proto::tfplugin6::provider_server::Provider;
 use crate::server::{ProviderServer, StopToken, Stopper};
 use crate::types::Type;
 
+mod actions;
 mod config;
 mod functions;
 mod resources;
@@ -39,6 +40,7 @@ pub struct ProviderService<P> {
     provider_type: Type,
     resource_types: BTreeMap<String, Type>,
     functions: BTreeMap<String, crate::schema::Function>,
+    action_types: BTreeMap<String, Type>,
     stopper: Mutex<Stopper>,
 }
 
@@ -50,6 +52,11 @@ impl<P: ProviderServer> ProviderService<P> {
             provider: Some(convert::schema(&schemas.provider)),
             resource_schemas: schemas.resources.iter().map(|(n, s)| (n.clone(), convert::schema(s))).collect(),
             functions: schemas.functions.iter().map(|(n, f)| (n.clone(), convert::function(f))).collect(),
+            action_schemas: schemas
+                .actions
+                .iter()
+                .map(|(n, s)| (n.clone(), pb::ActionSchema { schema: Some(convert::schema(s)) }))
+                .collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         };
@@ -59,6 +66,7 @@ impl<P: ProviderServer> ProviderService<P> {
             provider_type: schemas.provider.block.value_type(),
             resource_types: schemas.resources.iter().map(|(n, s)| (n.clone(), s.block.value_type())).collect(),
             functions: schemas.functions,
+            action_types: schemas.actions.iter().map(|(n, s)| (n.clone(), s.block.value_type())).collect(),
             stopper: Mutex::new(Stopper::new()),
         }
     }
@@ -124,6 +132,11 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
                 .map(|n| pb::get_metadata::ResourceMetadata { type_name: n.clone() })
                 .collect(),
             functions: self.functions.keys().map(|n| pb::get_metadata::FunctionMetadata { name: n.clone() }).collect(),
+            actions: self
+                .action_types
+                .keys()
+                .map(|n| pb::get_metadata::ActionMetadata { type_name: n.clone() })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -323,26 +336,21 @@ impl<P: ProviderServer> Provider for ProviderService<P> {
         unsupported_rpc!(pb::delete_state::Response, "state stores")
     }
 
-    async fn plan_action(&self, _: Request<pb::plan_action::Request>) -> Rpc<pb::plan_action::Response> {
-        unsupported_rpc!(pb::plan_action::Response, "actions")
+    async fn plan_action(&self, request: Request<pb::plan_action::Request>) -> Rpc<pb::plan_action::Response> {
+        Ok(Response::new(self.plan_action_call(request.into_inner()).await))
     }
 
-    type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
+    type InvokeActionStream = actions::InvokeEvents;
 
-    async fn invoke_action(&self, _: Request<pb::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
-        let event = pb::invoke_action::Event {
-            r#type: Some(pb::invoke_action::event::Type::Completed(pb::invoke_action::event::Completed {
-                diagnostics: unsupported("actions"),
-            })),
-        };
-        Ok(Response::new(Box::pin(tokio_stream::once(Ok(event)))))
+    async fn invoke_action(&self, request: Request<pb::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
+        Ok(Response::new(self.invoke(request.into_inner())))
     }
 
     async fn validate_action_config(
         &self,
-        _: Request<pb::validate_action_config::Request>,
+        request: Request<pb::validate_action_config::Request>,
     ) -> Rpc<pb::validate_action_config::Response> {
-        unsupported_rpc!(pb::validate_action_config::Response, "actions")
+        Ok(Response::new(self.validate_action(request.into_inner()).await))
     }
 
     async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Rpc<pb::stop_provider::Response> {
