@@ -22,6 +22,19 @@ pub struct Job {
     pub status: String,
     /// Why it failed, `<code>: <reason>` each.
     pub failure_reasons: Vec<String>,
+    /// Its tasks (one per object version), as its progress summary counts them.
+    pub tasks: Tasks,
+}
+
+/// The task counts of a job's progress summary (zero until S3 has counted them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tasks {
+    /// Tasks in the job.
+    pub total: i64,
+    /// Tasks that succeeded.
+    pub succeeded: i64,
+    /// Tasks that failed.
+    pub failed: i64,
 }
 
 /// With an endpoint override and path-style addressing, S3 Control requests go to the override URL itself, the
@@ -106,6 +119,11 @@ pub async fn job(aws: &AwsClients, account: &str, id: &str) -> Result<Option<Job
                 .iter()
                 .map(|f| format!("{}: {}", f.failure_code().unwrap_or("?"), f.failure_reason().unwrap_or_default()))
                 .collect(),
+            tasks: j.progress_summary.map_or_else(Tasks::default, |p| Tasks {
+                total: p.total_number_of_tasks.unwrap_or_default(),
+                succeeded: p.number_of_tasks_succeeded.unwrap_or_default(),
+                failed: p.number_of_tasks_failed.unwrap_or_default(),
+            }),
         })),
         Err(e) => {
             let err = AwsError::from_sdk("s3control", "DescribeJob", job_res(account, id), e);

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 
 use crate::domain::grants::fnv1a64;
-use crate::domain::replication::DestinationSpec;
 
 /// Replication statuses a Batch Replication job may select objects by (`ObjectReplicationStatuses` of
 /// `JobManifestGeneratorFilter`): `NONE`, never replicated (the objects that predate the configuration), and
@@ -40,14 +39,15 @@ pub struct BatchReplicationJob {
     pub client_token: String,
 }
 
-/// The key prefixes a job must select so that it covers every rule: none (every key) when any rule selects the
-/// whole bucket, else each rule's prefix once. The manifest generator also selects by eligibility for replication,
-/// which applies the rules' tag filters and enabled state.
-pub fn prefixes(dests: &[DestinationSpec]) -> Vec<String> {
-    if dests.iter().filter(|d| d.enabled).any(|d| d.prefix.is_empty()) {
+/// The key prefixes a job must select so that it covers every enabled rule, given as (prefix, enabled): none (every
+/// key) when any enabled rule selects the whole bucket, else each enabled rule's prefix once. The manifest generator
+/// also selects by eligibility for replication, which applies the rules' tag filters and enabled state.
+pub fn prefixes<'a>(rules: impl IntoIterator<Item = (&'a str, bool)>) -> Vec<String> {
+    let enabled: BTreeSet<&str> = rules.into_iter().filter(|(_, on)| *on).map(|(p, _)| p).collect();
+    if enabled.contains("") {
         return Vec::new();
     }
-    dests.iter().filter(|d| d.enabled).map(|d| d.prefix.clone()).collect::<BTreeSet<_>>().into_iter().collect()
+    enabled.into_iter().map(str::to_string).collect()
 }
 
 /// A client token for the job of `bucket` started for `trigger` after `previous_job` (none on the first run): the
@@ -62,15 +62,11 @@ pub fn client_token(bucket: &str, trigger: &str, previous_job: Option<&str>) -> 
 mod tests {
     use super::*;
 
-    fn dest(prefix: &str, enabled: bool) -> DestinationSpec {
-        DestinationSpec { prefix: prefix.into(), enabled, ..Default::default() }
-    }
-
     #[test]
     fn prefixes_cover_every_enabled_rule() {
-        assert!(prefixes(&[dest("logs/", true), dest("", true)]).is_empty());
-        assert_eq!(prefixes(&[dest("b/", true), dest("a/", true), dest("a/", true)]), ["a/", "b/"]);
-        assert_eq!(prefixes(&[dest("a/", true), dest("", false)]), ["a/"]);
+        assert!(prefixes([("logs/", true), ("", true)]).is_empty());
+        assert_eq!(prefixes([("b/", true), ("a/", true), ("a/", true)]), ["a/", "b/"]);
+        assert_eq!(prefixes([("a/", true), ("", false)]), ["a/"]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn job(want: &Desired, partition: &Partition, account: &str, previous: Option<&s
         account_id: account.to_string(),
         source_bucket_arn: bucket_arn(partition, &want.bucket),
         role_arn: b.role_arn.clone(),
-        prefixes: batch::prefixes(&want.dests),
+        prefixes: batch::prefixes(want.dests.iter().map(|d| (d.prefix.as_str(), d.enabled))),
         statuses: b.statuses.clone(),
         report_bucket_arn: b.report_bucket_arn.clone(),
         report_prefix: b.report_prefix.clone(),
@@ -60,16 +60,11 @@ pub async fn ensure(
         return (out, ds);
     }
     let Some(spec) = job(want, partition, account, previous_job) else { return (out, ds) };
-    let id = match s3control::create_replication_job(aws, &spec).await {
+    let id = match start_job(aws, label, &spec).await {
         Ok(id) => id,
-        Err(e) => {
-            let detail = format!(
-                "{}. Starting it needs s3:CreateJob, and iam:PassRole on {}, for the provider's credentials; the next \
-                 apply tries again.",
-                e.with_advice(),
-                b.role_arn
-            );
-            ds.push(Diagnostic::error(format!("{label}: the Batch Replication job was not started"), detail).at(at()));
+        Err(mut d) => {
+            d.detail.push_str(" The next apply tries again.");
+            ds.push(d.at(at()));
             return (out, ds);
         }
     };
@@ -85,6 +80,20 @@ pub async fn ensure(
         )),
     }
     (out, ds)
+}
+
+/// Starts the Batch Replication job `spec` (S3 Control CreateJob, no confirmation asked) and returns its id; the
+/// error says what starting it needs. The `existing_objects` block and the `crossrepl_batch_replication` action
+/// both start their jobs here.
+pub async fn start_job(aws: &AwsClients, label: &str, spec: &BatchReplicationJob) -> Result<String, Diagnostic> {
+    s3control::create_replication_job(aws, spec).await.map_err(|e| {
+        let detail = format!(
+            "{}. Starting it needs s3:CreateJob, and iam:PassRole on {}, for the provider's credentials.",
+            e.with_advice(),
+            spec.role_arn
+        );
+        Diagnostic::error(format!("{label}: the Batch Replication job was not started"), detail)
+    })
 }
 
 fn set_job(block: &mut ExistingObjectsBlock, j: s3control::Job) {

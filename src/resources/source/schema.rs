@@ -83,7 +83,7 @@ fn existing_objects_block() -> BlockSpec {
         .attr(Attr::string("job_failure_reasons").computed().describe("Why that job failed, as S3 reports it (`<code>: <reason>`, several joined by `; `); empty unless it failed."))
 }
 
-fn check_report_prefix(prefix: &str) -> Result<(), String> {
+pub(crate) fn check_report_prefix(prefix: &str) -> Result<(), String> {
     if prefix.chars().count() > 512 || prefix.contains(['*', '?']) {
         return Err(format!(
             "{prefix:?} cannot be used as a report prefix: S3 Batch Operations accepts at most 512 characters, and \
@@ -93,7 +93,7 @@ fn check_report_prefix(prefix: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_selectable_status(status: &str) -> Result<(), String> {
+pub(crate) fn check_selectable_status(status: &str) -> Result<(), String> {
     if crate::domain::batch::SELECTABLE_STATUSES.contains(&status) {
         return Ok(());
     }
@@ -118,13 +118,13 @@ fn check_iam_tag(key: &str, value: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn check_role_arn(arn: &str) -> Result<(), String> {
+pub(crate) fn check_role_arn(arn: &str) -> Result<(), String> {
     arn.parse::<RoleArn>()
         .map(|_| ())
         .map_err(|why| format!("{why}. Use the ARN of an existing role, or leave role_arn out."))
 }
 
-fn check_bucket_arn(arn: &str) -> Result<(), String> {
+pub(crate) fn check_bucket_arn(arn: &str) -> Result<(), String> {
     arn.parse::<BucketArn>().map(|_| ()).map_err(|why| {
         format!(
             "{arn:?} is not a valid S3 bucket ARN: {why}. Use the form arn:aws:s3:::bucket-name, for example \
