@@ -3,9 +3,10 @@
 //! Layers, each knowing only the ones below it: the `tfplugin` crate (the wire), the `framework` crate (schemas,
 //! validators, plan modifiers, typed models, the resource trait), [`domain`] (ARNs, policy documents, replication
 //! rules: no protocol values, no AWS SDK), [`aws`] (one module per AWS service; SDK types stay there),
-//! [`resources`] (one folder per resource), and [`provider`] (the `crossrepl` provider block), which only
+//! [`resources`] (one folder per resource), [`actions`] (one module per action), and [`provider`] (the `crossrepl` provider block), which only
 //! `main.rs` and the docs use.
 
+pub mod actions;
 pub mod aws;
 pub mod docs;
 pub mod domain;

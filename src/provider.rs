@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use framework::{
-    AnyResource, Attr, AttributePath, BlockSpec, Diagnostic, Diagnostics, Known, Provider, ProviderFunction,
+    AnyAction, AnyResource, Attr, AttributePath, BlockSpec, Diagnostic, Diagnostics, Known, Provider, ProviderFunction,
     ResourceSchema, StopToken, Value, validator,
 };
 
@@ -282,6 +282,10 @@ impl Provider for Crossrepl {
             framework::erase(crate::resources::destination::DestinationResource),
             framework::erase(crate::resources::source::SourceResource),
         ]
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn AnyAction<AwsClients>>> {
+        vec![framework::erase_action(crate::actions::BatchReplication)]
     }
 
     fn functions(&self) -> Vec<Arc<dyn ProviderFunction>> {
