@@ -155,8 +155,8 @@ docs:
 	$(call step,regenerating docs/ from the schemas)
 	@UPDATE_DOCS=1 cargo test --locked --test docs
 
-docs-validate: setup-tofu setup-tfplugindocs build
-	$(call step,tfplugindocs validate: docs/ against the schema OpenTofu reports for $(TARGET_DIR)/debug/$(PROVIDER))
+docs-validate: setup-tofu setup-terraform setup-tfplugindocs build
+	$(call step,tfplugindocs validate: docs/ against the schema Terraform reports (OpenTofu must agree) for $(TARGET_DIR)/debug/$(PROVIDER))
 	@testbed/docs-validate.sh $(TARGET_DIR)/debug
 
 fuzz:

@@ -17,6 +17,11 @@ pub fn files<P: Provider>(provider: &P) -> Vec<(String, String)> {
         let short = name.trim_start_matches("crossrepl_");
         out.push((format!("docs/resources/{short}.md"), page(name, "", &r.schema(), "resource", &example(short))));
     }
+    for a in provider.actions() {
+        let name = a.type_name();
+        let short = name.trim_start_matches("crossrepl_");
+        out.push((format!("docs/actions/{short}.md"), page(name, "", &a.schema(), "action", &example(short))));
+    }
     for f in provider.functions() {
         out.push((format!("docs/functions/{}.md", f.name()), function_page(f.name(), &f.definition())));
     }
@@ -46,6 +51,7 @@ fn example(which: &str) -> String {
         "provider" => include_str!("../examples/provider/provider.tf").to_string(),
         "destination" => include_str!("../examples/resources/crossrepl_destination/resource.tf").to_string(),
         "source" => include_str!("../examples/resources/crossrepl_source/resource.tf").to_string(),
+        "batch_replication" => include_str!("../examples/actions/crossrepl_batch_replication/action.tf").to_string(),
         _ => String::new(),
     }
 }
