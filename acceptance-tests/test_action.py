@@ -70,10 +70,13 @@ def replicated(t: TwoAccounts) -> list[str]:
     return sorted(o["Key"] for o in listed)
 
 
-def test_batch_replication_action(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
-    if ws.engine != "terraform":
+def test_batch_replication_action(engine: str, request: pytest.FixtureRequest) -> None:
+    if engine != "terraform":
         pytest.skip("actions need Terraform >= 1.14; OpenTofu has none (its users get existing_objects)")
-    t = two_accounts
+    # Asked for only now, so a skipped run sets up no workspace, LocalStack or accounts.
+    ws: Workspace = request.getfixturevalue("ws")
+    ls: LocalStack = request.getfixturevalue("ls")
+    t: TwoAccounts = request.getfixturevalue("two_accounts")
     aws = t.aws
     report = t.names.bucket("rep")
     aws.create_bucket(t.src_acct, report)
