@@ -11,22 +11,18 @@ the invocation fails with its reason, and nothing is replicated).
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 import awsproxy  # testbed/awsproxy.py
 from lib.harness import Workspace, assert_converged_exit_code
-from lib.scenarios import TwoAccounts, destination_resource, providers, to
+from lib.scenarios import TwoAccounts
 from lib.services import LocalStack
-
-OBJECTS = {"data/a.txt": b"alpha", "data/b.txt": b"bravo", "data/c/d.txt": b"charlie"}
-REPORT_PREFIX = "reports/batch"
+from test_existing_objects import OBJECTS, REPORT_PREFIX, create_jobs, objects_before_apply
+from test_existing_objects import config as source_config
 
 
 def config(endpoint: str, t: TwoAccounts, report: str) -> str:
-    dest = to("dst")
-    blocks = "".join(f"    {k} = {v.expr}\n" for k, v in dest.items())
+    """test_existing_objects' source, its block's job selecting `FAILED` objects only, and three actions."""
     action = lambda name, bucket, prefix: f"""
 action "crossrepl_batch_replication" "{name}" {{
   provider = crossrepl.src
@@ -38,26 +34,10 @@ action "crossrepl_batch_replication" "{name}" {{
   }}
 }}
 """
-    return providers(endpoint, src=t.src_acct, dst=t.dst_acct) + destination_resource(
-        "dst", "dst", t.dst, t.src_acct, t.src) + f"""
-resource "crossrepl_source" "src" {{
-  provider = crossrepl.src
-  bucket   = "{t.src}"
-  destination {{
-{blocks}  }}
-  existing_objects {{
-    report_bucket_arn    = "arn:aws:s3:::{report}"
-    report_prefix        = "{REPORT_PREFIX}"
-    replication_statuses = ["FAILED"]
-  }}
-}}
-""" + action("run", "crossrepl_source.src.bucket", REPORT_PREFIX) \
-    + action("unwritable", "crossrepl_source.src.bucket", "elsewhere") \
-    + action("no_role", f'"{t.dst}"', REPORT_PREFIX)
-
-
-def create_jobs(proxy: awsproxy.Proxy) -> int:
-    return Counter(c.operation for c in proxy.stats.calls if c.reached_upstream)["s3control:CreateJob"]
+    return source_config(endpoint, t, report, "1", statuses=("FAILED",)) \
+        + action("run", "crossrepl_source.src.bucket", REPORT_PREFIX) \
+        + action("unwritable", "crossrepl_source.src.bucket", "elsewhere") \
+        + action("no_role", f'"{t.dst}"', REPORT_PREFIX)
 
 
 def progress(run) -> list[str]:
@@ -78,10 +58,7 @@ def test_batch_replication_action(engine: str, request: pytest.FixtureRequest) -
     ls: LocalStack = request.getfixturevalue("ls")
     t: TwoAccounts = request.getfixturevalue("two_accounts")
     aws = t.aws
-    report = t.names.bucket("rep")
-    aws.create_bucket(t.src_acct, report)
-    for key, body in OBJECTS.items():  # before apply: live replication will never see them
-        aws.s3(t.src_acct).put_object(Bucket=t.src, Key=key, Body=body)
+    report = objects_before_apply(t)
     proxy = awsproxy.start(ls.endpoint)
     try:
         ws.write(config(proxy.url, t, report))

@@ -25,7 +25,9 @@ OBJECTS = {"data/a.txt": b"alpha", "data/b.txt": b"bravo", "data/c/d.txt": b"cha
 REPORT_PREFIX = "reports/batch"
 
 
-def config(endpoint: str, t: TwoAccounts, report: str, trigger: str) -> str:
+def config(endpoint: str, t: TwoAccounts, report: str, trigger: str, statuses: tuple[str, ...] = ()) -> str:
+    """The source (with `existing_objects`, selecting `statuses` when given) and its destination."""
+    selected = f"\n    replication_statuses = {json.dumps(list(statuses))}" if statuses else ""
     dest = to("dst")
     blocks = "".join(f"    {k} = {v.expr}\n" for k, v in dest.items())
     return providers(endpoint, src=t.src_acct, dst=t.dst_acct) + destination_resource(
@@ -38,7 +40,7 @@ resource "crossrepl_source" "src" {{
   existing_objects {{
     report_bucket_arn = "arn:aws:s3:::{report}"
     report_prefix     = "{REPORT_PREFIX}"
-    triggers_replace  = {{ run = "{trigger}" }}
+    triggers_replace  = {{ run = "{trigger}" }}{selected}
   }}
 }}
 """
@@ -63,6 +65,16 @@ def wait_final(ws: Workspace, timeout: float = 30) -> dict:
         time.sleep(0.5)
 
 
+def objects_before_apply(t: TwoAccounts) -> str:
+    """Creates the report bucket and writes OBJECTS to the source before apply (live replication will never see
+    them); returns the report bucket's name."""
+    report = t.names.bucket("rep")
+    t.aws.create_bucket(t.src_acct, report)
+    for key, body in OBJECTS.items():
+        t.aws.s3(t.src_acct).put_object(Bucket=t.src, Key=key, Body=body)
+    return report
+
+
 def create_jobs(proxy: awsproxy.Proxy) -> int:
     return Counter(c.operation for c in proxy.stats.calls if c.reached_upstream)["s3control:CreateJob"]
 
@@ -70,10 +82,7 @@ def create_jobs(proxy: awsproxy.Proxy) -> int:
 def test_existing_objects_reach_the_destination(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
     t = two_accounts
     aws = t.aws
-    report = t.names.bucket("rep")
-    aws.create_bucket(t.src_acct, report)
-    for key, body in OBJECTS.items():  # before apply: live replication will never see them
-        aws.s3(t.src_acct).put_object(Bucket=t.src, Key=key, Body=body)
+    report = objects_before_apply(t)
     proxy = awsproxy.start(ls.endpoint)
     try:
         ws.write(config(proxy.url, t, report, "1"))
