@@ -6,7 +6,8 @@ The source's `existing_objects` block selects only `FAILED` objects, so its own 
 written before apply: they reach the destination only through the action's job (`NONE`), which runs as the batch
 role that block created. Negative controls, each invoked first: a source bucket without a batch role (no job is
 started, the diagnostic says how to get one), and a report prefix the batch role may not write under (the job fails,
-the invocation fails with its reason, and nothing is replicated).
+the invocation fails with its reason, and nothing is replicated). Last, the same action from a resource's
+`lifecycle.action_trigger` (`after_update` of a `terraform_data`): the create did not run it, the update does.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from test_existing_objects import OBJECTS, REPORT_PREFIX, create_jobs, objects_b
 from test_existing_objects import config as source_config
 
 
-def config(endpoint: str, t: TwoAccounts, report: str) -> str:
-    """test_existing_objects' source, its block's job selecting `FAILED` objects only, and three actions."""
+def config(endpoint: str, t: TwoAccounts, report: str, rerun: str = "1") -> str:
+    """test_existing_objects' source, its block's job selecting `FAILED` objects only, three actions, and a
+    `terraform_data` whose update (a change of `rerun`) triggers the action `run`."""
     action = lambda name, bucket, prefix: f"""
 action "crossrepl_batch_replication" "{name}" {{
   provider = crossrepl.src
@@ -37,7 +39,17 @@ action "crossrepl_batch_replication" "{name}" {{
     return source_config(endpoint, t, report, "1", statuses=("FAILED",)) \
         + action("run", "crossrepl_source.src.bucket", REPORT_PREFIX) \
         + action("unwritable", "crossrepl_source.src.bucket", "elsewhere") \
-        + action("no_role", f'"{t.dst}"', REPORT_PREFIX)
+        + action("no_role", f'"{t.dst}"', REPORT_PREFIX) + f"""
+resource "terraform_data" "rerun" {{
+  input = "{rerun}"
+  lifecycle {{
+    action_trigger {{
+      events  = [after_update]
+      actions = [action.crossrepl_batch_replication.run]
+    }}
+  }}
+}}
+"""
 
 
 def progress(run) -> list[str]:
@@ -104,5 +116,14 @@ def test_batch_replication_action(engine: str, request: pytest.FixtureRequest) -
         assert said[0].startswith("Batch Replication job ") and f"crossrepl-batch-{t.src}" in said[0], said
         assert any("Complete (3 of 3 tasks succeeded, 0 failed)" in m for m in said), said
         assert_converged_exit_code(ws, "an invoked action (it changes no resource)")
+
+        # the same action from a resource's lifecycle: updating terraform_data.rerun runs it (a job with nothing
+        # left to replicate); creating it, above, did not
+        ws.write(config(proxy.url, t, report, rerun="2"))
+        r = ws.must("apply", "-input=false", "-auto-approve")
+        assert create_jobs(proxy) == 4
+        said = progress(r)
+        assert any(m.startswith("Batch Replication job ") for m in said), said
+        assert any(": Complete" in m for m in said), said
     finally:
         proxy.stop()
