@@ -271,12 +271,6 @@ impl Provider for Crossrepl {
         Ok(clients)
     }
 
-    /// Bucket and key policy writes are verified after the apply answered (a second look after the settle wait):
-    /// the process finishes them before it exits.
-    async fn shutdown(&self) {
-        crate::resources::merged_policy::finish_second_looks().await;
-    }
-
     fn resources(&self) -> Vec<Arc<dyn AnyResource<AwsClients>>> {
         vec![
             framework::erase(crate::resources::destination::DestinationResource),

@@ -16,9 +16,7 @@
 //!   redone. That look does not trust a read
 //!   that is provably stale: one that returns the document our write was merged into, or one this process wrote
 //!   before (S3 answers it again while our write has not reached it). It looks again every [`STEP`], up to
-//!   [`STALE_WAIT`], and judges by the first read that is not provably stale. The second look runs in the
-//!   background ([`change`] answers after the write) and is finished before the process exits
-//!   ([`finish_second_looks`]); docs/reliability.md says what that changes for the user.
+//!   [`STALE_WAIT`], and judges by the first read that is not provably stale.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -139,10 +137,10 @@ fn settle(round_trip: Duration) -> Duration {
 async fn second_look(
     store: &dyn PolicyStore,
     stop: &StopToken,
-    written: &Written,
+    older: &[Option<PolicyDocument>],
+    round_trip: Duration,
 ) -> Result<Option<Option<PolicyDocument>>, String> {
-    let older = &written.older;
-    if !pause(stop, settle(written.round_trip)).await {
+    if !pause(stop, settle(round_trip)).await {
         return Ok(None);
     }
     let give_up = tokio::time::Instant::now() + STALE_WAIT;
@@ -159,92 +157,41 @@ async fn second_look(
     }
 }
 
-/// Makes `edits` in the policy (deleting it when nothing is left) and returns; the [`second_look`] that verifies
-/// the write, and makes the edits again if another writer undid them, goes on in the background and is finished
-/// by [`finish_second_looks`] before the process exits (the engine waits for that when it closes the provider, see
-/// `tfplugin::ProviderServer::shutdown`). So the settle wait is not on the path of what depends on this resource.
-/// `too_big` says what to do when the result is over the policy's size limit.
+/// Makes `edits` in the policy (deleting it when nothing is left), then verifies with a [`second_look`] and makes
+/// them again if another writer undid them. `too_big` says what to do when the result is over the policy's size
+/// limit.
 pub async fn change(
-    store: Arc<dyn PolicyStore>,
-    stop: &StopToken,
-    edits: &[SharedEdit],
-    too_big: &str,
-) -> Result<(), String> {
-    let Some(written) = write(store.as_ref(), edits, too_big).await? else { return Ok(()) };
-    let (stop, edits, too_big) = (stop.clone(), edits.to_vec(), too_big.to_string());
-    let verify = async move {
-        if let Err(msg) = verify(store.as_ref(), &stop, &edits, &too_big, written).await {
-            tracing::error!(policy = store.name(), "{msg}");
-        }
-    };
-    SECOND_LOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(tokio::spawn(verify));
-    Ok(())
-}
-
-/// Second looks still running in this process.
-static SECOND_LOOKS: Mutex<Vec<tokio::task::JoinHandle<()>>> = Mutex::new(Vec::new());
-
-/// Waits for every second look this process started ([`change`]), those started meanwhile included.
-pub async fn finish_second_looks() {
-    loop {
-        let running = std::mem::take(&mut *SECOND_LOOKS.lock().unwrap_or_else(|e| e.into_inner()));
-        if running.is_empty() {
-            return;
-        }
-        futures_util::future::join_all(running).await;
-    }
-}
-
-/// What a write left for its second look.
-struct Written {
-    /// The documents a read may return while the write has not propagated.
-    older: Vec<Option<PolicyDocument>>,
-    /// How long the read and the write took.
-    round_trip: Duration,
-}
-
-/// One write of `edits` over the policy as read (with this process's earlier changes made again), under the
-/// policy's lock; `None` when the policy already says what the edits want.
-async fn write(store: &dyn PolicyStore, edits: &[SharedEdit], too_big: &str) -> Result<Option<Written>, String> {
-    let mut memory = lock(&store.name()).await;
-    let started = std::time::Instant::now();
-    let existing = read(store).await?;
-    if all_hold(existing.as_ref(), edits) {
-        return Ok(None);
-    }
-    let doc = apply_all(memory.overlay(existing.clone()), edits);
-    match &doc {
-        Some(doc) => {
-            let text = doc.to_json();
-            check_size(store, &text, too_big)?;
-            store.write(&text).await
-        }
-        None => store.delete().await,
-    }
-    .map_err(|e| e.with_advice())?;
-    Ok(Some(Written { older: memory.wrote(existing, doc, edits), round_trip: started.elapsed() }))
-}
-
-/// Looks again after the settle wait (outside the lock, so writers in this process are not held up) and writes
-/// again while another writer undid the edits, up to [`WRITE_ATTEMPTS`] writes in all.
-async fn verify(
     store: &dyn PolicyStore,
     stop: &StopToken,
     edits: &[SharedEdit],
     too_big: &str,
-    mut written: Written,
 ) -> Result<(), String> {
     let name = store.name();
     for attempt in 1..=WRITE_ATTEMPTS {
-        match second_look(store, stop, &written).await? {
+        let (older, round_trip) = {
+            let mut memory = lock(&name).await;
+            let started = std::time::Instant::now();
+            let existing = read(store).await?;
+            if all_hold(existing.as_ref(), edits) {
+                return Ok(());
+            }
+            let doc = apply_all(memory.overlay(existing.clone()), edits);
+            match &doc {
+                Some(doc) => {
+                    let text = doc.to_json();
+                    check_size(store, &text, too_big)?;
+                    store.write(&text).await
+                }
+                None => store.delete().await,
+            }
+            .map_err(|e| e.with_advice())?;
+            (memory.wrote(existing, doc, edits), started.elapsed())
+        };
+        // Outside the lock, so writers in this process are not held up.
+        match second_look(store, stop, &older, round_trip).await? {
             None => return Ok(()),
             Some(doc) if all_hold(doc.as_ref(), edits) => return Ok(()),
-            Some(_) if attempt == WRITE_ATTEMPTS => break,
             Some(_) => tracing::warn!(policy = name, attempt, "another writer undid our change; making it again"),
-        }
-        match write(store, edits, too_big).await? {
-            None => return Ok(()),
-            Some(w) => written = w,
         }
     }
     Err(format!(
@@ -267,33 +214,26 @@ fn check_size(store: &dyn PolicyStore, merged: &str, too_big: &str) -> Result<()
 }
 
 /// The bucket policy of one bucket.
-pub struct BucketPolicy {
+pub struct BucketPolicy<'a> {
     /// The clients of the bucket's account.
-    pub aws: AwsClients,
+    pub aws: &'a AwsClients,
     /// The bucket.
-    pub bucket: String,
-}
-
-impl BucketPolicy {
-    /// The bucket policy of `bucket`, through `aws`.
-    pub fn of(aws: &AwsClients, bucket: &str) -> Arc<Self> {
-        Arc::new(Self { aws: aws.clone(), bucket: bucket.to_string() })
-    }
+    pub bucket: &'a str,
 }
 
 #[async_trait::async_trait]
-impl PolicyStore for BucketPolicy {
+impl PolicyStore for BucketPolicy<'_> {
     fn name(&self) -> String {
         format!("the bucket policy of {}", self.bucket)
     }
     async fn read(&self) -> Result<Option<String>, AwsError> {
-        s3::policy(&self.aws, &self.bucket).await
+        s3::policy(self.aws, self.bucket).await
     }
     async fn write(&self, doc: &str) -> Result<(), AwsError> {
-        s3::put_policy(&self.aws, &self.bucket, doc).await
+        s3::put_policy(self.aws, self.bucket, doc).await
     }
     async fn delete(&self) -> Result<(), AwsError> {
-        s3::delete_policy(&self.aws, &self.bucket).await
+        s3::delete_policy(self.aws, self.bucket).await
     }
     /// "Bucket policies are limited to 20 KB in size" (S3 user guide, "Bucket policies for Amazon S3",
     /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
@@ -305,30 +245,23 @@ impl PolicyStore for BucketPolicy {
 /// The key policy of one KMS key. It cannot be deleted: KMS has no call for it, and every key has one
 /// (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html). When taking statements out would
 /// leave it empty, [`change`] fails and keeps them.
-pub struct KeyPolicy {
+pub struct KeyPolicy<'a> {
     /// The clients of the key's account.
-    pub aws: AwsClients,
+    pub aws: &'a AwsClients,
     /// The key ARN.
-    pub key_arn: String,
-}
-
-impl KeyPolicy {
-    /// The key policy of `key_arn`, through `aws`.
-    pub fn of(aws: &AwsClients, key_arn: &str) -> Arc<Self> {
-        Arc::new(Self { aws: aws.clone(), key_arn: key_arn.to_string() })
-    }
+    pub key_arn: &'a str,
 }
 
 #[async_trait::async_trait]
-impl PolicyStore for KeyPolicy {
+impl PolicyStore for KeyPolicy<'_> {
     fn name(&self) -> String {
         format!("the key policy of {}", self.key_arn)
     }
     async fn read(&self) -> Result<Option<String>, AwsError> {
-        kms::key_policy(&self.aws, &self.key_arn).await
+        kms::key_policy(self.aws, self.key_arn).await
     }
     async fn write(&self, doc: &str) -> Result<(), AwsError> {
-        kms::put_key_policy(&self.aws, &self.key_arn, doc).await
+        kms::put_key_policy(self.aws, self.key_arn, doc).await
     }
     async fn delete(&self) -> Result<(), AwsError> {
         let msg = "taking crossrepl's statement out would leave this key policy empty, and a KMS key cannot be \
@@ -377,46 +310,6 @@ mod tests {
         assert_eq!(sids(&memory.overlay(doc(&["Foreign"]))), ["Foreign", "A", "B", "Old"]);
     }
 
-    /// A policy in memory, so a test can be the other writer.
-    #[derive(Default)]
-    struct Held(Mutex<Option<String>>);
-
-    #[async_trait::async_trait]
-    impl PolicyStore for Held {
-        fn name(&self) -> String {
-            format!("held policy {:p}", self)
-        }
-        async fn read(&self) -> Result<Option<String>, AwsError> {
-            Ok(self.0.lock().unwrap().clone())
-        }
-        async fn write(&self, doc: &str) -> Result<(), AwsError> {
-            *self.0.lock().unwrap() = Some(doc.to_string());
-            Ok(())
-        }
-        async fn delete(&self) -> Result<(), AwsError> {
-            *self.0.lock().unwrap() = None;
-            Ok(())
-        }
-        fn max_bytes(&self) -> usize {
-            20 * 1024
-        }
-    }
-
-    #[tokio::test]
-    async fn change_answers_after_the_write_and_the_second_look_redoes_an_undone_change() {
-        let held = Arc::new(Held::default());
-        let before = std::time::Instant::now();
-        change(held.clone(), &StopToken::never(), &[put("Ours")], "").await.unwrap();
-        assert!(before.elapsed() < SETTLE, "change waited for its second look");
-        let read = || PolicyDocument::parse(held.0.lock().unwrap().as_deref().unwrap()).ok();
-        assert_eq!(sids(&read()), ["Ours"]);
-        // Another process writes the policy from a read older than ours.
-        *held.0.lock().unwrap() = Some(PolicyDocument::new(vec![statement("Theirs")]).to_json());
-        finish_second_looks().await;
-        assert!(before.elapsed() >= SETTLE, "the second look did not wait for other writes to land");
-        assert_eq!(sids(&read()), ["Theirs", "Ours"]);
-    }
-
     #[tokio::test]
     async fn locks_serialise_per_policy() {
         let a = lock("lock-test-a").await;
@@ -444,11 +337,11 @@ mod tests {
     #[tokio::test]
     async fn a_key_policy_is_never_deleted_and_no_policy_is_written_over_its_limit() {
         let aws = unreachable().await;
-        let key = KeyPolicy::of(&aws, "arn:aws:kms:us-east-1:222222222222:key/k");
+        let key = KeyPolicy { aws: &aws, key_arn: "arn:aws:kms:us-east-1:222222222222:key/k" };
         let e = key.delete().await.unwrap_err();
         assert!(e.message.contains("keeps its statement") && !e.unanswered, "{e}");
-        let bucket = BucketPolicy::of(&aws, "dst");
-        for (store, max) in [(key.as_ref() as &dyn PolicyStore, 32_768), (bucket.as_ref(), 20_480)] {
+        let bucket = BucketPolicy { aws: &aws, bucket: "dst" };
+        for (store, max) in [(&key as &dyn PolicyStore, 32_768), (&bucket, 20_480)] {
             // At the limit it is written; one byte over, refused with the limit and what to do.
             assert_eq!(check_size(store, &"x".repeat(max), "Do this."), Ok(()));
             let e = check_size(store, &"x".repeat(max + 1), "Do this.").unwrap_err();

@@ -47,9 +47,6 @@ pub trait Provider: Send + Sync + 'static {
     fn functions(&self) -> Vec<Arc<dyn ProviderFunction>> {
         Vec::new()
     }
-
-    /// Finishes what resources carried on with after answering, before the process exits; nothing by default.
-    async fn shutdown(&self) {}
 }
 
 /// A provider-defined function: pure, callable before the provider is configured.
@@ -210,10 +207,6 @@ impl<P: Provider> ProviderServer for FrameworkServer<P> {
             },
             Err(diagnostics) => ImportResponse { diagnostics, ..Default::default() },
         }
-    }
-
-    async fn shutdown(&self) {
-        self.provider.shutdown().await;
     }
 
     async fn validate_action_config(&self, type_name: &str, config: Value) -> Diagnostics {

@@ -125,27 +125,17 @@ pub async fn serve<P: ProviderServer>(provider: P, config: ServeConfig) -> Resul
     }
     let incoming = accept_loop(listener, tls.map(|t| TlsAcceptor::from(t.config)));
 
-    let provider = Arc::new(provider);
-    let before_exit: crate::services::BeforeExit = {
-        let provider = provider.clone();
-        Arc::new(move || {
-            let provider = provider.clone();
-            Box::pin(async move { provider.shutdown().await })
-        })
-    };
-    let provider = ProviderGrpcServer::new(ProviderService::new(provider))
+    let provider = ProviderGrpcServer::new(ProviderService::new(Arc::new(provider)))
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
     let router = Router::default()
         .add(provider)
         .add(HealthServer::new(Health { shutdown: shutdown.clone() }))
-        .add(GrpcControllerServer::new(Controller { shutdown: shutdown.clone(), before_exit: before_exit.clone() }))
+        .add(GrpcControllerServer::new(Controller { shutdown: shutdown.clone() }))
         .add(GrpcStdioServer::new(Stdio { shutdown: shutdown.clone() }))
         .add(GrpcBrokerServer::new(Broker { shutdown: shutdown.clone() }));
     let result =
         tonic::transport::Server::builder().serve_with_incoming_shutdown(router, incoming, shutdown.fired()).await;
-    // Stopped some other way than by `Shutdown` (a signal, the engine gone): the provider still finishes.
-    before_exit().await;
     tracing::debug!("plugin server stopped");
     result.map_err(ServeError::Transport)
 }

@@ -252,10 +252,6 @@ pub trait ProviderServer: Send + Sync + 'static {
     /// Imports an existing object by its import id.
     async fn import_resource_state(&self, type_name: &str, id: &str, stop: StopToken) -> ImportResponse;
 
-    /// Finishes work the provider carried on after answering (e.g. verifying a write), before the process exits.
-    /// Called when the engine closes the plugin (go-plugin's `Shutdown`, which the engine waits on).
-    async fn shutdown(&self) {}
-
     /// Calls a provider-defined function with arguments decoded against its parameter types. Engines may call
     /// functions before (or without) configuring the provider.
     async fn call_function(&self, name: &str, _arguments: Vec<Value>) -> Result<Value, FunctionError> {

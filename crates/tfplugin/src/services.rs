@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::watch;
@@ -95,23 +94,16 @@ impl health_server::Health for Health {
     }
 }
 
-/// What the plugin finishes before it exits: the provider's [`crate::ProviderServer::shutdown`].
-pub type BeforeExit = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-
-/// `plugin.GRPCController`: `Shutdown` ends the plugin cleanly. go-plugin waits for its answer before it gives
-/// the process two seconds to exit, so what `before_exit` finishes is not cut short.
+/// `plugin.GRPCController`: `Shutdown` ends the plugin cleanly.
 pub struct Controller {
     /// Fired by `Shutdown`.
     pub shutdown: ShutdownSignal,
-    /// Awaited first.
-    pub before_exit: BeforeExit,
 }
 
 #[tonic::async_trait]
 impl grpc_controller_server::GrpcController for Controller {
     async fn shutdown(&self, _: Request<plugin::Empty>) -> Result<Response<plugin::Empty>, Status> {
         tracing::debug!("shutdown requested by the engine");
-        (self.before_exit)().await;
         self.shutdown.fire();
         Ok(Response::new(plugin::Empty {}))
     }
@@ -144,33 +136,5 @@ impl grpc_broker_server::GrpcBroker for Broker {
 
     async fn start_stream(&self, _: Request<Streaming<ConnInfo>>) -> Result<Response<Self::StartStreamStream>, Status> {
         Ok(Response::new(UntilShutdown::new(&self.shutdown)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn shutdown_answers_only_after_the_provider_finished() {
-        let finished = Arc::new(AtomicBool::new(false));
-        let signal = ShutdownSignal::new();
-        let flag = finished.clone();
-        let before_exit: BeforeExit = Arc::new(move || {
-            let flag = flag.clone();
-            Box::pin(async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                flag.store(true, Ordering::SeqCst);
-            })
-        });
-        let controller = Controller { shutdown: signal.clone(), before_exit };
-        let fired = signal.fired();
-        use grpc_controller_server::GrpcController;
-        controller.shutdown(Request::new(plugin::Empty {})).await.unwrap();
-        assert!(finished.load(Ordering::SeqCst), "Shutdown answered before the provider's work was done");
-        tokio::time::timeout(Duration::from_millis(100), fired).await.expect("the shutdown signal fired");
     }
 }

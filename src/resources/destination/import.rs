@@ -17,7 +17,7 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<DestinationModel, Diag
     let (bucket, account, source_bucket) = parse_id(id)?;
     let failed =
         |msg: String| Diagnostics::from(Diagnostic::error(format!("Importing {TYPE_NAME} {id:?} failed"), msg));
-    let doc = merged_policy::read(BucketPolicy::of(aws, bucket).as_ref()).await.map_err(failed)?;
+    let doc = merged_policy::read(&BucketPolicy { aws, bucket }).await.map_err(failed)?;
     if account.starts_with("o-") {
         let grants = doc.as_ref().map(|d| compact::organization_grants(d, account)).unwrap_or_default();
         let (path, pattern, owner_override) = pick_pattern(&grants, source_bucket)

@@ -51,16 +51,16 @@ async fn put(
     let statement = want.kms_statement(key).map_err(|e| failed(e.to_string()))?;
     let mut edits: Vec<SharedEdit> = vec![Arc::new(PutStatement(statement))];
     edits.extend(stale.iter().map(|sid| Arc::new(RemoveStatement(sid.clone())) as SharedEdit));
-    let store = KeyPolicy::of(&ctx.client, key);
-    merged_policy::change(store, &ctx.stop, &edits, KEY_POLICY_FULL).await.map_err(failed)
+    let store = KeyPolicy { aws: &ctx.client, key_arn: key };
+    merged_policy::change(&store, &ctx.stop, &edits, KEY_POLICY_FULL).await.map_err(failed)
 }
 
 /// Takes the statement with Sid `sid` out of the policy of each of `keys` (a key that no longer exists has none).
 pub async fn remove(ctx: &Ctx<AwsClients>, label: &str, keys: &[String], sid: &str) -> Diagnostics {
     let edits: &[SharedEdit] = &[Arc::new(RemoveStatement(sid.to_string()))];
     let results = join_all(keys.iter().map(|key| async move {
-        let store = KeyPolicy::of(&ctx.client, key);
-        merged_policy::change(store, &ctx.stop, edits, KEY_POLICY_FULL).await.map_err(|msg| {
+        let store = KeyPolicy { aws: &ctx.client, key_arn: key };
+        merged_policy::change(&store, &ctx.stop, edits, KEY_POLICY_FULL).await.map_err(|msg| {
             at_keys(Diagnostic::error(
                 format!("{label}: removing the statement from the key policy of {key} failed"),
                 msg,
@@ -73,7 +73,7 @@ pub async fn remove(ctx: &Ctx<AwsClients>, label: &str, keys: &[String], sid: &s
 
 /// The policies of `keys`, concurrently (`None` for a key that no longer exists).
 pub async fn read_policies(aws: &AwsClients, keys: &[String]) -> Result<Vec<Option<PolicyDocument>>, String> {
-    join_all(keys.iter().map(|key| async move { merged_policy::read(KeyPolicy::of(aws, key).as_ref()).await }))
+    join_all(keys.iter().map(|key| async move { merged_policy::read(&KeyPolicy { aws, key_arn: key }).await }))
         .await
         .into_iter()
         .collect()

@@ -90,7 +90,7 @@ impl DestinationResource {
         };
         let enable = planned.enable_versioning.known() != Some(&false);
         let recorded = recorded_lock(&planned);
-        let policy = BucketPolicy::of(aws, &want.bucket);
+        let policy = BucketPolicy { aws, bucket: &want.bucket };
         let prior_want = prior.and_then(|p| Desired::from_model(p, partition));
         let mut edits = want.admit();
         let keys: Vec<String> = edits.iter().map(|e| e.key()).collect();
@@ -101,7 +101,7 @@ impl DestinationResource {
             ensure_versioning(aws, &label, &want.bucket, enable),
             account_of(aws, &planned),
             object_lock(aws, &want.bucket, &recorded),
-            merged_policy::change(policy.clone(), &ctx.stop, &edits, TOO_MANY_SOURCES),
+            merged_policy::change(&policy, &ctx.stop, &edits, TOO_MANY_SOURCES),
             kms::sync(ctx, &label, &want, prior_want.as_ref())
         );
         let key_policies = diagnostics.is_empty();
@@ -216,10 +216,10 @@ impl Resource<AwsClients> for DestinationResource {
             return Outcome::ok(state.clone());
         };
         let fail = |d: Diagnostic| Outcome::with(Some(state.clone()), d);
-        let policy = BucketPolicy::of(aws, &want.bucket);
+        let policy = BucketPolicy { aws, bucket: &want.bucket };
         let (versioning, doc, default_key, key_policies, lock) = tokio::join!(
             s3::versioning(aws, &want.bucket),
-            merged_policy::read(policy.as_ref()),
+            merged_policy::read(&policy),
             bucket_settings::default_key(aws, &want.bucket),
             kms::read_policies(aws, &want.kms_keys),
             object_lock(aws, &want.bucket, &Known::Unknown)
@@ -269,10 +269,10 @@ impl Resource<AwsClients> for DestinationResource {
         let label = label(prior);
         // A bucket that is gone reads as having no policy, a key that is gone as having no key policy: nothing
         // left to remove.
-        let policy = BucketPolicy::of(&ctx.client, &want.bucket);
+        let policy = BucketPolicy { aws: &ctx.client, bucket: &want.bucket };
         let release = want.release();
         let (bucket_policy, mut diagnostics) = tokio::join!(
-            merged_policy::change(policy.clone(), &ctx.stop, &release, TOO_MANY_SOURCES),
+            merged_policy::change(&policy, &ctx.stop, &release, TOO_MANY_SOURCES),
             kms::remove(ctx, &label, &want.kms_keys, &want.kms_sid)
         );
         if let Err(msg) = bucket_policy {
