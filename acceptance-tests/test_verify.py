@@ -12,12 +12,11 @@ on it, and deletes it, judged by the test bed's replication engine (every author
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import awsproxy  # testbed/awsproxy.py
 from lib.aws_readers import crossrepl_statements
-from lib.harness import Workspace, assert_converged_exit_code, errors
+from lib.harness import Workspace, assert_converged_exit_code, errors, state_values
 from lib.naming import rule_id
 from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
 from lib.services import LocalStack
@@ -33,11 +32,7 @@ def config(endpoint: str, t: TwoAccounts, trigger: str, timeout: str = "20s", de
 
 
 def verify_state(ws: Workspace) -> dict:
-    state = json.loads(ws.must("show", "-json", json_out=False).stdout)
-    for r in state["values"]["root_module"]["resources"]:
-        if r["address"] == "crossrepl_source.src":
-            return r["values"]["verify"][0]
-    raise AssertionError("crossrepl_source.src not in the state")
+    return state_values(ws, "crossrepl_source.src")["verify"][0]
 
 
 def puts(proxy: awsproxy.Proxy) -> int:

@@ -4,7 +4,8 @@
 Starts its own LocalStack instance (stopped at the end), creates the source bucket in account 111111111111 and the
 destination bucket in account 222222222222 (versioning off: enabling it is the provider's job), serves the signed
 provider registry (`make demo` builds it with a throwaway key) over HTTPS as localhost:PORT, runs `tofu init` from
-it in a copy of examples/cross-account/ whose source address names that host, applies, prints the
+it in a copy of examples/cross-account/ whose source address names that host, with a `verify` block added to
+crossrepl_source.data, applies (the apply proves that S3 replicates), prints the check's result and the
 resulting replication configuration and destination bucket policy, plans again (no changes), copies a file into
 the source bucket and shows it arriving in the destination account (COMPLETED on the source, REPLICA on the
 copy), deletes it and shows the delete marker replicated, and destroys.
@@ -98,8 +99,13 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(ROOT / "examples" / "cross-account", work)
         main_tf = work / "main.tf"
-        main_tf.write_text(main_tf.read_text().replace(mirror.SOURCE, f"{host}/{mirror.NAMESPACE}/{mirror.TYPE}"))
-        say(f"configuration: a copy of examples/cross-account/ in {work}, source = \"{host}/crossrepl/crossrepl\"")
+        text = main_tf.read_text().replace(mirror.SOURCE, f"{host}/{mirror.NAMESPACE}/{mirror.TYPE}")
+        source = 'resource "crossrepl_source" "data" {\n  provider = crossrepl.source\n  bucket   = var.source_bucket\n'
+        if source not in text:
+            raise SystemExit("demo: examples/cross-account/main.tf no longer declares crossrepl_source.data as expected")
+        main_tf.write_text(text.replace(source, source + '\n  verify {\n    timeout = "1m"\n  }\n'))
+        say(f"configuration: a copy of examples/cross-account/ in {work}, source = \"{host}/crossrepl/crossrepl\", "
+            "with a verify block on crossrepl_source.data (apply proves that S3 replicates)")
         (work / "cli.tfrc").write_text(registry.cli_config(host))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
         env.update(TF_CLI_CONFIG_FILE=str(work / "cli.tfrc"), SSL_CERT_FILE=str(ca), CHECKPOINT_DISABLE="1",
@@ -117,6 +123,10 @@ def main() -> None:
         run("init", "-input=false")
         run("apply", "-input=false", "-auto-approve", var)
 
+        shown = subprocess.run([tofu, "show", "-json"], cwd=work, env=env, capture_output=True, text=True, check=True)
+        verify = next(r["values"]["verify"][0] for r in json.loads(shown.stdout)["values"]["root_module"]["resources"]
+                      if r["address"] == "crossrepl_source.data")
+        say(f"verify: the canary of each rule replicated, checked at {verify['checked_at']}: {verify['results']}")
         replication = clients[SOURCE_ACCOUNT].get_bucket_replication(Bucket="acme-data")["ReplicationConfiguration"]
         say("replication configuration of acme-data (account 111111111111), as S3 reports it:")
         print(json.dumps(replication, indent=2, default=str))
