@@ -12,6 +12,7 @@ on it, and deletes it, judged by the test bed's replication engine (every author
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import awsproxy  # testbed/awsproxy.py
@@ -134,3 +135,32 @@ def test_verify_refusals_and_warnings_at_plan(ws: Workspace, ls: LocalStack, two
     ws.write(config(ls.endpoint, t, "1", dests=dests[::-1]))
     planned = ws.must("plan", "-input=false")
     assert not [d for d in planned.diagnostics("warning") if "separately" in d.get("summary", "")]
+
+
+def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """An SSE-KMS rule gets an SSE-KMS canary under its source key: its replica is encrypted under the replica key
+    (a plain canary would stay SSE-S3). Negative control: a source key policy that no longer enables IAM policies
+    makes the check FAIL at kms:Decrypt, and the diagnostic lists that key policy as not checkable."""
+    t = two_accounts
+    aws, rule = t.aws, rule_id(t.dst)
+    source_key, replica_key = aws.create_key(t.src_acct), aws.create_key(t.src_acct)
+    kms = {**to("dst"), "replica_kms_key_arn": replica_key, "source_kms_key_arns": [source_key]}
+    ws.write(config(ls.endpoint, t, "1", dests=[kms]))
+    ws.init()
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert verify_state(ws)["results"] == {rule: "COMPLETED"}
+    (replica,) = aws.s3(t.dst_acct).list_objects_v2(Bucket=t.dst, Prefix=PREFIX)["Contents"]
+    head = aws.s3(t.dst_acct).head_object(Bucket=t.dst, Key=replica["Key"])
+    assert (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) == ("aws:kms", replica_key), head
+
+    only_admin = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "AdminOnly", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{t.src_acct}:role/key-admin"},
+        "Action": "kms:*", "Resource": "*"}]}
+    aws.c("kms", t.src_acct).put_key_policy(KeyId=source_key, PolicyName="default", Policy=json.dumps(only_admin))
+    ws.write(config(ls.endpoint, t, "2", dests=[kms]))
+    failed = ws.run("apply", "-input=false", "-auto-approve")
+    assert not failed.ok
+    text = errors(failed)
+    assert f"S3 could not replicate rule {rule}" in text and f"the key policy of source key {source_key}" in text, text
+    denied = [e for e in aws.objects().journal() if PREFIX in e["key"] and e["outcome"] == "FAILED"]
+    assert [e["step"] for e in denied] == ["kms:Decrypt"], f"the engine denied kms:Decrypt on the canary: {denied}"

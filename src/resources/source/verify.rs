@@ -134,6 +134,25 @@ struct Written {
     canary: Canary,
     version: String,
     status: Status,
+    /// Its status could not be read (reported): polling it ended.
+    unread: bool,
+}
+
+impl Written {
+    fn open(&self) -> bool {
+        !self.unread && !matches!(self.status, Status::Completed | Status::Failed)
+    }
+}
+
+/// How polling ended.
+#[derive(PartialEq)]
+enum Polled {
+    /// Every canary has its final status, or could not be read.
+    Done,
+    /// The bound ran out first.
+    TimedOut,
+    /// The engine asked the provider to stop.
+    Stopped,
 }
 
 /// Runs the check of `planned` against the configuration `want` now in place; returns the block with its results
@@ -149,7 +168,8 @@ pub async fn run(
     let mut out = planned.clone();
     let mut ds = Diagnostics::new();
     let prefix = planned.prefix.known().map_or(canary::DEFAULT_PREFIX, String::as_str);
-    let timeout = planned.timeout.known().and_then(|t| canary::parse_timeout(t).ok()).unwrap_or(MAX_POLL);
+    let timeout =
+        planned.timeout.known().and_then(|t| canary::parse_timeout(t).ok()).unwrap_or(Duration::from_secs(120));
     let ids = rule_ids(want);
     let nonce = s3_canary::now_rfc3339().replace([':', '-'], "");
     let mut results: BTreeMap<String, String> = BTreeMap::new();
@@ -173,7 +193,7 @@ pub async fn run(
     let mut written = Vec::new();
     for (c, put) in puts {
         match put {
-            Ok(version) => written.push(Written { canary: c, version, status: Status::None }),
+            Ok(version) => written.push(Written { canary: c, version, status: Status::None, unread: false }),
             Err(e) => {
                 results.insert(ids[c.rule].clone(), ERROR.into());
                 let detail = format!(
@@ -188,7 +208,7 @@ pub async fn run(
             }
         }
     }
-    let timed_out = poll(aws, stop, bucket, &mut written, timeout, &mut ds, label, &ids).await;
+    let polled = poll(aws, stop, bucket, &mut written, timeout, &mut ds, label, &ids).await;
     let deletes = futures_util::future::join_all(
         written.iter().map(|w| s3_canary::delete_version(aws, bucket, &w.canary.key, &w.version)),
     )
@@ -212,7 +232,7 @@ pub async fn run(
         let result = match w.status {
             Status::Completed => COMPLETED,
             Status::Failed => FAILED,
-            _ if timed_out => TIMEOUT,
+            _ if !w.unread && polled == Polled::TimedOut => TIMEOUT,
             _ => ERROR,
         };
         results.insert(id.clone(), result.into());
@@ -258,7 +278,8 @@ pub async fn run(
     (out, ds)
 }
 
-/// Polls every canary until each is `COMPLETED` or `FAILED`, or `timeout` ran out (true) or the engine asked to stop.
+/// Polls every canary until each is `COMPLETED` or `FAILED` (or unreadable), `timeout` runs out, or the engine
+/// asks the provider to stop (an error diagnostic then says so).
 #[allow(clippy::too_many_arguments)]
 async fn poll(
     aws: &AwsClients,
@@ -269,22 +290,26 @@ async fn poll(
     ds: &mut Diagnostics,
     label: &str,
     ids: &[String],
-) -> bool {
+) -> Polled {
     let end = tokio::time::Instant::now() + timeout;
     let mut wait = FIRST_POLL;
     loop {
-        let open: Vec<usize> =
-            (0..written.len()).filter(|&i| !matches!(written[i].status, Status::Completed | Status::Failed)).collect();
+        let open: Vec<usize> = (0..written.len()).filter(|&i| written[i].open()).collect();
         if open.is_empty() {
-            return false;
+            return Polled::Done;
         }
         let now = tokio::time::Instant::now();
         if now >= end {
-            return true;
+            return Polled::TimedOut;
         }
         tokio::select! {
             _ = tokio::time::sleep(wait.min(end - now)) => {}
-            _ = stop.stopped() => return true,
+            _ = stop.stopped() => {
+                let detail = "The engine asked the provider to stop before every canary's replication status was \
+                              known; the canaries are deleted and the check runs again on the next apply.";
+                ds.push(Diagnostic::error(format!("{label}: replication check interrupted"), detail).at(at()));
+                return Polled::Stopped;
+            }
         }
         wait = (wait * 3 / 2).min(MAX_POLL);
         let heads = futures_util::future::join_all(open.iter().map(|&i| {
@@ -304,7 +329,7 @@ async fn poll(
                         )
                         .at(at()),
                     );
-                    written[i].status = Status::Replica; // not a status a source object has: ends its polling
+                    written[i].unread = true;
                 }
             }
         }
