@@ -23,6 +23,7 @@ from pathlib import Path
 
 import mirror  # testbed/, this script's folder
 import registry  # testbed/
+import verify_check  # testbed/
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
@@ -99,11 +100,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(ROOT / "examples" / "cross-account", work)
         main_tf = work / "main.tf"
-        text = main_tf.read_text().replace(mirror.SOURCE, f"{host}/{mirror.NAMESPACE}/{mirror.TYPE}")
-        source = 'resource "crossrepl_source" "data" {\n  provider = crossrepl.source\n  bucket   = var.source_bucket\n'
-        if source not in text:
-            raise SystemExit("demo: examples/cross-account/main.tf no longer declares crossrepl_source.data as expected")
-        main_tf.write_text(text.replace(source, source + '\n  verify {\n    timeout = "1m"\n  }\n'))
+        main_tf.write_text(main_tf.read_text().replace(mirror.SOURCE, f"{host}/{mirror.NAMESPACE}/{mirror.TYPE}"))
+        verify_check.add_verify(main_tf, "1m")
         say(f"configuration: a copy of examples/cross-account/ in {work}, source = \"{host}/crossrepl/crossrepl\", "
             "with a verify block on crossrepl_source.data (apply proves that S3 replicates)")
         (work / "cli.tfrc").write_text(registry.cli_config(host))
@@ -123,9 +121,7 @@ def main() -> None:
         run("init", "-input=false")
         run("apply", "-input=false", "-auto-approve", var)
 
-        shown = subprocess.run([tofu, "show", "-json"], cwd=work, env=env, capture_output=True, text=True, check=True)
-        verify = next(r["values"]["verify"][0] for r in json.loads(shown.stdout)["values"]["root_module"]["resources"]
-                      if r["address"] == "crossrepl_source.data")
+        verify = verify_check.result(tofu, work, env)
         say(f"verify: the canary of each rule replicated, checked at {verify['checked_at']}: {verify['results']}")
         replication = clients[SOURCE_ACCOUNT].get_bucket_replication(Bucket="acme-data")["ReplicationConfiguration"]
         say("replication configuration of acme-data (account 111111111111), as S3 reports it:")
