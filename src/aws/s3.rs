@@ -132,6 +132,18 @@ pub async fn object_lock(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, A
     }
 }
 
+/// [`object_lock`], kept for a later check of the same plan in this process ([`object_lock_kept`]).
+pub async fn object_lock_checked(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, AwsError> {
+    let lock = object_lock(aws, bucket).await?;
+    aws.recent.keep("GetObjectLockConfiguration", bucket, lock.clone());
+    Ok(lock)
+}
+
+/// What [`object_lock_checked`] read moments ago in this process, taken out (see [`super::recent`]).
+pub fn object_lock_kept(aws: &AwsClients, bucket: &str) -> Option<ObjectLock> {
+    aws.recent.take("GetObjectLockConfiguration", bucket)
+}
+
 /// A bucket's default encryption, as far as replicas are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DefaultEncryption {

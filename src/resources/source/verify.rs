@@ -67,7 +67,12 @@ pub async fn preflight(aws: &AwsClients, label: &str, planned: &SourceModel, wan
         ds.0.extend(separately(label, want, &canary::plan(&want.dests, &rule_ids(want), prefix, "<time>")));
     }
     let Some(bucket) = planned.bucket.known() else { return ds };
-    match s3::object_lock(aws, bucket).await {
+    // Read moments ago by the destinations' checks of this plan when they ran (on create, or a change of them).
+    let lock = match s3::object_lock_kept(aws, bucket) {
+        Some(lock) => Ok(lock),
+        None => s3::object_lock(aws, bucket).await,
+    };
+    match lock {
         Ok(lock) => {
             if let Some(retention) = lock.default_retention {
                 let detail = format!(
