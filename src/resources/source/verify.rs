@@ -223,7 +223,8 @@ pub async fn run(
             ds.push(Diagnostic::warning(
                 format!("{label}: canary s3://{bucket}/{} not deleted", w.canary.key),
                 format!(
-                    "{}. Delete version {} of it by hand (it is not replicated); it is one small object.",
+                    "{}. Deleting it needs s3:DeleteObjectVersion. Delete version {} of it by hand (that is not \
+                     replicated); it is one small object.",
                     e.with_advice(),
                     w.version
                 ),
@@ -330,7 +331,10 @@ async fn poll(
                     ds.push(
                         Diagnostic::error(
                             format!("{label}: the replication status of rule {id}'s canary was not read"),
-                            format!("{}. verify reads it with s3:GetObject (HeadObject).", e.with_advice()),
+                            format!(
+                                "{}. verify reads it with HeadObject of that version, which needs s3:GetObjectVersion.",
+                                e.with_advice()
+                            ),
                         )
                         .at(at()),
                     );
