@@ -132,12 +132,13 @@ def test_verify_refusals_and_warnings_at_plan(ws: Workspace, ls: LocalStack, two
              {**to("dst"), "delete_marker_replication": False}]
     ws.write(config(ls.endpoint, t, "1", dests=dests))
     planned = ws.must("plan", "-input=false")
-    warnings = [d for d in planned.diagnostics("warning") if "cannot be verified separately" in d.get("summary", "")]
-    assert len(warnings) == 1 and f"rule {rule_id(t.dst)}#2 (priority 2)" in warnings[0]["detail"], warnings
+    warnings = [d for d in planned.diagnostics("warning") if "is not verified" in d.get("summary", "")]
+    assert len(warnings) == 1 and f"rule {rule_id(t.dst)} is not verified" in warnings[0]["summary"], warnings
+    assert f"rule {rule_id(t.dst)}#2 (priority 2)" in warnings[0]["detail"], warnings
     # the control: in the other order the more specific rule wins its own canary, and no warning is given
     ws.write(config(ls.endpoint, t, "1", dests=dests[::-1]))
     planned = ws.must("plan", "-input=false")
-    assert not [d for d in planned.diagnostics("warning") if "separately" in d.get("summary", "")]
+    assert not [d for d in planned.diagnostics("warning") if "verified" in d.get("summary", "")]
 
 
 def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:

@@ -113,22 +113,23 @@ fn separately(label: &str, want: &Desired, plan: &[Result<Canary, String>]) -> V
     plan.iter()
         .enumerate()
         .filter_map(|(i, c)| {
-            let detail = match c {
-                Err(why) => format!("Rule {} is not verified: {why}.", ids[i]),
+            let (summary, detail) = match c {
+                Err(why) => ("is not verified", format!("Rule {} is not verified: {why}.", ids[i])),
                 Ok(c) if !c.together_with.is_empty() => {
                     let others: Vec<String> =
                         c.together_with.iter().map(|&j| format!("{} ({})", ids[j], destination(want, j))).collect();
-                    format!(
+                    let detail = format!(
                         "The canary of rule {} is also selected by {}: S3 replicates it to those destinations too and \
                          reports one combined status, so a failure there fails this rule's check as well. Give the \
                          rules filters that do not overlap to verify them separately.",
                         ids[i],
                         others.join(", ")
-                    )
+                    );
+                    ("cannot be verified separately", detail)
                 }
                 Ok(_) => return None,
             };
-            let summary = format!("{label}: rule {} cannot be verified separately", ids[i]);
+            let summary = format!("{label}: rule {} {summary}", ids[i]);
             Some(Diagnostic::warning(summary, detail).at(AttributePath::attr("destination").with_index(i)))
         })
         .collect()
@@ -231,8 +232,8 @@ pub async fn run(
             ));
         }
     }
-    let failed: Vec<&Written> = written.iter().filter(|w| w.status == Status::Failed).collect();
-    let checked = if failed.is_empty() { String::new() } else { diagnose(aws, want, model).await };
+    let any_failed = written.iter().any(|w| w.status == Status::Failed);
+    let checked = if any_failed { diagnose(aws, want, model).await } else { String::new() };
     for w in &written {
         let id = &ids[w.canary.rule];
         let result = match w.status {
