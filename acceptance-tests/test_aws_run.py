@@ -29,6 +29,7 @@ def test_aws_run_against_localstack(ws: Workspace, ls: LocalStack, network_mirro
                 timeout=20)
     out = capsys.readouterr().out
     assert "object replicated" in out and "delete marker replicated" in out, out
+    assert "verify: apply proved replication" in out and "COMPLETED" in out, out
     aws = Aws(ls)
     for account in (n.account(0), n.account(1)):  # everything it made is gone, buckets included
         assert aws.s3(account).list_buckets()["Buckets"] == [], f"buckets left in {account}"

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 
 import awsproxy  # testbed/awsproxy.py
-from lib.harness import Workspace, assert_converged_exit_code, changed_paths
+from lib.harness import Workspace, assert_converged_exit_code, changed_paths, state_values
 from lib.scenarios import TwoAccounts, destination_resource, providers, to
 from lib.services import LocalStack
 
@@ -47,11 +47,7 @@ resource "crossrepl_source" "src" {{
 
 
 def job_state(ws: Workspace) -> dict:
-    state = json.loads(ws.must("show", "-json", json_out=False).stdout)
-    for r in state["values"]["root_module"]["resources"]:
-        if r["address"] == "crossrepl_source.src":
-            return r["values"]["existing_objects"][0]
-    raise AssertionError("crossrepl_source.src not in the state")
+    return state_values(ws, "crossrepl_source.src")["existing_objects"][0]
 
 
 def wait_final(ws: Workspace, timeout: float = 30) -> dict:

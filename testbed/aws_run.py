@@ -5,7 +5,8 @@
         make test-aws
 
 Creates two uniquely named buckets (one per account), applies examples/cross-account/ (crossrepl installed from
-a provider mirror of this build, as a user installs it), puts an object and waits for COMPLETED on the source,
+a provider mirror of this build, as a user installs it) with a `verify` block added (the apply writes a canary and
+fails unless S3 replicates it; its replica is deleted with the destination bucket), puts an object and waits for COMPLETED on the source,
 reads the replica with the destination profile, deletes it and waits for the delete marker in the destination,
 then destroys and deletes both buckets with all their versions, also when a step failed. Without the two profiles
 it says it is skipped and exits 0.
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import mirror  # testbed/, this script's folder
+import verify_check  # testbed/
 from objects import Objects
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,6 +117,8 @@ def run(source: Account, destination: Account, engine: Path, mirror_dir: Path, w
     server, url, ca = mirror.start_server(mirror_dir / "network-mirror")
     shutil.rmtree(workdir, ignore_errors=True)
     shutil.copytree(EXAMPLE, workdir, ignore=shutil.ignore_patterns("terraform.tfvars"))
+    # the proof at apply: a fresh setup may take minutes to replicate (AWS advises waiting after enabling versioning)
+    verify_check.add_verify(workdir / "main.tf", f"{min(int(timeout), 3600)}s")
     (workdir / "cli.tfrc").write_text(mirror.cli_config(network_url=url))
     tfvars = {"region": source.region, "source_bucket": src_bucket, "destination_bucket": dst_bucket,
               "source_account_id": src_id, **source.tfvars("source"), **destination.tfvars("destination")}
@@ -139,6 +143,8 @@ def run(source: Account, destination: Account, engine: Path, mirror_dir: Path, w
         engine_cmd("init", "-input=false")
         applied = True  # from here on, destroy (a failed apply may have created part of the setup)
         engine_cmd("apply", "-input=false", "-auto-approve")
+        verify = verify_check.result(str(engine), workdir, env)
+        say(f"verify: apply proved replication, checked at {verify['checked_at']}: {verify['results']}")
         objs = Objects(lambda acct: {src_id: source}.get(acct, destination).client("s3"), source.endpoint,
                        timeout=timeout)
         t = time.monotonic()

@@ -4,7 +4,8 @@
 Starts its own LocalStack instance (stopped at the end), creates the source bucket in account 111111111111 and the
 destination bucket in account 222222222222 (versioning off: enabling it is the provider's job), serves the signed
 provider registry (`make demo` builds it with a throwaway key) over HTTPS as localhost:PORT, runs `tofu init` from
-it in a copy of examples/cross-account/ whose source address names that host, applies, prints the
+it in a copy of examples/cross-account/ whose source address names that host, with a `verify` block added to
+crossrepl_source.data, applies (the apply proves that S3 replicates), prints the check's result and the
 resulting replication configuration and destination bucket policy, plans again (no changes), copies a file into
 the source bucket and shows it arriving in the destination account (COMPLETED on the source, REPLICA on the
 copy), deletes it and shows the delete marker replicated, and destroys.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import mirror  # testbed/, this script's folder
 import registry  # testbed/
+import verify_check  # testbed/
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or ROOT / ".cache")
@@ -99,7 +101,9 @@ def main() -> None:
         shutil.copytree(ROOT / "examples" / "cross-account", work)
         main_tf = work / "main.tf"
         main_tf.write_text(main_tf.read_text().replace(mirror.SOURCE, f"{host}/{mirror.NAMESPACE}/{mirror.TYPE}"))
-        say(f"configuration: a copy of examples/cross-account/ in {work}, source = \"{host}/crossrepl/crossrepl\"")
+        verify_check.add_verify(main_tf, "1m")
+        say(f"configuration: a copy of examples/cross-account/ in {work}, source = \"{host}/crossrepl/crossrepl\", "
+            "with a verify block on crossrepl_source.data (apply proves that S3 replicates)")
         (work / "cli.tfrc").write_text(registry.cli_config(host))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
         env.update(TF_CLI_CONFIG_FILE=str(work / "cli.tfrc"), SSL_CERT_FILE=str(ca), CHECKPOINT_DISABLE="1",
@@ -117,6 +121,8 @@ def main() -> None:
         run("init", "-input=false")
         run("apply", "-input=false", "-auto-approve", var)
 
+        verify = verify_check.result(tofu, work, env)
+        say(f"verify: the canary of each rule replicated, checked at {verify['checked_at']}: {verify['results']}")
         replication = clients[SOURCE_ACCOUNT].get_bucket_replication(Bucket="acme-data")["ReplicationConfiguration"]
         say("replication configuration of acme-data (account 111111111111), as S3 reports it:")
         print(json.dumps(replication, indent=2, default=str))

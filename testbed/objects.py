@@ -142,6 +142,14 @@ class Objects:
         with urllib.request.urlopen(request, timeout=30) as r:
             r.read()
 
+    def delay_bucket(self, bucket: str, seconds: float) -> None:
+        """Writes on source bucket `bucket` replicate `seconds` late in the engine (until the test bed is reset)."""
+        body = json.dumps({"bucket": bucket, "seconds": seconds}).encode()
+        request = urllib.request.Request(f"{self.engine_url}/_crossrepl/replication/delay", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            r.read()
+
     def entries(self, key: str, kind: str | None = None, since: int = 0) -> list[dict]:
         return [e for e in self.journal(since) if e["key"] == key and (kind is None or e["kind"] == kind)]
 

@@ -188,6 +188,15 @@ def assert_converged_exit_code(ws: Workspace, why: str) -> None:
                                      f"{detailed.change_summary()}: {planned_changes(detailed)}"
 
 
+def state_values(ws: Workspace, address: str) -> dict:
+    """The attribute values of the resource at `address` in the state (`show -json`)."""
+    state = json.loads(ws.must("show", "-json", json_out=False).stdout)
+    for r in state["values"]["root_module"]["resources"]:
+        if r["address"] == address:
+            return r["values"]
+    raise AssertionError(f"{address} not in the state")
+
+
 def state_list(ws: Workspace) -> list[str]:
     r = ws.run("state", "list")
     if not r.ok and "No state file was found" in (r.stderr + r.stdout):

@@ -8,6 +8,7 @@ pub mod once;
 pub mod propagation;
 pub mod recent;
 pub mod s3;
+pub mod s3_canary;
 pub mod s3_replication;
 pub mod s3control;
 pub mod sts;

@@ -96,16 +96,52 @@ pub async fn bucket_region(aws: &AwsClients, bucket: &str) -> Result<Option<Stri
 /// Whether Object Lock is enabled on a bucket (s3:GetBucketObjectLockConfiguration); S3 answers
 /// `ObjectLockConfigurationNotFoundError` for a bucket without it.
 pub async fn object_lock_enabled(aws: &AwsClients, bucket: &str) -> Result<bool, AwsError> {
+    Ok(object_lock(aws, bucket).await?.enabled)
+}
+
+/// A bucket's Object Lock configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectLock {
+    /// Object Lock is enabled.
+    pub enabled: bool,
+    /// The default retention new object versions get, as `<mode> <n> days|years`, when the bucket sets one.
+    pub default_retention: Option<String>,
+}
+
+/// The bucket's Object Lock configuration (s3:GetBucketObjectLockConfiguration), with its default retention
+/// ("Object Lock configuration", <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ObjectLockRule.html>).
+pub async fn object_lock(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, AwsError> {
     match aws.s3.get_object_lock_configuration().bucket(bucket).send().await {
-        Ok(out) => Ok(out
-            .object_lock_configuration()
-            .and_then(|c| c.object_lock_enabled())
-            .is_some_and(|e| *e == ObjectLockEnabled::Enabled)),
+        Ok(out) => {
+            let cfg = out.object_lock_configuration();
+            let enabled = cfg.and_then(|c| c.object_lock_enabled()).is_some_and(|e| *e == ObjectLockEnabled::Enabled);
+            let default_retention = cfg.and_then(|c| c.rule()).and_then(|r| r.default_retention()).map(|d| {
+                let mode = d.mode().map_or("?", |m| m.as_str());
+                match (d.days(), d.years()) {
+                    (Some(n), _) => format!("{mode} {n} days"),
+                    (_, Some(n)) => format!("{mode} {n} years"),
+                    _ => mode.to_string(),
+                }
+            });
+            Ok(ObjectLock { enabled, default_retention: default_retention.filter(|_| enabled) })
+        }
         Err(e) => {
             let err = AwsError::from_sdk("s3", "GetObjectLockConfiguration", bucket_res(bucket), e);
-            if err.is_code("ObjectLockConfigurationNotFoundError") { Ok(false) } else { Err(err) }
+            if err.is_code("ObjectLockConfigurationNotFoundError") { Ok(ObjectLock::default()) } else { Err(err) }
         }
     }
+}
+
+/// [`object_lock`], kept for a later check of the same plan in this process ([`object_lock_kept`]).
+pub async fn object_lock_checked(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, AwsError> {
+    let lock = object_lock(aws, bucket).await?;
+    aws.recent.keep("GetObjectLockConfiguration", bucket, lock.clone());
+    Ok(lock)
+}
+
+/// What [`object_lock_checked`] read moments ago in this process, taken out (see [`super::recent`]).
+pub fn object_lock_kept(aws: &AwsClients, bucket: &str) -> Option<ObjectLock> {
+    aws.recent.take("GetObjectLockConfiguration", bucket)
 }
 
 /// A bucket's default encryption, as far as replicas are concerned.

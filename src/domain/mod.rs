@@ -3,6 +3,7 @@
 
 pub mod arn;
 pub mod batch;
+pub mod canary;
 pub mod grants;
 pub mod policy;
 pub mod replication;

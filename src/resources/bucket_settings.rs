@@ -24,11 +24,11 @@ impl BucketSettings {
 }
 
 /// Reads the bucket's Object Lock and default encryption settings (concurrently; kms:DescribeKey may follow);
-/// `None` when the bucket does not exist.
+/// `None` when the bucket does not exist. The Object Lock read is kept for `verify`'s check of the same plan.
 pub async fn read(aws: &AwsClients, bucket: &str) -> Result<Option<BucketSettings>, AwsError> {
-    let (lock, key) = tokio::join!(s3::object_lock_enabled(aws, bucket), default_key(aws, bucket));
+    let (lock, key) = tokio::join!(s3::object_lock_checked(aws, bucket), default_key(aws, bucket));
     let Some(default_key) = key? else { return Ok(None) };
-    Ok(Some(BucketSettings { object_lock: lock?, default_key }))
+    Ok(Some(BucketSettings { object_lock: lock?.enabled, default_key }))
 }
 
 /// The key a bucket's default encryption names, as far as crossrepl can tell.

@@ -14,6 +14,7 @@ from .engine import Engine
 
 ROUTE = "/_crossrepl/replication"
 ORGANIZATIONS_ROUTE = "/_crossrepl/organizations"
+DELAY_ROUTE = "/_crossrepl/replication/delay"
 
 
 def start(delay: float) -> Engine:
@@ -37,7 +38,8 @@ def install_routes(router, engine: Engine) -> None:
 def _install_journal_routes(router, engine: Engine) -> None:
     """`GET /_crossrepl/replication[?since=N][&wait=SECONDS]`: the journal (entries with seq >= since), after
     waiting up to `wait` seconds for the queue to drain; `idle` says whether it did. `POST /_crossrepl/organizations`:
-    declares organization members."""
+    declares organization members. `POST /_crossrepl/replication/delay {"bucket": name, "seconds": N}`: writes on
+    that source bucket replicate N seconds late (a status that stays PENDING past a check's bound)."""
 
     def status(request, **_kwargs):
         args = request.args
@@ -57,3 +59,10 @@ def _install_journal_routes(router, engine: Engine) -> None:
         return {"organizations": dict(engine.organizations)}
 
     router.add(ORGANIZATIONS_ROUTE, endpoint=organizations, methods=["POST"])
+
+    def delay(request, **_kwargs):
+        body = request.get_json(force=True) or {}
+        engine.delay_bucket(str(body["bucket"]), float(body["seconds"]))
+        return {"delays": dict(engine.bucket_delays)}
+
+    router.add(DELAY_ROUTE, endpoint=delay, methods=["POST"])

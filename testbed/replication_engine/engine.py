@@ -75,6 +75,8 @@ class Engine:
         # account id -> AWS Organizations id, as tests declare it (LocalStack has no Organizations service here, and
         # Principal Mapper does not infer aws:PrincipalOrgID)
         self.organizations: dict[str, str] = {}
+        # source bucket name -> its own delay, as tests set it (a replication slower than a check's bound)
+        self.bucket_delays: dict[str, float] = {}
         self.batch_jobs = None  # batch.Jobs, the S3 Batch Replication jobs (set by install_routes)
         self._thread = threading.Thread(target=self._run, name="crossrepl-replication", daemon=True)
         self._thread.start()
@@ -87,7 +89,8 @@ class Engine:
                 LOG.warning("crossrepl-replication: queue full (%d): dropped %s %s/%s@%s", self.max_queue, kind,
                             s3_bucket.name, key, version_id)
                 return
-            heapq.heappush(self._heap, Event(time.monotonic() + self.delay, next(self._seq), kind, operation,
+            delay = self.bucket_delays.get(s3_bucket.name, self.delay)
+            heapq.heappush(self._heap, Event(time.monotonic() + delay, next(self._seq), kind, operation,
                                              s3_bucket.bucket_account_id, s3_bucket.bucket_region, s3_bucket.name,
                                              key, version_id))
             self._cv.notify_all()
@@ -108,6 +111,7 @@ class Engine:
             self._heap.clear()
             self.journal.clear()
             self.organizations.clear()
+            self.bucket_delays.clear()
         if self.batch_jobs is not None:
             self.batch_jobs.reset()
 
@@ -115,6 +119,11 @@ class Engine:
         """Declares `accounts` members of `organization_id`: requests of their roles carry aws:PrincipalOrgID."""
         with self._cv:
             self.organizations.update({a: organization_id for a in accounts})
+
+    def delay_bucket(self, bucket: str, seconds: float) -> None:
+        """Writes on source bucket `bucket` are replicated no earlier than `seconds` after them (until reset)."""
+        with self._cv:
+            self.bucket_delays[bucket] = seconds
 
     def organization_of(self, account: str) -> str | None:
         with self._cv:

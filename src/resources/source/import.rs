@@ -66,6 +66,7 @@ pub async fn import(aws: &AwsClients, id: &str) -> Result<SourceModel, Diagnosti
         destination: Known::Value(blocks),
         // A job is started by crossrepl, never found in AWS: nothing there says whether it was asked for.
         existing_objects: Known::Value(Vec::new()),
+        verify: Known::Value(Vec::new()),
     })
 }
 

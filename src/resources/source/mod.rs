@@ -17,6 +17,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod schema;
 pub mod validate;
+pub mod verify;
 
 use framework::{Ctx, Known, Outcome, PlanRequest, Resource, ResourceSchema};
 use tfplugin::{Diagnostic, Diagnostics};
@@ -128,6 +129,7 @@ impl Resource<AwsClients> for SourceResource {
         let overlaps = validate::overlaps(&planned, req.config);
         let Some(ctx) = ctx else {
             plan::unknown_arns(&mut planned);
+            verify::rerun(&mut planned, req.prior.filter(|_| !req.replacing));
             return (planned, overlaps);
         };
         let prior = req.prior.filter(|_| !req.replacing); // a replacement is a new object: check it as a create
@@ -148,9 +150,13 @@ impl Resource<AwsClients> for SourceResource {
         }
         let want =
             account.as_deref().and_then(|a| Desired::from_model(&planned, partition, a, &ctx.client.region).ok());
-        if let Some(Err(d)) = want.filter(|w| !w.existing_role).map(|w| plan::policy_size(&label(&planned), &w)) {
+        if let Some(Err(d)) = want.as_ref().filter(|w| !w.existing_role).map(|w| plan::policy_size(&label(&planned), w))
+        {
             diagnostics.push(d);
         }
+        let want_ref = want.as_ref();
+        verify::rerun(&mut planned, prior);
+        diagnostics.extend(verify::preflight(&ctx.client, &label(&planned), &planned, want_ref).await);
         diagnostics.extend(overlaps);
         (planned, diagnostics)
     }

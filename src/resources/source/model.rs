@@ -42,6 +42,24 @@ framework::model! {
         pub destination: Known<Vec<DestinationBlock>>,
         /// Replication of the objects the bucket already holds (at most one block).
         pub existing_objects: Known<Vec<ExistingObjectsBlock>>,
+        /// The replication check at apply (at most one block).
+        pub verify: Known<Vec<VerifyBlock>>,
+    }
+}
+
+framework::model! {
+    /// The `verify` block: a canary per rule, written and watched at apply.
+    pub struct VerifyBlock {
+        /// Key part of the canaries after each rule's prefix.
+        pub prefix: Known<String>,
+        /// How long to wait for the statuses.
+        pub timeout: Known<String>,
+        /// Values whose change runs the check.
+        pub triggers_replace: Known<BTreeMap<String, Known<String>>>,
+        /// When the last check ran.
+        pub checked_at: Known<String>,
+        /// The last check's result per rule id.
+        pub results: Known<BTreeMap<String, Known<String>>>,
     }
 }
 
@@ -463,6 +481,14 @@ impl Desired {
                     if v.is_unknown() {
                         *v = Known::Null;
                     }
+                }
+            }
+        }
+        // Until a check ran, none did.
+        if let Known::Value(blocks) = &mut state.verify {
+            for block in blocks {
+                if block.checked_at.is_unknown() || block.results.is_unknown() {
+                    (block.checked_at, block.results) = (Known::Null, Known::Null);
                 }
             }
         }

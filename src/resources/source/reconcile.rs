@@ -4,10 +4,10 @@
 use framework::{Ctx, Known, Outcome};
 use tfplugin::{Diagnostic, Diagnostics};
 
-use super::batch;
 use super::model::{Desired, SourceModel, owned_by};
 use super::observe::{Observed, observe};
 use super::ownership::{self, Claim, Occupants};
+use super::{batch, verify};
 use crate::aws::{AwsClients, AwsError, ErrorKind, iam, s3};
 use crate::domain::arn::Partition;
 use crate::domain::policy::PolicyDocument;
@@ -82,6 +82,12 @@ impl Reconcile<'_> {
         }
         let mut state = self.state(role_ok, policy_ok, &vec![true; self.want.dests.len()]);
         ds.extend(self.existing_objects(&mut state, old.as_ref(), prior).await);
+        if let Some(block) = verify::runs(self.planned) {
+            let (block, vds) =
+                verify::run(self.aws(), &self.ctx.stop, &self.label, &self.want, self.planned, block).await;
+            state.verify = Known::Value(vec![block]);
+            ds.extend(vds);
+        }
         Outcome { state: Some(state), diagnostics: ds }
     }
 

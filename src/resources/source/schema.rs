@@ -44,6 +44,7 @@ pub fn schema() -> ResourceSchema {
     .attr(Attr::string("bucket_arn").computed().describe("ARN of the source bucket."))
     .list_block("destination", destination_block(), 1, MAX_DESTINATIONS as i64)
     .single_block("existing_objects", existing_objects_block())
+    .single_block("verify", verify_block())
     .build(0)
 }
 
@@ -81,6 +82,25 @@ fn existing_objects_block() -> BlockSpec {
         .attr(Attr::string("job_id").computed().describe("Id of the last job crossrepl started; empty when starting it failed (the next apply starts it)."))
         .attr(Attr::string("job_status").computed().describe("That job's status, read again on every refresh: `New`, `Preparing`, `Ready`, `Active`, `Complete`, `Failed`, `Cancelled`, ... `Complete` means the job ran; its completion report lists each object's outcome."))
         .attr(Attr::string("job_failure_reasons").computed().describe("Why that job failed, as S3 reports it (`<code>: <reason>`, several joined by `; `); empty unless it failed."))
+}
+
+fn verify_block() -> BlockSpec {
+    BlockSpec::new("Prove at apply that S3 replicates: after the configuration is in place, apply writes for each enabled rule one tiny canary object in the source bucket that this rule's filter selects (key `<rule prefix><prefix><rule id>/<time>`, tagged with the rule's tag filter, SSE-KMS under the rule's first source key when it has `source_kms_key_arns`, else SSE-S3), polls its replication status (HeadObject `x-amz-replication-status`) until `COMPLETED` within `timeout`, then deletes that version from the source bucket (deleting a version is not replicated). `FAILED` fails the apply, naming the rule and the destination and what crossrepl checked from the source account; a status still `PENDING` (or none yet) when `timeout` runs out fails it as a timeout (S3 keeps objects PENDING through temporary failures). A canary that other rules select too is replicated by them as well, and S3 reports one combined status: plan says which rules cannot be verified separately. Runs on create, when this block is added, when `destination`, the role or its policy changes, when `triggers_replace` changes, and after a check that did not pass; never on an apply that changes nothing. Each check leaves one small replica per rule under the prefix in each destination bucket (crossrepl never writes to the destination account): expire them with a lifecycle rule on the prefix there. Refused when the source bucket has a default Object Lock retention (the canary version could not be deleted). AWS charges per rule and check one PUT, one HEAD per poll, one DELETE, and the replication itself: see the README.")
+        .attr(Attr::string("prefix").default(Value::from(crate::domain::canary::DEFAULT_PREFIX)).validate(validator::string("Invalid canary prefix", "1 to 512 characters, without `*` or `?`.", check_canary_prefix)).describe("Key part of the canary objects after each rule's own prefix (so that the rule's filter selects them)."))
+        .attr(Attr::string("timeout").default(Value::from(crate::domain::canary::DEFAULT_TIMEOUT)).validate(validator::string("Invalid verify timeout", "a duration like `90s`, `2m` or `1m30s`, from 1s to 1h.", |t| crate::domain::canary::parse_timeout(t).map(|_| ()))).describe("How long apply waits for every canary's status to be `COMPLETED` (or `FAILED`), e.g. `2m` or `1m30s`; at most `1h`."))
+        .attr(Attr::string_map("triggers_replace").describe("Arbitrary values; changing any of them runs the check on the next apply."))
+        .attr(Attr::string("checked_at").computed().describe("When the last check ran (RFC 3339, UTC)."))
+        .attr(Attr::string_map("results").computed().describe("The last check's result per rule id: `COMPLETED`, `FAILED`, `TIMEOUT` (still `PENDING` when `timeout` ran out), `ERROR` (the canary could not be written or read), or `NOT_VERIFIED` (disabled, or its canary is replicated by another rule into the same bucket). A result other than `COMPLETED` or `NOT_VERIFIED` runs the check again on the next apply."))
+}
+
+fn check_canary_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() || prefix.chars().count() > 512 || prefix.contains(['*', '?']) {
+        return Err(format!(
+            "{prefix:?} cannot be used as the canary prefix: use 1 to 512 characters without `*` or `?`, e.g. \
+             \".crossrepl/canary/\" (the default), so that a lifecycle rule in the destination can expire the replicas."
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn check_report_prefix(prefix: &str) -> Result<(), String> {
