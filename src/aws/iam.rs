@@ -55,9 +55,7 @@ pub async fn role(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError
 
 /// [`role`], kept for the apply that follows in this process ([`role_kept`]).
 pub async fn role_checked(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError> {
-    let role = role(aws, name).await?;
-    aws.recent.keep("GetRole", name, role.clone());
-    Ok(role)
+    aws.recent.checked("GetRole", name, role(aws, name)).await
 }
 
 /// What [`role_checked`] read moments ago in this process, taken out (see [`super::recent`]).

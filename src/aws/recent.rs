@@ -29,6 +29,21 @@ impl Recent {
         map.insert((kind, key.to_string()), (Instant::now(), Box::new(value)));
     }
 
+    /// Makes `read` (of `kind` for `key`) and keeps what it returned when it succeeded.
+    pub async fn checked<V, E>(
+        &self,
+        kind: &'static str,
+        key: &str,
+        read: impl std::future::Future<Output = Result<V, E>>,
+    ) -> Result<V, E>
+    where
+        V: Clone + Send + 'static,
+    {
+        let value = read.await?;
+        self.keep(kind, key, value.clone());
+        Ok(value)
+    }
+
     /// The value kept for `kind` and `key` if younger than [`FRESH`], taken out.
     pub fn take<V: 'static>(&self, kind: &'static str, key: &str) -> Option<V> {
         let (at, value) = self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&(kind, key.to_string()))?;
@@ -51,6 +66,15 @@ mod tests {
         // Kept under a type the taker does not expect: not handed over.
         recent.keep("GetRole", "a", 1u16);
         assert_eq!(recent.take::<u8>("GetRole", "a"), None);
+    }
+
+    #[tokio::test]
+    async fn a_checked_read_is_kept_only_when_it_succeeded() {
+        let recent = Recent::default();
+        assert_eq!(recent.checked("GetRole", "a", async { Ok::<_, ()>(Some(1u8)) }).await, Ok(Some(1)));
+        assert_eq!(recent.checked("GetRole", "b", async { Err::<Option<u8>, _>(()) }).await, Err(()));
+        assert_eq!(recent.take::<Option<u8>>("GetRole", "a"), Some(Some(1)));
+        assert_eq!(recent.take::<Option<u8>>("GetRole", "b"), None);
     }
 
     #[test]

@@ -239,9 +239,7 @@ pub async fn replication(aws: &AwsClients, bucket: &str) -> Result<Option<Replic
 
 /// [`replication`], kept for the apply that follows in this process ([`replication_kept`]).
 pub async fn replication_checked(aws: &AwsClients, bucket: &str) -> Result<Option<ReplicationConfig>, AwsError> {
-    let cfg = replication(aws, bucket).await?;
-    aws.recent.keep("GetBucketReplication", bucket, cfg.clone());
-    Ok(cfg)
+    aws.recent.checked("GetBucketReplication", bucket, replication(aws, bucket)).await
 }
 
 /// What [`replication_checked`] read moments ago in this process, taken out (see [`super::recent`]).
