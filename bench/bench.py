@@ -121,38 +121,47 @@ def free_port() -> int:
 
 
 class Workdir:
-    """A configuration run with OpenTofu against the proxy, through a dev override that records peak RSS.
+    """A configuration run with OpenTofu against the proxy, through a dev override, sampling peak RSS.
 
     `source` and `binary` name the provider under test (crossrepl by default; hashicorp/aws for the comparison):
-    the override directory holds bench/rsswrap.py under the provider's executable name, and the wrapper runs
-    `binary`, so every provider process the engine starts logs its peak RSS."""
+    the override directory holds a link to `binary` under the provider's executable name, so the engine starts
+    the binary itself (as it would an installed provider: the provider processes are the engine's children). Every
+    20 ms the high-water mark (VmHWM) of tofu and of each of its children is sampled: a provider process's peak RSS
+    is its last sample, which misses at most its last 20 ms."""
 
     def __init__(self, endpoint: str, source: str = SOURCE, binary: Path = BINARY) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="crossrepl-bench-"))
         plugin_dir = self.dir / "plugin"
         plugin_dir.mkdir()
-        wrapper = plugin_dir / f"terraform-provider-{source.rsplit('/', 1)[-1]}"
-        shutil.copy(ROOT / "bench" / "rsswrap.py", wrapper)
-        wrapper.chmod(0o755)
+        self.link = plugin_dir / f"terraform-provider-{source.rsplit('/', 1)[-1]}"
         self.binary = binary
-        self.rss_log = self.dir / "rss.log"
         (self.dir / "cli.tfrc").write_text(
             f'provider_installation {{\n  dev_overrides {{\n    "{source}" = "{plugin_dir}"\n  }}\n  direct {{}}\n}}\n')
         self.endpoint = endpoint
         self.tofu_peak_kib = 0  # peak RSS of the tofu process itself in the last command (VmHWM, sampled)
+        self.provider_peaks_kib: dict[int, int] = {}  # pid -> peak RSS of each child of tofu in the last command
         self.last_output = ""
+
+    @property
+    def binary(self) -> Path:
+        return self._binary
+
+    @binary.setter
+    def binary(self, path: Path) -> None:
+        self._binary = path
+        self.link.unlink(missing_ok=True)
+        self.link.symlink_to(path)
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
         env.update(TF_CLI_CONFIG_FILE=str(self.dir / "cli.tfrc"), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1",
-                   CROSSREPL_BENCH_REAL=str(self.binary), CROSSREPL_BENCH_RSS_LOG=str(self.rss_log),
                    AWS_EC2_METADATA_DISABLED="true")
         return env
 
     def run(self, *args: str) -> tuple[float, int]:
-        """Runs tofu; returns (seconds, exit code); samples the tofu process's own high-water mark meanwhile."""
-        self.rss_log.write_text("")
+        """Runs tofu; returns (seconds, exit code); samples the high-water marks of tofu and its children."""
         self.tofu_peak_kib = 0
+        self.provider_peaks_kib = {}
         with tempfile.TemporaryFile("w+") as out:
             t = time.perf_counter()
             p = subprocess.Popen([str(TOFU), *args], cwd=self.dir, env=self.env(), stdout=out,
@@ -161,13 +170,13 @@ class Workdir:
 
             def sample() -> None:
                 while not done.wait(0.02):
-                    try:
-                        status = Path(f"/proc/{p.pid}/status").read_text()
-                    except OSError:
+                    tofu = hwm_kib(p.pid)
+                    if tofu is None:
                         return
-                    for line in status.splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.tofu_peak_kib = max(self.tofu_peak_kib, int(line.split()[1]))
+                    self.tofu_peak_kib = max(self.tofu_peak_kib, tofu)
+                    for child in children(p.pid):
+                        if (kib := hwm_kib(child)) is not None:
+                            self.provider_peaks_kib[child] = max(self.provider_peaks_kib.get(child, 0), kib)
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
@@ -189,8 +198,28 @@ class Workdir:
         return max(self.rss_values_kib(), default=0)
 
     def rss_values_kib(self) -> list[int]:
-        """Peak RSS of each provider process of the last command, in the order they exited."""
-        return [int(x) for x in self.rss_log.read_text().split()]
+        """Peak RSS of each provider process of the last command (sampled)."""
+        return list(self.provider_peaks_kib.values())
+
+
+def hwm_kib(pid: int) -> int | None:
+    """The process's peak RSS so far (VmHWM, KiB), or None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (of any of its threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 def header(endpoint: str, blocks: list[tuple[str, str]]) -> list[str]:
