@@ -31,10 +31,17 @@ use crate::domain::policy::edit::{SharedEdit, all_hold, apply_all};
 /// Attempts at a write that another writer outside this process keeps overwriting.
 const WRITE_ATTEMPTS: u32 = 5;
 
-/// How long after a write crossrepl looks at the policy again (plus up to [`SETTLE_JITTER_MS`]).
-const SETTLE: Duration = Duration::from_millis(600);
+/// How long after a write crossrepl looks at the policy again (plus up to [`SETTLE_JITTER_MS`], plus twice the
+/// writer's own read and write): [`MAX_GAP`] and a margin as long again, see [`settle`].
+const SETTLE: Duration = Duration::from_millis(250);
 /// Random extra wait, so that two processes catching each other do not redo their writes in lockstep.
-const SETTLE_JITTER_MS: u64 = 400;
+const SETTLE_JITTER_MS: u64 = 250;
+/// The longest a writer lets pass between the answer to its read and sending its write; a longer pause (a
+/// process descheduled on a busy machine) makes it read again, so that no write rests on an older read.
+const MAX_GAP: Duration = Duration::from_millis(100);
+/// Reads after which a writer that keeps pausing longer than [`MAX_GAP`] writes anyway (its second look still
+/// checks its own change).
+const GAP_READS: u32 = 5;
 /// How often the second look reads again while the policy it gets is provably stale.
 const STEP: Duration = Duration::from_millis(250);
 /// How long the second look waits for a read that is not provably stale before it judges anyway.
@@ -125,8 +132,9 @@ async fn pause(stop: &StopToken, wait: Duration) -> bool {
 }
 
 /// [`SETTLE`] plus jitter, plus twice `round_trip`: how long our own read and write took. A writer in another
-/// process loses our change only if its read came before our write and its write after our second look; its read
-/// and write take about as long as ours (same endpoint, same moment), so on a slow endpoint the look waits longer.
+/// process loses our change only if its read came before our write and its write after our second look. Between
+/// the two it spends its read's and its write's time at the endpoint, about as long as ours (same endpoint, same
+/// moment: so on a slow endpoint the look waits longer), and at most [`MAX_GAP`] in between.
 fn settle(round_trip: Duration) -> Duration {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     SETTLE + Duration::from_millis(u64::from(nanos) % SETTLE_JITTER_MS) + 2 * round_trip
@@ -171,17 +179,26 @@ pub async fn change(
         let (older, round_trip) = {
             let mut memory = lock(&name).await;
             let started = std::time::Instant::now();
-            let existing = read(store).await?;
-            if all_hold(existing.as_ref(), edits) {
-                return Ok(());
-            }
-            let doc = apply_all(memory.overlay(existing.clone()), edits);
-            match &doc {
-                Some(doc) => {
-                    let text = doc.to_json();
-                    check_size(store, &text, too_big)?;
-                    store.write(&text).await
+            let mut reads = 0;
+            let (existing, doc, text) = loop {
+                let existing = read(store).await?;
+                let answered = std::time::Instant::now();
+                if all_hold(existing.as_ref(), edits) {
+                    return Ok(());
                 }
+                let doc = apply_all(memory.overlay(existing.clone()), edits);
+                let text = doc.as_ref().map(PolicyDocument::to_json);
+                if let Some(text) = &text {
+                    check_size(store, text, too_big)?;
+                }
+                reads += 1;
+                if answered.elapsed() <= MAX_GAP || reads >= GAP_READS {
+                    break (existing, doc, text);
+                }
+                tracing::debug!(policy = name, "paused after reading the policy; reading it again");
+            };
+            match &text {
+                Some(text) => store.write(text).await,
                 None => store.delete().await,
             }
             .map_err(|e| e.with_advice())?;
