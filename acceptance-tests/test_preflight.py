@@ -184,13 +184,10 @@ def test_preflight_reports_at_plan_time(ws: Workspace, ls: LocalStack, request: 
         f"the baseline must plan cleanly: {crossrepl_diagnostics(baseline)}"
     # Preflight of a new pair: each provider process asks STS its account (once), then one round of reads per
     # resource; the engine plans the destination before the source (the source refers to it). Per bucket: its
-    # region and owner (one HeadBucket with the expected owner; versioning only when apply may not turn it on),
-    # Object Lock and default encryption (the destination's for its grant, the source's for the checks of its
-    # destinations).
-    expected = {"sts:GetCallerIdentity": 2, "s3:HeadBucket": 2,
-                "s3:GetObjectLockConfiguration": 2, "s3:GetBucketEncryption": 2,
-                "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
-    assert calls["by_operation"] == expected, f"preflight calls: {calls}"
+    # region and owner (one HeadBucket with the expected owner), Object Lock and default encryption (the
+    # destination's for its grant, the source's for the checks of its destinations); the source's versioning, read
+    # in the same round for the apply that follows.
+    assert calls["by_operation"] == CHECKS, f"preflight calls: {calls}"
     assert calls["critical_path"] <= 4, f"preflight must be one round per resource: {calls}"
 
     failures = []
@@ -209,10 +206,20 @@ def test_preflight_reports_at_plan_time(ws: Workspace, ls: LocalStack, request: 
     assert aws.versioning(s.dst_acct, s.names["unversioned"]) is None, "versioning was turned on"
 
 
-def test_apply_reads_each_part_once(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
-    """The engines plan a resource again in the apply walk, in the process that then applies it: what that plan's
-    checks read (the role, the policy, the replication configuration) is not read again by the apply, and the
-    parts found missing are not asked about further (no policy listing of a role that does not exist)."""
+# The plan-time checks of both resources in one walk: STS once per provider process, the source bucket's
+# versioning read ahead for the apply.
+CHECKS = {"sts:GetCallerIdentity": 2, "s3:HeadBucket": 2, "s3:GetObjectLockConfiguration": 2,
+          "s3:GetBucketEncryption": 2, "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1,
+          "s3:GetBucketVersioning": 1}
+# The apply: the destination reads versioning and its bucket policy, writes the policy and looks at it again after
+# the settle wait; the source (both buckets are versioned already: nothing to write) creates the policy and the
+# role, attaches, writes the configuration and reads it back.
+WORK = {"s3:GetBucketVersioning": 1, "s3:GetBucketPolicy": 2, "s3:PutBucketPolicy": 1, "iam:CreatePolicy": 1,
+        "iam:CreateRole": 1, "iam:AttachRolePolicy": 1, "s3:PutBucketReplication": 1, "s3:GetBucketReplication": 1}
+
+
+def apply_calls(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest, saved_plan: bool) -> dict[str, int]:
+    """The calls of creating the pair, by operation: `plan -out` then `apply` of the saved plan, or one `apply`."""
     n = Names(request.node.nodeid)
     aws = Aws(ls)
     src_acct, dst_acct, src, dst = n.account(0), n.account(1), n.bucket("src"), n.bucket("dst")
@@ -223,20 +230,35 @@ def test_apply_reads_each_part_once(ws: Workspace, ls: LocalStack, request: pyte
         ws.write(config(proxy.url, Setup(src_acct, dst_acct, src, dst, {}), None))
         ws.init()
         proxy.stats.reset()
-        ws.plan()
-        ws.apply()
-        calls = proxy.stats.summary()
+        if saved_plan:
+            ws.plan()
+            ws.apply()
+        else:
+            ws.must("apply", "-input=false", "-auto-approve")
+        return proxy.stats.summary()["by_operation"]
     finally:
         proxy.stop()
-    # Per walk (plan, then apply): STS once per provider process and the plan-time checks of both resources.
-    checks = {"sts:GetCallerIdentity": 2, "s3:HeadBucket": 2, "s3:GetObjectLockConfiguration": 2,
-              "s3:GetBucketEncryption": 2, "s3:GetBucketReplication": 1, "iam:GetRole": 1, "iam:ListPolicyTags": 1}
-    expected = {op: 2 * k for op, k in checks.items()}
-    # The apply: the destination reads versioning and its bucket policy, writes the policy and looks at it again
-    # after the settle wait; the source reads versioning (both buckets are versioned already: nothing to write),
-    # creates the policy and the role, attaches, writes the configuration and reads it back.
-    for op, k in {"s3:GetBucketVersioning": 2, "s3:GetBucketPolicy": 2, "s3:PutBucketPolicy": 1,
-                  "iam:CreatePolicy": 1, "iam:CreateRole": 1, "iam:AttachRolePolicy": 1,
-                  "s3:PutBucketReplication": 1, "s3:GetBucketReplication": 1}.items():
+
+
+def expected_calls(walks_checked: int) -> dict[str, int]:
+    expected = {op: walks_checked * k for op, k in CHECKS.items()}
+    for op, k in WORK.items():
         expected[op] = expected.get(op, 0) + k
-    assert calls["by_operation"] == expected, f"{ws.engine}: apply calls {calls['by_operation']}"
+    return expected
+
+
+def test_apply_reads_each_part_once(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """One `apply` plans each resource twice (the plan walk, then the apply walk in new provider processes): the
+    apply walk's plan takes over what the plan walk's checks read moments before in the same engine run
+    (aws/handoff.rs), and the apply takes over what its own plan read (the role, the policy, the replication
+    configuration, the source's versioning); parts found missing are not asked about further (no policy listing
+    of a role that does not exist)."""
+    calls = apply_calls(ws, ls, request, saved_plan=False)
+    assert calls == expected_calls(1), f"{ws.engine}: apply calls {calls}"
+
+
+def test_a_saved_plan_is_checked_again(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """The control: applying a saved plan is another engine run, maybe much later; its apply walk checks again
+    (and the apply still takes over what that plan read)."""
+    calls = apply_calls(ws, ls, request, saved_plan=True)
+    assert calls == expected_calls(2), f"{ws.engine}: apply calls {calls}"

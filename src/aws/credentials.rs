@@ -95,8 +95,8 @@ impl Resolved {
     }
 
     /// The credentials, resolved now unless fresh ones are held.
-    pub async fn resolve(&self) -> Result<(), CredentialsProblem> {
-        self.credentials().await.map(|_| ()).map_err(|e| {
+    pub async fn resolve(&self) -> Result<Credentials, CredentialsProblem> {
+        self.credentials().await.map_err(|e| {
             let text = crate::error_chain(&e);
             match e {
                 CredentialsError::CredentialsNotLoaded(_) => CredentialsProblem::NotFound(text),
@@ -159,7 +159,7 @@ mod tests {
     #[tokio::test]
     async fn resolves_once() {
         let (r, calls) = resolved(Some(Credentials::new("AKID", "SECRET", None, None, "Environment")));
-        assert_eq!(r.resolve().await, Ok(()));
+        assert_eq!(r.resolve().await.map(|_| ()), Ok(()));
         let again = r.provide_credentials().await.expect("held credentials");
         assert_eq!(again.access_key_id(), "AKID");
         assert_eq!(calls.load(Ordering::SeqCst), 1, "the SDK's request resolved the credentials a second time");

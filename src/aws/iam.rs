@@ -11,7 +11,7 @@ use super::once;
 pub const MAX_POLICY_VERSIONS: usize = 5;
 
 /// A role as IAM reports it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Role {
     /// Its ARN.
     pub arn: String,
@@ -55,7 +55,7 @@ pub async fn role(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError
 
 /// [`role`], kept for the apply that follows in this process ([`role_kept`]).
 pub async fn role_checked(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError> {
-    aws.recent.checked("GetRole", name, role(aws, name)).await
+    aws.recent.checked("GetRole", name, aws.handed_read("GetRole", &role_res(name), role(aws, name))).await
 }
 
 /// What [`role_checked`] read moments ago in this process, taken out (see [`super::recent`]).
@@ -86,6 +86,7 @@ fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
 
 /// Creates a role (iam:CreateRole) and returns its ARN.
 pub async fn create_role(aws: &AwsClients, role: &NewRole<'_>) -> Result<String, AwsError> {
+    aws.touched(&role_res(role.name));
     let out = aws
         .iam
         .create_role()
@@ -103,6 +104,7 @@ pub async fn create_role(aws: &AwsClients, role: &NewRole<'_>) -> Result<String,
 
 /// Replaces a role's trust policy (iam:UpdateAssumeRolePolicy).
 pub async fn update_trust_policy(aws: &AwsClients, name: &str, doc: &str) -> Result<(), AwsError> {
+    aws.touched(&role_res(name));
     aws.iam
         .update_assume_role_policy()
         .role_name(name)
@@ -115,6 +117,7 @@ pub async fn update_trust_policy(aws: &AwsClients, name: &str, doc: &str) -> Res
 
 /// Deletes a role (iam:DeleteRole); a role that is already gone is not an error.
 pub async fn delete_role(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
+    aws.touched(&role_res(name));
     match aws.iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) => {
@@ -150,12 +153,15 @@ pub async fn policy_tags(aws: &AwsClients, arn: &str) -> Result<Vec<(String, Str
 /// The tags of a managed policy, or `None` when it does not exist; kept for the apply that follows in this
 /// process ([`policy_kept`]).
 pub async fn policy_tags_checked(aws: &AwsClients, arn: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
-    let tags = match policy_tags(aws, arn).await {
-        Ok(tags) => Some(tags),
-        Err(e) if e.is_code("NoSuchEntity") => None,
-        Err(e) => return Err(e),
+    let read = async {
+        match policy_tags(aws, arn).await {
+            Ok(tags) => Ok(Some(tags)),
+            Err(e) if e.is_code("NoSuchEntity") => Ok(None),
+            Err(e) => Err(e),
+        }
     };
-    aws.recent.keep("ListPolicyTags", arn, tags.is_some());
+    let (tags, age) = aws.handed_read("ListPolicyTags", &policy_res(arn), read).await?;
+    aws.recent.keep("ListPolicyTags", arn, tags.is_some(), age);
     Ok(tags)
 }
 
@@ -203,7 +209,9 @@ pub async fn create_policy(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam", "CreatePolicy", format!("policy {name}"), e))?;
-    Ok(out.policy().and_then(|p| p.arn()).unwrap_or_default().to_string())
+    let arn = out.policy().and_then(|p| p.arn()).unwrap_or_default().to_string();
+    aws.touched(&policy_res(&arn));
+    Ok(arn)
 }
 
 /// Makes `doc` the policy's default version, first deleting the oldest non-default versions so IAM's limit of
@@ -278,6 +286,7 @@ async fn delete_policy_version(aws: &AwsClients, arn: &str, version: &str) -> Re
 /// Deletes a managed policy with all its versions (IAM refuses to delete a policy that has non-default
 /// versions); a policy already gone is not an error.
 pub async fn delete_policy(aws: &AwsClients, arn: &str) -> Result<(), AwsError> {
+    aws.touched(&policy_res(arn));
     let old = match non_default_versions(aws, arn).await {
         Ok(v) => v,
         Err(e) if e.is_code("NoSuchEntity") => return Ok(()),
@@ -344,6 +353,7 @@ pub async fn detach(aws: &AwsClients, role: &str, policy_arn: &str) -> Result<()
 
 /// Sets or removes a role's permissions boundary (iam:PutRolePermissionsBoundary, iam:DeleteRolePermissionsBoundary).
 pub async fn set_permissions_boundary(aws: &AwsClients, role: &str, boundary: Option<&str>) -> Result<(), AwsError> {
+    aws.touched(&role_res(role));
     match boundary {
         Some(arn) => aws
             .iam
@@ -379,6 +389,7 @@ pub async fn set_role_tags(
     want: &[(String, String)],
 ) -> Result<(), AwsError> {
     let (stale, changed) = tag_changes(have, want);
+    aws.touched(&role_res(role));
     if !stale.is_empty() {
         let call = aws.iam.untag_role().role_name(role).set_tag_keys(Some(stale)).send().await;
         call.map_err(|e| AwsError::from_sdk("iam", "UntagRole", role_res(role), e))?;
@@ -398,6 +409,7 @@ pub async fn set_policy_tags(
     want: &[(String, String)],
 ) -> Result<(), AwsError> {
     let (stale, changed) = tag_changes(have, want);
+    aws.touched(&policy_res(arn));
     if !stale.is_empty() {
         let call = aws.iam.untag_policy().policy_arn(arn).set_tag_keys(Some(stale)).send().await;
         call.map_err(|e| AwsError::from_sdk("iam", "UntagPolicy", policy_res(arn), e))?;

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod handoff;
 pub mod iam;
 pub mod kms;
 pub mod once;
@@ -15,8 +16,11 @@ pub mod sts;
 
 pub use error::{AwsError, ErrorKind};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
 /// The AWS clients of one configured provider block, and what it learns once (the account id). The SDK clients
@@ -35,6 +39,13 @@ pub struct AwsClients {
     credentials: credentials::Resolved,
     /// Reads of plan-time checks, for the apply that follows in this process.
     recent: Arc<recent::Recent>,
+    /// The endpoint overrides, as part of what names the caller in [`handoff`].
+    endpoints: Endpoints,
+    /// Reads of plan-time checks handed between the provider processes of one engine run; set once the
+    /// credentials are resolved.
+    handoff: Arc<OnceLock<Option<handoff::Handoff>>>,
+    /// These clients serve a plan: handed-on reads are taken over.
+    planning: bool,
 }
 
 /// How to reach AWS: what a provider block says, explicit values first, the standard AWS environment and shared
@@ -120,9 +131,51 @@ impl AwsClients {
         Ok(Self::new(&sdk, &settings.endpoints, settings.s3_use_path_style, resolved))
     }
 
-    /// The credentials, resolved now (once: later requests reuse them).
+    /// The credentials, resolved now (once: later requests reuse them). Names the caller for [`handoff`].
     pub async fn credentials(&self) -> Result<(), credentials::CredentialsProblem> {
-        self.credentials.resolve().await
+        let keys = self.credentials.resolve().await?;
+        self.handoff.get_or_init(|| {
+            let endpoints = format!("{:?}", self.endpoints);
+            let (id, secret, token) = (keys.access_key_id(), keys.secret_access_key(), keys.session_token());
+            let parts = [self.region.as_bytes(), endpoints.as_bytes(), id.as_bytes(), secret.as_bytes()];
+            handoff::Handoff::for_caller(&[&parts[..], &[token.unwrap_or_default().as_bytes()]].concat())
+        });
+        Ok(())
+    }
+
+    /// These clients for a plan: reads of its checks that another provider process of this engine run made
+    /// moments ago are taken over ([`handoff`]).
+    pub fn planning(&self) -> Self {
+        Self { planning: true, ..self.clone() }
+    }
+
+    fn handoff(&self) -> Option<&handoff::Handoff> {
+        self.handoff.get().and_then(Option::as_ref)
+    }
+
+    /// `read` (`op` on `resource`) and how long ago it was made: in a plan, what another provider process of this
+    /// engine run read moments ago when there is such a read, else made now and handed on ([`handoff`]).
+    async fn handed_read<V: Serialize + DeserializeOwned>(
+        &self,
+        op: &str,
+        resource: &str,
+        read: impl std::future::Future<Output = Result<V, AwsError>>,
+    ) -> Result<(V, Duration), AwsError> {
+        let Some(handoff) = self.handoff().filter(|_| self.planning) else { return Ok((read.await?, Duration::ZERO)) };
+        if let Some(got) = handoff.get(op, resource) {
+            return Ok(got);
+        }
+        let value = read.await?;
+        handoff.put(op, resource, &value, Duration::ZERO);
+        Ok((value, Duration::ZERO))
+    }
+
+    /// Drops what other processes of this engine run may take over about `resource` (a bucket, role or policy):
+    /// crossrepl is about to change it.
+    fn touched(&self, resource: &str) {
+        if let Some(handoff) = self.handoff() {
+            handoff.touched(resource);
+        }
     }
 
     /// Clients built from `sdk` with per-service endpoint overrides.
@@ -166,12 +219,25 @@ impl AwsClients {
             account_id: Arc::default(),
             credentials,
             recent: Arc::default(),
+            endpoints: endpoints.clone(),
+            handoff: Arc::default(),
+            planning: false,
         }
     }
 
-    /// The account these credentials belong to, asked of STS once and cached.
+    /// The account these credentials belong to, asked of STS once and cached; taken over from another process of
+    /// this engine run with the same credentials that asked moments ago ([`handoff`]).
     pub async fn account_id(&self) -> Result<Arc<str>, AwsError> {
-        self.account_id.get_or_try_init(|| async { sts::caller_account(self).await.map(Arc::from) }).await.cloned()
+        let ask = || async {
+            let Some(handoff) = self.handoff() else { return sts::caller_account(self).await };
+            if let Some((account, _)) = handoff.get::<String>("GetCallerIdentity", "") {
+                return Ok(account);
+            }
+            let account = sts::caller_account(self).await?;
+            handoff.put("GetCallerIdentity", "", &account, Duration::ZERO);
+            Ok(account)
+        };
+        self.account_id.get_or_try_init(|| async { ask().await.map(Arc::from) }).await.cloned()
     }
 }
 

@@ -22,25 +22,28 @@ type Entry = (Instant, Box<dyn Any + Send>);
 pub struct Recent(Mutex<HashMap<(&'static str, String), Entry>>);
 
 impl Recent {
-    /// Keeps `value`, what a read of `kind` for `key` returned just now.
-    pub fn keep<V: Send + 'static>(&self, kind: &'static str, key: &str, value: V) {
+    /// Keeps `value`, what a read of `kind` for `key` returned `age` ago (zero for a read made just now; more for
+    /// one taken over from another process, see [`super::handoff`]): it is handed over only while the read itself
+    /// is younger than [`FRESH`].
+    pub fn keep<V: Send + 'static>(&self, kind: &'static str, key: &str, value: V, age: Duration) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, (at, _)| at.elapsed() < FRESH);
-        map.insert((kind, key.to_string()), (Instant::now(), Box::new(value)));
+        let at = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        map.insert((kind, key.to_string()), (at, Box::new(value)));
     }
 
-    /// Makes `read` (of `kind` for `key`) and keeps what it returned when it succeeded.
+    /// Makes `read` (of `kind` for `key`; what it returned and how long ago) and keeps the value when it succeeded.
     pub async fn checked<V, E>(
         &self,
         kind: &'static str,
         key: &str,
-        read: impl std::future::Future<Output = Result<V, E>>,
+        read: impl std::future::Future<Output = Result<(V, Duration), E>>,
     ) -> Result<V, E>
     where
         V: Clone + Send + 'static,
     {
-        let value = read.await?;
-        self.keep(kind, key, value.clone());
+        let (value, age) = read.await?;
+        self.keep(kind, key, value.clone(), age);
         Ok(value)
     }
 
@@ -58,21 +61,24 @@ mod tests {
     #[test]
     fn a_read_is_handed_over_once_and_only_for_its_key_and_type() {
         let recent = Recent::default();
-        recent.keep("GetRole", "a", Some(1u8));
+        recent.keep("GetRole", "a", Some(1u8), Duration::ZERO);
         assert_eq!(recent.take::<Option<u8>>("GetRole", "b"), None);
         assert_eq!(recent.take::<Option<u8>>("GetPolicy", "a"), None);
         assert_eq!(recent.take::<Option<u8>>("GetRole", "a"), Some(Some(1)));
         assert_eq!(recent.take::<Option<u8>>("GetRole", "a"), None);
         // Kept under a type the taker does not expect: not handed over.
-        recent.keep("GetRole", "a", 1u16);
+        recent.keep("GetRole", "a", 1u16, Duration::ZERO);
         assert_eq!(recent.take::<u8>("GetRole", "a"), None);
     }
 
     #[tokio::test]
     async fn a_checked_read_is_kept_only_when_it_succeeded() {
         let recent = Recent::default();
-        assert_eq!(recent.checked("GetRole", "a", async { Ok::<_, ()>(Some(1u8)) }).await, Ok(Some(1)));
-        assert_eq!(recent.checked("GetRole", "b", async { Err::<Option<u8>, _>(()) }).await, Err(()));
+        assert_eq!(
+            recent.checked("GetRole", "a", async { Ok::<_, ()>((Some(1u8), Duration::ZERO)) }).await,
+            Ok(Some(1))
+        );
+        assert_eq!(recent.checked("GetRole", "b", async { Err::<(Option<u8>, Duration), _>(()) }).await, Err(()));
         assert_eq!(recent.take::<Option<u8>>("GetRole", "a"), Some(Some(1)));
         assert_eq!(recent.take::<Option<u8>>("GetRole", "b"), None);
     }
@@ -80,8 +86,9 @@ mod tests {
     #[test]
     fn an_old_read_is_not_handed_over() {
         let recent = Recent::default();
-        recent.keep("GetRole", "a", 1u8);
-        recent.0.lock().unwrap().values_mut().for_each(|(at, _)| *at -= FRESH);
+        recent.keep("GetRole", "a", 1u8, FRESH - Duration::from_secs(1));
+        assert_eq!(recent.take::<u8>("GetRole", "a"), Some(1), "a read taken over from another process, in time");
+        recent.keep("GetRole", "a", 1u8, FRESH);
         assert_eq!(recent.take::<u8>("GetRole", "a"), None);
     }
 }

@@ -14,7 +14,7 @@ fn bucket_res(bucket: &str) -> String {
 }
 
 /// The versioning state of a bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Versioning {
     /// Never enabled.
     Off,
@@ -37,6 +37,17 @@ pub async fn versioning(aws: &AwsClients, bucket: &str) -> Result<Option<Version
     Ok(Some(versioning_of(out.status())))
 }
 
+/// [`versioning`], kept for the apply that follows in this process ([`versioning_kept`]).
+pub async fn versioning_checked(aws: &AwsClients, bucket: &str) -> Result<Option<Versioning>, AwsError> {
+    let read = aws.handed_read("GetBucketVersioning", bucket, versioning(aws, bucket));
+    aws.recent.checked("GetBucketVersioning", bucket, read).await
+}
+
+/// What [`versioning_checked`] read moments ago in this process, taken out (see [`super::recent`]).
+pub fn versioning_kept(aws: &AwsClients, bucket: &str) -> Option<Option<Versioning>> {
+    aws.recent.take("GetBucketVersioning", bucket)
+}
+
 fn versioning_of(status: Option<&BucketVersioningStatus>) -> Versioning {
     match status {
         Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
@@ -46,7 +57,7 @@ fn versioning_of(status: Option<&BucketVersioningStatus>) -> Versioning {
 }
 
 /// Who a bucket belongs to and where it is, as far as these credentials can tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Ownership {
     /// No bucket of that name exists.
     Missing,
@@ -62,6 +73,10 @@ pub enum Ownership {
 /// the name, and names the region in `x-amz-bucket-region` either way
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html>).
 pub async fn ownership(aws: &AwsClients, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
+    Ok(aws.handed_read(&format!("HeadBucket {account}"), bucket, head_owned(aws, bucket, account)).await?.0)
+}
+
+async fn head_owned(aws: &AwsClients, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
     match aws.s3.head_bucket().bucket(bucket).expected_bucket_owner(account).send().await {
         Ok(out) => Ok(Ownership::Owned(out.bucket_region().map(str::to_string))),
         Err(e) => {
@@ -79,6 +94,10 @@ pub async fn ownership(aws: &AwsClients, bucket: &str, account: &str) -> Result<
 /// the `x-amz-bucket-region` header, which S3 sends even when it denies access, so this works for buckets of
 /// other accounts too.
 pub async fn bucket_region(aws: &AwsClients, bucket: &str) -> Result<Option<String>, AwsError> {
+    Ok(aws.handed_read("HeadBucket", bucket, head_region(aws, bucket)).await?.0)
+}
+
+async fn head_region(aws: &AwsClients, bucket: &str) -> Result<Option<String>, AwsError> {
     match aws.s3.head_bucket().bucket(bucket).send().await {
         Ok(out) => Ok(out.bucket_region().map(str::to_string)),
         Err(e) => {
@@ -100,7 +119,7 @@ pub async fn object_lock_enabled(aws: &AwsClients, bucket: &str) -> Result<bool,
 }
 
 /// A bucket's Object Lock configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectLock {
     /// Object Lock is enabled.
     pub enabled: bool,
@@ -111,6 +130,15 @@ pub struct ObjectLock {
 /// The bucket's Object Lock configuration (s3:GetBucketObjectLockConfiguration), with its default retention
 /// ("Object Lock configuration", <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ObjectLockRule.html>).
 pub async fn object_lock(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, AwsError> {
+    Ok(object_lock_aged(aws, bucket).await?.0)
+}
+
+/// [`object_lock`] and how long ago it was read (taken over in a plan, see [`AwsClients::handed_read`]).
+async fn object_lock_aged(aws: &AwsClients, bucket: &str) -> Result<(ObjectLock, std::time::Duration), AwsError> {
+    aws.handed_read("GetObjectLockConfiguration", bucket, read_object_lock(aws, bucket)).await
+}
+
+async fn read_object_lock(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, AwsError> {
     match aws.s3.get_object_lock_configuration().bucket(bucket).send().await {
         Ok(out) => {
             let cfg = out.object_lock_configuration();
@@ -134,9 +162,7 @@ pub async fn object_lock(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, A
 
 /// [`object_lock`], kept for a later check of the same plan in this process ([`object_lock_kept`]).
 pub async fn object_lock_checked(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, AwsError> {
-    let lock = object_lock(aws, bucket).await?;
-    aws.recent.keep("GetObjectLockConfiguration", bucket, lock.clone());
-    Ok(lock)
+    aws.recent.checked("GetObjectLockConfiguration", bucket, object_lock_aged(aws, bucket)).await
 }
 
 /// What [`object_lock_checked`] read moments ago in this process, taken out (see [`super::recent`]).
@@ -145,7 +171,7 @@ pub fn object_lock_kept(aws: &AwsClients, bucket: &str) -> Option<ObjectLock> {
 }
 
 /// A bucket's default encryption, as far as replicas are concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DefaultEncryption {
     /// SSE-S3, or none configured.
     S3Managed,
@@ -157,6 +183,10 @@ pub enum DefaultEncryption {
 
 /// The bucket's default encryption, or `None` when the bucket does not exist (s3:GetEncryptionConfiguration).
 pub async fn default_encryption(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultEncryption>, AwsError> {
+    Ok(aws.handed_read("GetBucketEncryption", bucket, encryption(aws, bucket)).await?.0)
+}
+
+async fn encryption(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultEncryption>, AwsError> {
     let out = match aws.s3.get_bucket_encryption().bucket(bucket).send().await {
         Ok(out) => out,
         Err(e) => {
@@ -181,6 +211,7 @@ pub async fn default_encryption(aws: &AwsClients, bucket: &str) -> Result<Option
 
 /// Turns versioning on (s3:PutBucketVersioning).
 pub async fn enable_versioning(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    aws.touched(bucket);
     let cfg = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
     aws.s3
         .put_bucket_versioning()
@@ -205,6 +236,7 @@ pub async fn policy(aws: &AwsClients, bucket: &str) -> Result<Option<String>, Aw
 
 /// Replaces the bucket policy (s3:PutBucketPolicy).
 pub async fn put_policy(aws: &AwsClients, bucket: &str, policy: &str) -> Result<(), AwsError> {
+    aws.touched(bucket);
     aws.s3
         .put_bucket_policy()
         .bucket(bucket)
@@ -217,6 +249,7 @@ pub async fn put_policy(aws: &AwsClients, bucket: &str, policy: &str) -> Result<
 
 /// Deletes the bucket policy (s3:DeleteBucketPolicy).
 pub async fn delete_policy(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    aws.touched(bucket);
     aws.s3
         .delete_bucket_policy()
         .bucket(bucket)
@@ -239,7 +272,8 @@ pub async fn replication(aws: &AwsClients, bucket: &str) -> Result<Option<Replic
 
 /// [`replication`], kept for the apply that follows in this process ([`replication_kept`]).
 pub async fn replication_checked(aws: &AwsClients, bucket: &str) -> Result<Option<ReplicationConfig>, AwsError> {
-    aws.recent.checked("GetBucketReplication", bucket, replication(aws, bucket)).await
+    let read = aws.handed_read("GetBucketReplication", bucket, replication(aws, bucket));
+    aws.recent.checked("GetBucketReplication", bucket, read).await
 }
 
 /// What [`replication_checked`] read moments ago in this process, taken out (see [`super::recent`]).
@@ -251,6 +285,7 @@ pub fn replication_kept(aws: &AwsClients, bucket: &str) -> Option<Option<Replica
 pub async fn put_replication(aws: &AwsClients, bucket: &str, cfg: &ReplicationConfig) -> Result<(), AwsError> {
     let sdk = s3_replication::expand(cfg)
         .map_err(|e| AwsError::local("s3", PUT_REPLICATION, bucket_res(bucket), e, ErrorKind::Other))?;
+    aws.touched(bucket);
     aws.s3
         .put_bucket_replication()
         .bucket(bucket)
@@ -263,6 +298,7 @@ pub async fn put_replication(aws: &AwsClients, bucket: &str, cfg: &ReplicationCo
 
 /// Removes the replication configuration (s3:PutReplicationConfiguration via DeleteBucketReplication).
 pub async fn delete_replication(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    aws.touched(bucket);
     aws.s3
         .delete_bucket_replication()
         .bucket(bucket)

@@ -190,7 +190,7 @@ pub fn overlapping_rules(dests: &[DestinationSpec]) -> Vec<(usize, usize)> {
 /// A replication rule by its meaning to S3: equal rules are equivalent rules. Tag order, `Tag` versus `And` with
 /// one tag, an empty versus absent filter prefix, empty versus absent strings, and absent optional
 /// sub-structures versus their disabled form are not differences; a V1 rule (no `Filter`) never equals a V2 rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// `ID` (`None` when S3 returned none or an empty one).
     pub id: Option<String>,
@@ -289,7 +289,7 @@ impl Rule {
 }
 
 /// A bucket's replication configuration: the role S3 assumes and the rules, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationConfig {
     /// The role ARN.
     pub role: String,

@@ -158,7 +158,7 @@ impl Resource<AwsClients> for DestinationResource {
         req: PlanRequest<'_, DestinationModel>,
     ) -> (DestinationModel, Diagnostics) {
         let Some(ctx) = ctx else { return (planned, Diagnostics::new()) };
-        let aws = &ctx.client;
+        let aws = &ctx.client.planning();
         let mut unchecked = Diagnostics::new();
         let account = match req.prior.map(|p| &p.account_id) {
             Some(Known::Value(a)) if !req.replacing => Known::Value(a.clone()),

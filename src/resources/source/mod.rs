@@ -132,31 +132,30 @@ impl Resource<AwsClients> for SourceResource {
             verify::rerun(&mut planned, req.prior.filter(|_| !req.replacing));
             return (planned, overlaps);
         };
+        let aws = &ctx.client.planning();
         let prior = req.prior.filter(|_| !req.replacing); // a replacement is a new object: check it as a create
         let mut unchecked = None;
-        let (account, partition) = match context(&ctx.client, req.prior.unwrap_or(&planned)).await {
+        let (account, partition) = match context(aws, req.prior.unwrap_or(&planned)).await {
             Ok((a, p)) => (Some(a), p),
             Err(e) => {
                 unchecked = Some(not_checked(&label(&planned), ACCOUNT_CHECKS, &e));
-                (None, Partition::of_region(&ctx.client.region))
+                (None, Partition::of_region(&aws.region))
             }
         };
         plan::computed_arns(&mut planned, partition, account.as_deref());
-        let mut diagnostics =
-            keys::resolve(&ctx.client, &label(&planned), &mut planned, prior, keys::Missing::Error).await;
+        let mut diagnostics = keys::resolve(aws, &label(&planned), &mut planned, prior, keys::Missing::Error).await;
         diagnostics.0.extend(unchecked);
         if let Some(a) = &account {
-            diagnostics.extend(plan::preflight(&ctx.client, &label(&planned), &planned, prior, a, partition).await);
+            diagnostics.extend(plan::preflight(aws, &label(&planned), &planned, prior, a, partition).await);
         }
-        let want =
-            account.as_deref().and_then(|a| Desired::from_model(&planned, partition, a, &ctx.client.region).ok());
+        let want = account.as_deref().and_then(|a| Desired::from_model(&planned, partition, a, &aws.region).ok());
         if let Some(Err(d)) = want.as_ref().filter(|w| !w.existing_role).map(|w| plan::policy_size(&label(&planned), w))
         {
             diagnostics.push(d);
         }
         let want_ref = want.as_ref();
         verify::rerun(&mut planned, prior);
-        diagnostics.extend(verify::preflight(&ctx.client, &label(&planned), &planned, want_ref).await);
+        diagnostics.extend(verify::preflight(aws, &label(&planned), &planned, want_ref).await);
         diagnostics.extend(overlaps);
         (planned, diagnostics)
     }

@@ -47,8 +47,8 @@ impl Observed {
 /// Reads every part concurrently; `Err` names the step that failed. GetBucketVersioning doubles as the existence
 /// check of the bucket. With an existing role, no role or policy is read (none is crossrepl's).
 pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (String, AwsError)> {
-    // The replication configuration, the role and the policy as the plan-time checks of this process read them
-    // moments ago, where they did (the apply walk plans right before it applies): not read again.
+    // The versioning, the replication configuration, the role and the policy as the plan-time checks of this
+    // process read them moments ago, where they did (the apply walk plans right before it applies): not read again.
     let configuration = async {
         match s3::replication_kept(aws, &want.bucket) {
             Some(cfg) => Ok(cfg),
@@ -101,8 +101,14 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
         let others = managed.into_iter().filter(|a| *a != want.policy_arn);
         Ok::<_, AwsError>((attached, others.chain(inline.into_iter().map(|n| format!("inline {n}"))).collect()))
     };
+    let versioning = async {
+        match s3::versioning_kept(aws, &want.bucket) {
+            Some(v) => Ok(v),
+            None => s3::versioning(aws, &want.bucket).await,
+        }
+    };
     let (versioning, role, policy_document, policies, configuration) =
-        tokio::join!(s3::versioning(aws, &want.bucket), role, policy_doc, policies, configuration,);
+        tokio::join!(versioning, role, policy_doc, policies, configuration);
     let Some(versioning) = versioning.map_err(step("reading versioning"))? else {
         return Ok(Observed {
             bucket_exists: false,

@@ -129,6 +129,12 @@ pub async fn preflight(
         preflight_bucket(aws, label, account, bucket, enable, AttributePath::attr("bucket")).await
     };
     let replication = async { if create { Some(s3::replication_checked(aws, bucket).await) } else { None } };
+    // Read for the apply that follows (it takes this read over instead of making its own first).
+    let versioning = async {
+        if create {
+            let _ = s3::versioning_checked(aws, bucket).await;
+        }
+    };
     let role = async {
         if !existing && changed(|m| &m.role_name) { Some(iam::role_checked(aws, role_name).await) } else { None }
     };
@@ -159,8 +165,17 @@ pub async fn preflight(
             _ => Diagnostics::new(),
         }
     };
-    let (mut ds, replication, role, policy_tags, regions, destination_ds, existing_ds, batch_ds) =
-        tokio::join!(bucket_check, replication, role, policy_tags, regions, destinations, existing_check, batch_check);
+    let (mut ds, replication, role, policy_tags, regions, destination_ds, existing_ds, batch_ds, ()) = tokio::join!(
+        bucket_check,
+        replication,
+        role,
+        policy_tags,
+        regions,
+        destinations,
+        existing_check,
+        batch_check,
+        versioning
+    );
     ds.extend(existing_ds);
     ds.extend(batch_ds);
     ds.extend(destination_ds);
