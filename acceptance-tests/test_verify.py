@@ -7,7 +7,7 @@ on it, and deletes it, judged by the test bed's replication engine (every author
   with a diagnostic naming the rule and the destination; with the statement back, the next apply passes.
 - A negative control per grant kind of the test bed (one grant taken away), each next to its positive control:
   the role policy, the trust policy, the policy's attachment, the destination bucket policy (s3:ReplicateObject,
-  s3:ReplicateTags), the destination's versioning; s3:GetObjectVersionTagging, whose
+  s3:ReplicateTags), the destination's versioning, the replica key's policy; s3:GetObjectVersionTagging, whose
   documented outcome is a replica without tags, passes the check (a limit, documented).
 - A replication slower than `timeout` (a test-bed delay) is reported as a timeout while PENDING, not as FAILED.
 - At plan: a default Object Lock retention on the source bucket refuses `verify` (control: without it, no refusal),
@@ -32,10 +32,13 @@ from lib.services import LocalStack
 PREFIX = ".crossrepl/canary/"
 
 
-def config(endpoint: str, t: TwoAccounts, trigger: str, timeout: str = "20s", dests: list[dict] | None = None) -> str:
+def config(endpoint: str, t: TwoAccounts, trigger: str, timeout: str = "20s", dests: list[dict] | None = None,
+           **destination) -> str:
+    """The source with `verify` (its trigger `trigger`) and rules `dests` (default: one into crossrepl_destination.dst,
+    whose extra attributes are `destination`)."""
     verify = f'{{\n    timeout          = "{timeout}"\n    triggers_replace = {{ run = "{trigger}" }}\n  }}'
     return providers(endpoint, src=t.src_acct, dst=t.dst_acct) + destination_resource(
-        "dst", "dst", t.dst, t.src_acct, t.src) + source_resource("src", "src", t.src, dests or [to("dst")]).replace(
+        "dst", "dst", t.dst, t.src_acct, t.src, **destination) + source_resource("src", "src", t.src, dests or [to("dst")]).replace(
         "\n  destination {", f"\n  verify {verify}\n\n  destination {{", 1)
 
 
@@ -310,14 +313,19 @@ def test_verify_refusals_and_warnings_at_plan(ws: Workspace, ls: LocalStack, two
 
 
 def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
-    """An SSE-KMS rule gets an SSE-KMS canary under its source key: its replica is encrypted under the replica key
-    (a plain canary would stay SSE-S3). Negative control: a source key policy that no longer enables IAM policies
-    makes the check FAIL at kms:Decrypt, and the diagnostic lists that key policy as not checkable."""
+    """An SSE-KMS rule gets an SSE-KMS canary under its source key: its replica is encrypted under the replica key, a
+    key of the destination account whose policy crossrepl_destination writes (a plain canary would stay SSE-S3).
+    Negative controls: the replica key's policy without crossrepl's statement (taken away before an
+    `apply -refresh=false`, as in test_verify_fails_for_each_missing_grant) makes the check FAIL at kms:Encrypt, and
+    the diagnostic lists that key policy as not checkable; with the statement back it passes. A source key policy
+    that no longer enables IAM policies makes the check FAIL at kms:Decrypt, and the diagnostic lists that key policy
+    as not checkable."""
     t = two_accounts
     aws, rule = t.aws, rule_id(t.dst)
-    source_key, replica_key = aws.create_key(t.src_acct), aws.create_key(t.src_acct)
+    source_key, replica_key = aws.create_key(t.src_acct), aws.create_key(t.dst_acct)
     kms = {**to("dst"), "replica_kms_key_arn": replica_key, "source_kms_key_arns": [source_key]}
-    ws.write(config(ls.endpoint, t, "1", dests=[kms]))
+    keys = {"replica_kms_key_arns": [replica_key]}
+    ws.write(config(ls.endpoint, t, "1", dests=[kms], **keys))
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     assert verify_state(ws)["results"] == {rule: "COMPLETED"}
@@ -325,14 +333,35 @@ def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAcc
     head = aws.s3(t.dst_acct).head_object(Bucket=t.dst, Key=replica["Key"])
     assert (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) == ("aws:kms", replica_key), head
 
+    kms_dst = aws.c("kms", t.dst_acct)
+    key_policy = aws.key_policy(replica_key)
+    ours = crossrepl_statements(key_policy["Statement"])
+    assert ours, key_policy
+    kept = {**key_policy, "Statement": [s for s in key_policy["Statement"] if s not in ours]}
+    kms_dst.put_key_policy(KeyId=replica_key, PolicyName="default", Policy=json.dumps(kept))
+    ws.write(config(ls.endpoint, t, "2", dests=[kms], **keys))
+    failed = ws.run("apply", "-input=false", "-auto-approve", "-refresh=false")
+    assert not failed.ok
+    text = errors(failed)
+    assert f"S3 could not replicate rule {rule}" in text and "replication status FAILED" in text, text
+    assert f"[not checked] the key policy of replica key {replica_key}" in text, text
+    denied = [e for e in aws.objects().journal() if PREFIX in e["key"] and e["outcome"] == "FAILED"]
+    assert [e["step"] for e in denied] == ["kms:Encrypt"], f"the engine denied kms:Encrypt on the canary: {denied}"
+    assert f"the key policy of {replica_key} does not allow it" in denied[0]["reason"], denied
+    # the positive control: the statement back, the check runs again (it did not pass) and passes
+    kms_dst.put_key_policy(KeyId=replica_key, PolicyName="default", Policy=json.dumps(key_policy))
+    ws.must("apply", "-input=false", "-auto-approve", "-refresh=false")
+    assert verify_state(ws)["results"] == {rule: "COMPLETED"}
+
     only_admin = {"Version": "2012-10-17", "Statement": [{
         "Sid": "AdminOnly", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{t.src_acct}:role/key-admin"},
         "Action": "kms:*", "Resource": "*"}]}
     aws.c("kms", t.src_acct).put_key_policy(KeyId=source_key, PolicyName="default", Policy=json.dumps(only_admin))
-    ws.write(config(ls.endpoint, t, "2", dests=[kms]))
+    ws.write(config(ls.endpoint, t, "3", dests=[kms], **keys))
     failed = ws.run("apply", "-input=false", "-auto-approve")
     assert not failed.ok
     text = errors(failed)
     assert f"S3 could not replicate rule {rule}" in text and f"the key policy of source key {source_key}" in text, text
     denied = [e for e in aws.objects().journal() if PREFIX in e["key"] and e["outcome"] == "FAILED"]
-    assert [e["step"] for e in denied] == ["kms:Decrypt"], f"the engine denied kms:Decrypt on the canary: {denied}"
+    assert [e["step"] for e in denied] == ["kms:Encrypt", "kms:Decrypt"], \
+        f"the engine denied kms:Decrypt on the last canary: {denied}"
