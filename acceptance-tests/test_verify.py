@@ -9,6 +9,8 @@ on it, and deletes it, judged by the test bed's replication engine (every author
   the role policy, the trust policy, the policy's attachment, the destination bucket policy (s3:ReplicateObject,
   s3:ReplicateTags), the destination's versioning, the replica key's policy; s3:GetObjectVersionTagging, whose
   documented outcome is a replica without tags, passes the check (a limit, documented).
+- Rules into two buckets that select the same canary: plan names them, and a failure in either bucket fails the
+  rule that is verified together with the other (its control: a failure in its own bucket only fails it alone).
 - A replication slower than `timeout` (a test-bed delay) is reported as a timeout while PENDING, not as FAILED.
 - At plan: a default Object Lock retention on the source bucket refuses `verify` (control: without it, no refusal),
   and a rule whose canary another rule into the same bucket replicates is named as not verifiable separately.
@@ -310,6 +312,74 @@ def test_verify_refusals_and_warnings_at_plan(ws: Workspace, ls: LocalStack, two
     ws.write(config(ls.endpoint, t, "1", dests=dests[::-1]))
     planned = ws.must("plan", "-input=false")
     assert not [d for d in planned.diagnostics("warning") if "verified" in d.get("summary", "")]
+
+
+def take_grant(aws, account: str, bucket: str) -> dict:
+    """Takes crossrepl's statements out of `bucket`'s policy, out of band; returns the policy as it was."""
+    policy = aws.bucket_policy(account, bucket)
+    kept = [s for s in policy["Statement"] if s not in crossrepl_statements(policy["Statement"])]
+    assert len(kept) < len(policy["Statement"]), policy
+    if kept:
+        aws.put_bucket_policy(account, bucket, {**policy, "Statement": kept})
+    else:
+        aws.s3(account).delete_bucket_policy(Bucket=bucket)
+    return policy
+
+
+def test_verify_rules_overlapping_across_buckets(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
+    """Two rules into two buckets: A (whole bucket) and B (`logs/`). B's canary, under logs/, is A's too, and S3
+    gives it one combined status for both destinations ("Replication status if replicating to multiple destination
+    buckets", https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-status.html): plan warns that B
+    cannot be verified separately and names A; A's canary is B's no more (no warning for A, the control).
+
+    At apply each rule keeps its own canary and result: A's grant taken away fails A and B (B's diagnostic names
+    both destinations), although B's own replica arrived; B's grant taken away fails B alone (the control that A is
+    verified separately). Grants are taken away before an `apply -refresh=false`, as in
+    test_verify_fails_for_each_missing_grant."""
+    t = two_accounts
+    aws = t.aws
+    logs = t.names.bucket("logs")
+    aws.create_bucket(t.dst_acct, logs)
+    a, b = rule_id(t.dst), rule_id(logs)
+    dests = [to("dst"), {**to("logs"), "prefix": "logs/"}]
+    second = destination_resource("logs", "dst", logs, t.src_acct, t.src)
+    ws.write(config(ls.endpoint, t, "1", dests=dests) + second)
+    ws.init()
+    planned = ws.must("plan", "-input=false")
+    warnings = [d for d in planned.diagnostics("warning") if "verified separately" in d.get("summary", "")]
+    assert len(warnings) == 1 and f"rule {b} cannot be verified separately" in warnings[0]["summary"], warnings
+    assert f"also selected by {a} (arn:aws:s3:::{t.dst})" in warnings[0]["detail"], warnings
+
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert verify_state(ws)["results"] == {a: "COMPLETED", b: "COMPLETED"}
+    b_canary = [e for e in aws.objects().journal() if e["key"].startswith(f"logs/{PREFIX}")]
+    assert sorted((e["destination"], e["outcome"]) for e in b_canary) == sorted(
+        [(t.dst, "COMPLETED"), (logs, "COMPLETED")]), f"B's canary goes to both buckets: {b_canary}"
+
+    policy = take_grant(aws, t.dst_acct, t.dst)
+    ws.write(config(ls.endpoint, t, "2", dests=dests) + second)
+    failed = ws.run("apply", "-input=false", "-auto-approve", "-refresh=false")
+    assert not failed.ok
+    assert verify_state(ws)["results"] == {a: "FAILED", b: "FAILED"}, "A's failure is B's too: one combined status"
+    text = errors(failed)
+    assert f"S3 could not replicate rule {b} into arn:aws:s3:::{logs}" in text, text
+    assert f"to arn:aws:s3:::{logs} (rule {b}), arn:aws:s3:::{t.dst} (rule {a})" in text, text
+    journal = aws.objects().journal()
+    b_last = [e for e in journal if e["key"].startswith(f"logs/{PREFIX}")][-2:]
+    assert sorted((e["destination"], e["outcome"]) for e in b_last) == sorted(
+        [(t.dst, "FAILED"), (logs, "COMPLETED")]), f"B's own replica arrived: {b_last}"
+
+    # the control: B's grant taken away instead fails B alone
+    aws.put_bucket_policy(t.dst_acct, t.dst, policy)
+    policy = take_grant(aws, t.dst_acct, logs)
+    failed = ws.run("apply", "-input=false", "-auto-approve", "-refresh=false")
+    assert not failed.ok
+    assert verify_state(ws)["results"] == {a: "COMPLETED", b: "FAILED"}, errors(failed)
+    assert f"S3 could not replicate rule {a}" not in errors(failed)
+
+    aws.put_bucket_policy(t.dst_acct, logs, policy)
+    ws.must("apply", "-input=false", "-auto-approve", "-refresh=false")
+    assert verify_state(ws)["results"] == {a: "COMPLETED", b: "COMPLETED"}
 
 
 def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
