@@ -39,9 +39,10 @@ def config(endpoint: str, t: TwoAccounts, trigger: str, timeout: str = "20s", de
     """The source with `verify` (its trigger `trigger`) and rules `dests` (default: one into crossrepl_destination.dst,
     whose extra attributes are `destination`)."""
     verify = f'{{\n    timeout          = "{timeout}"\n    triggers_replace = {{ run = "{trigger}" }}\n  }}'
-    return providers(endpoint, src=t.src_acct, dst=t.dst_acct) + destination_resource(
-        "dst", "dst", t.dst, t.src_acct, t.src, **destination) + source_resource("src", "src", t.src, dests or [to("dst")]).replace(
+    source = source_resource("src", "src", t.src, dests or [to("dst")]).replace(
         "\n  destination {", f"\n  verify {verify}\n\n  destination {{", 1)
+    return providers(endpoint, src=t.src_acct, dst=t.dst_acct) + destination_resource(
+        "dst", "dst", t.dst, t.src_acct, t.src, **destination) + source
 
 
 def verify_state(ws: Workspace) -> dict:
@@ -383,25 +384,30 @@ def test_verify_rules_overlapping_across_buckets(ws: Workspace, ls: LocalStack, 
 
 
 def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAccounts) -> None:
-    """An SSE-KMS rule gets an SSE-KMS canary under its source key: its replica is encrypted under the replica key, a
-    key of the destination account whose policy crossrepl_destination writes (a plain canary would stay SSE-S3).
+    """An SSE-KMS rule gets an SSE-KMS canary under each of its two source keys: their replicas are encrypted under the
+    replica key, a key of the destination account whose policy crossrepl_destination writes (a plain canary would
+    stay SSE-S3).
     Negative controls: the replica key's policy without crossrepl's statement (taken away before an
     `apply -refresh=false`, as in test_verify_fails_for_each_missing_grant) makes the check FAIL at kms:Encrypt, and
-    the diagnostic lists that key policy as not checkable; with the statement back it passes. A source key policy
-    that no longer enables IAM policies makes the check FAIL at kms:Decrypt, and the diagnostic lists that key policy
-    as not checkable."""
+    the diagnostic lists that key policy as not checkable; with the statement back it passes. The policy of the
+    second source key (in key order) no longer enabling IAM policies makes the check FAIL at kms:Decrypt of that
+    key's canary, named with its key, while the first key's canary replicates (its control); the diagnostic lists
+    the source key policies as not checkable."""
     t = two_accounts
     aws, rule = t.aws, rule_id(t.dst)
-    source_key, replica_key = aws.create_key(t.src_acct), aws.create_key(t.dst_acct)
-    kms = {**to("dst"), "replica_kms_key_arn": replica_key, "source_kms_key_arns": [source_key]}
+    first, second = sorted([aws.create_key(t.src_acct), aws.create_key(t.src_acct)])
+    replica_key = aws.create_key(t.dst_acct)
+    kms = {**to("dst"), "replica_kms_key_arn": replica_key, "source_kms_key_arns": [second, first]}
     keys = {"replica_kms_key_arns": [replica_key]}
     ws.write(config(ls.endpoint, t, "1", dests=[kms], **keys))
     ws.init()
     ws.must("apply", "-input=false", "-auto-approve")
     assert verify_state(ws)["results"] == {rule: "COMPLETED"}
-    (replica,) = aws.s3(t.dst_acct).list_objects_v2(Bucket=t.dst, Prefix=PREFIX)["Contents"]
-    head = aws.s3(t.dst_acct).head_object(Bucket=t.dst, Key=replica["Key"])
-    assert (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) == ("aws:kms", replica_key), head
+    replicas = aws.s3(t.dst_acct).list_objects_v2(Bucket=t.dst, Prefix=PREFIX)["Contents"]
+    assert len(replicas) == 2, f"one canary per source key: {replicas}"
+    for replica in replicas:
+        head = aws.s3(t.dst_acct).head_object(Bucket=t.dst, Key=replica["Key"])
+        assert (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) == ("aws:kms", replica_key), head
 
     kms_dst = aws.c("kms", t.dst_acct)
     key_policy = aws.key_policy(replica_key)
@@ -416,7 +422,7 @@ def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAcc
     assert f"S3 could not replicate rule {rule}" in text and "replication status FAILED" in text, text
     assert f"[not checked] the key policy of replica key {replica_key}" in text, text
     denied = [e for e in aws.objects().journal() if PREFIX in e["key"] and e["outcome"] == "FAILED"]
-    assert [e["step"] for e in denied] == ["kms:Encrypt"], f"the engine denied kms:Encrypt on the canary: {denied}"
+    assert [e["step"] for e in denied] == ["kms:Encrypt"] * 2, f"the engine denied kms:Encrypt on both: {denied}"
     assert f"the key policy of {replica_key} does not allow it" in denied[0]["reason"], denied
     # the positive control: the statement back, the check runs again (it did not pass) and passes
     kms_dst.put_key_policy(KeyId=replica_key, PolicyName="default", Policy=json.dumps(key_policy))
@@ -426,12 +432,16 @@ def test_verify_sse_kms_rule(ws: Workspace, ls: LocalStack, two_accounts: TwoAcc
     only_admin = {"Version": "2012-10-17", "Statement": [{
         "Sid": "AdminOnly", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{t.src_acct}:role/key-admin"},
         "Action": "kms:*", "Resource": "*"}]}
-    aws.c("kms", t.src_acct).put_key_policy(KeyId=source_key, PolicyName="default", Policy=json.dumps(only_admin))
+    aws.c("kms", t.src_acct).put_key_policy(KeyId=second, PolicyName="default", Policy=json.dumps(only_admin))
     ws.write(config(ls.endpoint, t, "3", dests=[kms], **keys))
     failed = ws.run("apply", "-input=false", "-auto-approve")
     assert not failed.ok
-    text = errors(failed)
-    assert f"S3 could not replicate rule {rule}" in text and f"the key policy of source key {source_key}" in text, text
-    denied = [e for e in aws.objects().journal() if PREFIX in e["key"] and e["outcome"] == "FAILED"]
-    assert [e["step"] for e in denied] == ["kms:Encrypt", "kms:Decrypt"], \
-        f"the engine denied kms:Decrypt on the last canary: {denied}"
+    assert verify_state(ws)["results"] == {rule: "FAILED"}
+    failures = [d for d in failed.diagnostics("error") if "S3 could not replicate" in d.get("summary", "")]
+    assert len(failures) == 1 and f"SSE-KMS under source key {second})" in failures[0]["detail"], failures
+    for key in (first, second):
+        assert f"[not checked] the key policy of source key {key}" in failures[0]["detail"], failures
+    last = [e for e in aws.objects().journal() if PREFIX in e["key"]][-2:]
+    outcomes = sorted((e["outcome"], e.get("step")) for e in last)
+    assert outcomes == [("COMPLETED", "written"), ("FAILED", "kms:Decrypt")], \
+        f"the engine denied kms:Decrypt on the second key's canary only: {last}"
