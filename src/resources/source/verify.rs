@@ -206,7 +206,7 @@ pub async fn run(
                 merge(&mut results, &ids[c.rule], ERROR);
                 let detail = format!(
                     "{}. verify writes its canary as the provider's credentials: they need s3:PutObject (and \
-                     s3:PutObjectTagging for a rule with tags, kms:GenerateDataKey on an SSE-KMS rule's source key).",
+                     s3:PutObjectTagging for a rule with tags, kms:GenerateDataKey on an SSE-KMS rule's source keys).",
                     e.with_advice()
                 );
                 ds.push(
