@@ -6,9 +6,10 @@ on it, and deletes it, judged by the test bed's replication engine (every author
 - The negative control: the destination bucket policy's crossrepl statement removed out of band makes the check FAIL
   with a diagnostic naming the rule and the destination; with the statement back, the next apply passes.
 - A negative control per grant kind of the test bed (one grant taken away), each next to its positive control:
-  the role policy, the trust policy, the policy's attachment, the destination bucket policy (s3:ReplicateObject,
-  s3:ReplicateTags), the destination's versioning, the replica key's policy; s3:GetObjectVersionTagging, whose
-  documented outcome is a replica without tags, passes the check (a limit, documented).
+  the role policy, the trust policy, the policy's attachment, a permissions boundary, the destination bucket policy
+  (s3:ReplicateObject, s3:ReplicateTags), the destination's versioning, the replica key's policy, a source key's
+  policy (one canary per source key); s3:GetObjectVersionTagging, whose documented outcome is a replica without
+  tags, passes the check (a limit, documented).
 - Rules into two buckets that select the same canary: plan names them, and a failure in either bucket fails the
   rule that is verified together with the other (its control: a failure in its own bucket only fails it alone).
 - A replication slower than `timeout` (a test-bed delay) is reported as a timeout while PENDING, not as FAILED.
@@ -163,11 +164,11 @@ def test_verify_fails_for_each_missing_grant(ws: Workspace, ls: LocalStack, two_
     canary denied at that grant's request. With the grant back, the same check passes: the positive control after
     each. The rule has a tag filter, so its canary is tagged and the tag grants count.
 
-    Grants in the source account (role policy, trust, attachment) are taken away while the apply runs (see
-    apply_taking_away); the next apply puts them back itself. Grants of the destination account are taken away before
-    an `apply -refresh=false`: in real use they change in the other account, whose resources the source's apply does
-    not refresh, while here a refreshing apply would have crossrepl_destination repair them before the canary; they
-    are put back by hand.
+    Grants in the source account (role policy, trust, attachment, permissions boundary) are taken away while the
+    apply runs (see apply_taking_away); the next apply puts them back itself. Grants of the destination account are
+    taken away before an `apply -refresh=false`: in real use they change in the other account, whose resources the
+    source's apply does not refresh, while here a refreshing apply would have crossrepl_destination repair them
+    before the canary; they are put back by hand.
 
     Not FAILED by documentation: without s3:GetObjectVersionTagging, S3 "replicates the objects, but not the object
     tags" ("Setting up permissions for live replication",
@@ -199,6 +200,10 @@ def test_verify_fails_for_each_missing_grant(ws: Workspace, ls: LocalStack, two_
 
     ec2_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                          "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "s3:ReplicateObject",
+                                                        "Resource": "*"}]}
+    boundary_arn = iam.create_policy(PolicyName="no-replicate-object",
+                                     PolicyDocument=json.dumps(boundary))["Policy"]["Arn"]
     role_ok = f"[ok] role {role} exists with the trust policy crossrepl wrote"
     role_problem = f"[PROBLEM] role {role} exists with the trust policy crossrepl wrote"
     policy_ok = f"[ok] policy {parn} is attached and its default version is the document crossrepl wrote"
@@ -221,6 +226,10 @@ def test_verify_fails_for_each_missing_grant(ws: Workspace, ls: LocalStack, two_
          "sts:AssumeRole", "trust policy", [role_problem, policy_ok]),
         ("policy detached from the role", True, lambda: iam.detach_role_policy(RoleName=rname, PolicyArn=parn),
          None, "s3:GetReplicationConfiguration", identity, [role_ok, policy_problem]),
+        ("permissions boundary without s3:ReplicateObject", True,
+         lambda: iam.put_role_permissions_boundary(RoleName=rname, PermissionsBoundary=boundary_arn), None,
+         "s3:ReplicateObject", f"permissions boundary {boundary_arn}",
+         [role_ok, policy_ok, f"[not checked] permissions boundary {boundary_arn}"]),
         ("bucket policy without s3:ReplicateObject", False, lambda: aws.put_bucket_policy(
             t.dst_acct, t.dst, bucket_policy_without("s3:ReplicateObject")), put_back_bucket_policy,
          "s3:ReplicateObject", in_bucket_policy,
@@ -260,7 +269,7 @@ def test_verify_fails_for_each_missing_grant(ws: Workspace, ls: LocalStack, two_
         assert again.ok and verify_state(ws)["results"] == {rule: "COMPLETED"}, \
             f"after putting back '{what}': {errors(again)}"
     assert (aws.policy_document(t.src_acct, parn), aws.trust(t.src_acct, rname)) == (role_policy, trust)
-    assert parn in aws.attached(t.src_acct, rname)
+    assert parn in aws.attached(t.src_acct, rname) and "PermissionsBoundary" not in aws.role(t.src_acct, rname)
 
     # documented as not FAILED: without s3:GetObjectVersionTagging the canary replicates without its tags
     trigger += 1

@@ -237,7 +237,7 @@ mod tests {
         assert_eq!((c1.key.as_str(), c2.key.as_str()), (".crossrepl/canary/r_1/n-k1", ".crossrepl/canary/r_1/n-k2"));
         assert!(c1.together_with.is_empty() && c2.together_with.is_empty(), "rule 2 does not select SSE-KMS objects");
         assert_eq!(out[1].as_ref().unwrap()[0].together_with, vec![0], "rule 1 selects plain objects too");
-        // the control: one source key, one canary, under the key the rule's other canaries would have
+        // the control: one source key, one canary, its key without a `-k<n>` suffix
         let mut one = dests[0].clone();
         one.source_kms_key_arns.truncate(1);
         let [c] = plan(&[one], &ids(1), DEFAULT_PREFIX, "n")[0].clone().unwrap().try_into().unwrap();
