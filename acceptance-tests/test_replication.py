@@ -22,25 +22,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lib.aws_readers import Aws, crossrepl_statements
+from lib.aws_readers import Aws, crossrepl_statements, without_action
 from lib.examples import Example, copy_example
 from lib.harness import Workspace, assert_converged
 from lib.naming import Names, arn, policy_arn, role_arn, role_name
 from lib.scenarios import TwoAccounts, destination_resource, providers, source_resource, to
 from lib.services import LocalStack
-
-
-def without_action(doc: dict, action: str) -> dict:
-    """`doc` with `action` taken out of every statement (statements left with no action are dropped)."""
-    doc = copy.deepcopy(doc)
-    kept = []
-    for s in doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]:
-        actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
-        s["Action"] = [a for a in actions if a != action]
-        if s["Action"]:
-            kept.append(s)
-    doc["Statement"] = kept
-    return doc
 
 
 def no_grant(dest: dict) -> dict:
@@ -63,10 +50,7 @@ def test_negative_control_per_grant(ws: Workspace, ls: LocalStack, two_accounts:
     trust = aws.trust(src_acct, rname)
 
     def set_role_policy(doc: dict) -> None:
-        for v in aws.policy_versions(src_acct, parn):
-            if not v["IsDefaultVersion"]:
-                iam.delete_policy_version(PolicyArn=parn, VersionId=v["VersionId"])
-        iam.create_policy_version(PolicyArn=parn, PolicyDocument=json.dumps(doc), SetAsDefault=True)
+        aws.set_policy_document(src_acct, parn, doc)
 
     def set_bucket_policy(doc: dict) -> None:
         aws.put_bucket_policy(dst_acct, dst, doc)

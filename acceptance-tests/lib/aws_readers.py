@@ -7,6 +7,7 @@ decoded here.
 
 from __future__ import annotations
 
+import copy
 import json
 import urllib.parse
 
@@ -153,6 +154,15 @@ class Aws:
     def policy_versions(self, account: str, arn_: str) -> list[dict]:
         return self.iam(account).list_policy_versions(PolicyArn=arn_)["Versions"]
 
+    def set_policy_document(self, account: str, arn_: str, doc: dict) -> None:
+        """Makes `doc` the default version of managed policy `arn_` (older non-default versions deleted first, so
+        IAM's limit of five versions is never reached)."""
+        iam = self.iam(account)
+        for v in self.policy_versions(account, arn_):
+            if not v["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=arn_, VersionId=v["VersionId"])
+        iam.create_policy_version(PolicyArn=arn_, PolicyDocument=json.dumps(doc), SetAsDefault=True)
+
     def local_roles(self, account: str) -> list[str]:
         return sorted(r["RoleName"] for r in self.iam(account).list_roles()["Roles"])
 
@@ -183,6 +193,18 @@ def statement_resources(doc: dict) -> dict[str, set[str]]:
         for r in as_list(s.get("Resource")):
             out.setdefault(r, set()).update(as_list(s.get("Action")))
     return out
+
+
+def without_action(doc: dict, action: str) -> dict:
+    """`doc` with `action` taken out of every statement (statements left with no action are dropped)."""
+    doc = copy.deepcopy(doc)
+    kept = []
+    for s in as_list(doc["Statement"]):
+        s["Action"] = [a for a in as_list(s["Action"]) if a != action]
+        if s["Action"]:
+            kept.append(s)
+    doc["Statement"] = kept
+    return doc
 
 
 def crossrepl_statements(statements: list[dict], source_account: str | None = None) -> list[dict]:

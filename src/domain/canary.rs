@@ -58,7 +58,13 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// The canary of one rule.
+/// The rule's result from those of its canaries: the worst one (`FAILED`, then `ERROR`, then `TIMEOUT`).
+pub fn worst<'a>(a: &'a str, b: &'a str) -> &'a str {
+    let rank = |r: &str| [COMPLETED, TIMEOUT, ERROR, FAILED].iter().position(|x| *x == r);
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// A canary of one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canary {
     /// The rule's position.
@@ -67,15 +73,18 @@ pub struct Canary {
     pub key: String,
     /// Tags the canary carries: the rule's tag filter.
     pub tags: BTreeMap<String, String>,
-    /// SSE-KMS under this source key (the rule's first), for a rule that selects SSE-KMS objects.
+    /// SSE-KMS under this source key, for a rule that selects SSE-KMS objects.
     pub kms_key: Option<String>,
     /// The other rules whose destinations S3 also replicates the canary to: its status is the combined one.
     pub together_with: Vec<usize>,
 }
 
-/// What the canaries of `dests` (rule ids `ids`) are, with `nonce` making each check's keys new: one canary per
-/// enabled rule that it reaches (`Ok`), or why a rule cannot be verified (`Err`, the rule wins no canary).
-pub fn plan(dests: &[DestinationSpec], ids: &[String], prefix: &str, nonce: &str) -> Vec<Result<Canary, String>> {
+/// What the canaries of `dests` (rule ids `ids`) are, with `nonce` making each check's keys new, for each enabled
+/// rule that they reach (`Ok`): one canary, or for an SSE-KMS rule one per source key (each key's policy and the
+/// role's grant on it are separate permissions S3 needs to decrypt the object it replicates, "Replicating encrypted
+/// objects", <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html>);
+/// or why a rule cannot be verified (`Err`, the rule wins no canary).
+pub fn plan(dests: &[DestinationSpec], ids: &[String], prefix: &str, nonce: &str) -> Vec<Result<Vec<Canary>, String>> {
     dests
         .iter()
         .enumerate()
@@ -85,9 +94,12 @@ pub fn plan(dests: &[DestinationSpec], ids: &[String], prefix: &str, nonce: &str
             }
             let id = ids.get(i).map_or(String::new(), |s| safe(s));
             let key = format!("{}{prefix}{id}/{nonce}", d.prefix);
-            let kms_key = d.source_kms_key_arns.iter().min().cloned();
+            let mut kms_keys: Vec<&String> = d.source_kms_key_arns.iter().collect();
+            kms_keys.sort();
+            kms_keys.dedup();
+            let sse_kms = !kms_keys.is_empty();
             let selecting: Vec<usize> =
-                (0..dests.len()).filter(|&j| selects(&dests[j], &key, &d.tags, kms_key.is_some())).collect();
+                (0..dests.len()).filter(|&j| selects(&dests[j], &key, &d.tags, sse_kms)).collect();
             // Per destination bucket, S3 replicates by the selecting rule with the highest priority only.
             let winner = |bucket: Option<&str>| {
                 selecting
@@ -114,7 +126,20 @@ pub fn plan(dests: &[DestinationSpec], ids: &[String], prefix: &str, nonce: &str
                 .filter(|&j| winner(dests[j].bucket_name()) == Some(j))
                 .collect();
             others.dedup();
-            Ok(Canary { rule: i, key, tags: d.tags.clone(), kms_key, together_with: others })
+            let canary = |key: String, kms_key: Option<&String>| Canary {
+                rule: i,
+                key,
+                tags: d.tags.clone(),
+                kms_key: kms_key.cloned(),
+                together_with: others.clone(),
+            };
+            Ok(match kms_keys.as_slice() {
+                [] => vec![canary(key, None)],
+                [one] => vec![canary(key, Some(one))],
+                several => {
+                    several.iter().enumerate().map(|(n, k)| canary(format!("{key}-k{}", n + 1), Some(k))).collect()
+                }
+            })
         })
         .collect()
 }
@@ -165,10 +190,10 @@ mod tests {
     fn separate_prefixes_are_verified_separately() {
         let dests = [dest("a", "logs/", &[]), dest("b", "data/", &[("k", "v")])];
         let out = plan(&dests, &ids(2), DEFAULT_PREFIX, "n1");
-        let a = out[0].clone().unwrap();
+        let [a] = out[0].clone().unwrap().try_into().unwrap();
         assert_eq!(a.key, "logs/.crossrepl/canary/r_1/n1");
         assert!(a.together_with.is_empty() && a.tags.is_empty() && a.kms_key.is_none());
-        let b = out[1].clone().unwrap();
+        let [b] = out[1].clone().unwrap().try_into().unwrap();
         assert_eq!(b.key, "data/.crossrepl/canary/r_2/n1");
         assert_eq!(b.tags.get("k").map(String::as_str), Some("v"));
         assert!(b.together_with.is_empty());
@@ -178,8 +203,8 @@ mod tests {
     fn a_whole_bucket_rule_into_another_bucket_is_verified_together() {
         let dests = [dest("a", "", &[]), dest("b", "logs/", &[])];
         let out = plan(&dests, &ids(2), DEFAULT_PREFIX, "n");
-        assert!(out[0].as_ref().unwrap().together_with.is_empty(), "the canary of rule 1 is not under logs/");
-        assert_eq!(out[1].as_ref().unwrap().together_with, vec![0]);
+        assert!(out[0].as_ref().unwrap()[0].together_with.is_empty(), "the canary of rule 1 is not under logs/");
+        assert_eq!(out[1].as_ref().unwrap()[0].together_with, vec![0]);
     }
 
     #[test]
@@ -206,10 +231,29 @@ mod tests {
         ];
         let dests = [kms, dest("b", "", &[])];
         let out = plan(&dests, &ids(2), DEFAULT_PREFIX, "n");
-        let c = out[0].clone().unwrap();
-        assert_eq!(c.kms_key.as_deref(), Some("arn:aws:kms:us-east-1:111111111111:key/k1"));
-        assert!(c.together_with.is_empty(), "rule 2 does not select SSE-KMS objects");
-        assert_eq!(out[1].as_ref().unwrap().together_with, vec![0], "rule 1 selects plain objects too");
+        let [c1, c2] = out[0].clone().unwrap().try_into().unwrap();
+        assert_eq!(c1.kms_key.as_deref(), Some("arn:aws:kms:us-east-1:111111111111:key/k1"));
+        assert_eq!(c2.kms_key.as_deref(), Some("arn:aws:kms:us-east-1:111111111111:key/k2"));
+        assert_eq!((c1.key.as_str(), c2.key.as_str()), (".crossrepl/canary/r_1/n-k1", ".crossrepl/canary/r_1/n-k2"));
+        assert!(c1.together_with.is_empty() && c2.together_with.is_empty(), "rule 2 does not select SSE-KMS objects");
+        assert_eq!(out[1].as_ref().unwrap()[0].together_with, vec![0], "rule 1 selects plain objects too");
+        // the control: one source key, one canary, its key without a `-k<n>` suffix
+        let mut one = dests[0].clone();
+        one.source_kms_key_arns.truncate(1);
+        let [c] = plan(&[one], &ids(1), DEFAULT_PREFIX, "n")[0].clone().unwrap().try_into().unwrap();
+        assert_eq!(
+            (c.key.as_str(), c.kms_key.as_deref()),
+            (".crossrepl/canary/r_1/n", Some("arn:aws:kms:us-east-1:111111111111:key/k2"))
+        );
+    }
+
+    #[test]
+    fn a_rule_with_several_canaries_has_the_worst_result() {
+        assert_eq!(worst(COMPLETED, COMPLETED), COMPLETED);
+        assert_eq!(worst(COMPLETED, TIMEOUT), TIMEOUT);
+        assert_eq!(worst(FAILED, TIMEOUT), FAILED);
+        assert_eq!(worst(ERROR, COMPLETED), ERROR);
+        assert_eq!(worst(TIMEOUT, FAILED), FAILED);
     }
 
     #[test]
@@ -218,6 +262,6 @@ mod tests {
         off.enabled = false;
         let out = plan(&[off, dest("b", "x/", &[])], &ids(2), DEFAULT_PREFIX, "n");
         assert!(out[0].clone().unwrap_err().contains("disabled"));
-        assert!(out[1].as_ref().unwrap().together_with.is_empty());
+        assert!(out[1].as_ref().unwrap()[0].together_with.is_empty());
     }
 }

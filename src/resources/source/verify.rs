@@ -1,5 +1,6 @@
-//! The `verify` block: proof at apply that S3 replicates. One canary object per rule ([`canary::plan`]), its
-//! replication status polled until `COMPLETED` within the bound, then its version deleted from the source bucket.
+//! The `verify` block: proof at apply that S3 replicates. One canary object per rule, or per source key of an
+//! SSE-KMS rule ([`canary::plan`]), its replication status polled until `COMPLETED` within the bound, then its
+//! version deleted from the source bucket.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -108,14 +109,15 @@ fn destination(want: &Desired, i: usize) -> &str {
 }
 
 /// Warnings for the rules whose canaries are not theirs alone.
-fn separately(label: &str, want: &Desired, plan: &[Result<Canary, String>]) -> Vec<Diagnostic> {
+fn separately(label: &str, want: &Desired, plan: &[Result<Vec<Canary>, String>]) -> Vec<Diagnostic> {
     let ids = rule_ids(want);
     plan.iter()
         .enumerate()
         .filter_map(|(i, c)| {
             let (summary, detail) = match c {
                 Err(why) => ("is not verified", format!("Rule {} is not verified: {why}.", ids[i])),
-                Ok(c) if !c.together_with.is_empty() => {
+                Ok(cs) if cs.first().is_some_and(|c| !c.together_with.is_empty()) => {
+                    let c = &cs[0];
                     let others: Vec<String> =
                         c.together_with.iter().map(|&j| format!("{} ({})", ids[j], destination(want, j))).collect();
                     let detail = format!(
@@ -182,7 +184,7 @@ pub async fn run(
     let mut canaries = Vec::new();
     for (i, c) in canary::plan(&want.dests, &ids, prefix, &nonce).into_iter().enumerate() {
         match c {
-            Ok(c) => canaries.push(c),
+            Ok(cs) => canaries.extend(cs),
             Err(_) => {
                 results.insert(ids[i].clone(), NOT_VERIFIED.into());
             }
@@ -201,10 +203,10 @@ pub async fn run(
         match put {
             Ok(version) => written.push(Written { canary: c, version, status: Status::None, unread: false }),
             Err(e) => {
-                results.insert(ids[c.rule].clone(), ERROR.into());
+                merge(&mut results, &ids[c.rule], ERROR);
                 let detail = format!(
                     "{}. verify writes its canary as the provider's credentials: they need s3:PutObject (and \
-                     s3:PutObjectTagging for a rule with tags, kms:GenerateDataKey on an SSE-KMS rule's source key).",
+                     s3:PutObjectTagging for a rule with tags, kms:GenerateDataKey on an SSE-KMS rule's source keys).",
                     e.with_advice()
                 );
                 ds.push(
@@ -242,13 +244,14 @@ pub async fn run(
             _ if !w.unread && polled == Polled::TimedOut => TIMEOUT,
             _ => ERROR,
         };
-        results.insert(id.clone(), result.into());
+        merge(&mut results, id, result);
         let to = std::iter::once(w.canary.rule)
             .chain(w.canary.together_with.iter().copied())
             .map(|j| format!("{} (rule {})", destination(want, j), ids[j]))
             .collect::<Vec<_>>()
             .join(", ");
-        let object = format!("The canary s3://{bucket}/{} (version {})", w.canary.key, w.version);
+        let sse = w.canary.kms_key.as_ref().map_or(String::new(), |k| format!(", SSE-KMS under source key {k}"));
+        let object = format!("The canary s3://{bucket}/{} (version {}{sse})", w.canary.key, w.version);
         match result {
             FAILED => ds.push(
                 Diagnostic::error(
@@ -283,6 +286,12 @@ pub async fn run(
     }
     out.results = map_value(results);
     (out, ds)
+}
+
+/// Records `result` for rule `id`, or keeps the worse one it has from another canary of the rule.
+fn merge(results: &mut BTreeMap<String, String>, id: &str, result: &str) {
+    let kept = results.get(id).map_or(result, |r| canary::worst(r, result)).to_string();
+    results.insert(id.to_string(), kept);
 }
 
 /// Polls every canary until each is `COMPLETED` or `FAILED` (or unreadable), `timeout` runs out, or the engine
