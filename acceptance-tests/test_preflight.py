@@ -9,6 +9,7 @@ round of concurrent reads per resource."""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -262,3 +263,28 @@ def test_a_saved_plan_is_checked_again(ws: Workspace, ls: LocalStack, request: p
     (and the apply still takes over what that plan read)."""
     calls = apply_calls(ws, ls, request, saved_plan=True)
     assert calls == expected_calls(2), f"{ws.engine}: apply calls {calls}"
+
+
+def test_a_bucket_made_in_the_same_apply(ws: Workspace, ls: LocalStack, request: pytest.FixtureRequest) -> None:
+    """A source bucket that another resource of the configuration makes in the same apply: the plan walk finds it
+    missing (a warning), and the apply walk, after that resource ran, must find it. A read that says a bucket does
+    not exist is never handed on (aws/handoff.rs); the control is the plan's warning."""
+    n = Names(request.node.nodeid)
+    aws = Aws(ls)
+    src_acct, dst_acct, src, dst = n.account(0), n.account(1), n.bucket("src"), n.bucket("dst")
+    aws.create_bucket(dst_acct, dst, versioning=True)
+    make = (f"import boto3; boto3.client('s3', endpoint_url='{ls.endpoint}', region_name='us-east-1', "
+            f"aws_access_key_id='{src_acct}', aws_secret_access_key='test').create_bucket(Bucket='{src}')")
+    maker = ('resource "terraform_data" "make_bucket" {\n  provisioner "local-exec" {\n'
+             f"    command = {json.dumps(f'{sys.executable} -c {json.dumps(make)}')}\n  }}\n}}\n")
+    setup = Setup(src_acct, dst_acct, src, dst, {})
+    main = config(ls.endpoint, setup, None).replace(
+        f'  bucket   = "{src}"\n', f'  bucket   = "{src}"\n  depends_on = [terraform_data.make_bucket]\n', 1)
+    ws.write(maker + main)
+    ws.init()
+    plan = ws.run("plan", "-input=false")
+    assert plan.ok and any(f"bucket {src} does not exist" in (d.get("summary") or "")
+                           for d in crossrepl_diagnostics(plan)), f"the plan must warn: {crossrepl_diagnostics(plan)}"
+    ws.must("apply", "-input=false", "-auto-approve")
+    assert aws.replication(src_acct, src), "the replication configuration is in place"
+    assert aws.versioning(src_acct, src) == "Enabled"

@@ -4,7 +4,7 @@
 //! `apply` plans every resource twice: in the plan walk, and again in the apply walk right before applying it. The
 //! engines start new provider processes for the apply walk, so without this the apply walk's plan repeats every
 //! plan-time check (and the configure-time credential check) the plan walk made a moment earlier. A [`Handoff`]
-//! lets the second plan take the first one's reads instead, under four conditions:
+//! lets the second plan take the first one's reads instead, under five conditions:
 //! - **the same engine run**: both processes were started by the same engine process (parent process id); a saved
 //!   plan applied later, or another command, reads again;
 //! - **the same caller**: the same region, endpoints and credentials (a SHA-256 of them names the entry; neither
@@ -12,8 +12,12 @@
 //! - **moments ago**: the read is younger than [`FRESH`];
 //! - **not written since**: a crossrepl write to the bucket, role or policy in this run ([`Handoff::touched`])
 //!   drops the reads of it, so a resource applied between the two plans (a destination on the source's bucket, in a
-//!   two-way setup) is read again. Writes by other tools in between are not seen until the next plan, as with any
-//!   read made [`FRESH`] earlier.
+//!   two-way setup) is read again;
+//! - **nothing another resource could undo**: an answer that a bucket does not exist is not handed on (the caller
+//!   says which answers last, see `AwsClients::handed_read`): another resource of the configuration may make the
+//!   bucket between the walks. Other changes by other tools in between are seen at the next plan, as with any read
+//!   made [`FRESH`] earlier; a role or policy made meanwhile with crossrepl's name still makes its create fail,
+//!   never adopted.
 //!
 //! Entries are small JSON files in a directory only this user may use (`crossrepl-handoff-<uid>` in the system's
 //! temporary directory, mode 0700), swept after a minute. Anything unexpected (another owner, a wider mode, an

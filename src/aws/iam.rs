@@ -55,7 +55,7 @@ pub async fn role(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError
 
 /// [`role`], kept for the apply that follows in this process ([`role_kept`]).
 pub async fn role_checked(aws: &AwsClients, name: &str) -> Result<Option<Role>, AwsError> {
-    aws.recent.checked("GetRole", name, aws.handed_read("GetRole", &role_res(name), role(aws, name))).await
+    aws.recent.checked("GetRole", name, aws.handed_read("GetRole", &role_res(name), role(aws, name), |_| true)).await
 }
 
 /// What [`role_checked`] read moments ago in this process, taken out (see [`super::recent`]).
@@ -160,7 +160,7 @@ pub async fn policy_tags_checked(aws: &AwsClients, arn: &str) -> Result<Option<V
             Err(e) => Err(e),
         }
     };
-    let (tags, age) = aws.handed_read("ListPolicyTags", &policy_res(arn), read).await?;
+    let (tags, age) = aws.handed_read("ListPolicyTags", &policy_res(arn), read, |_| true).await?;
     aws.recent.keep("ListPolicyTags", arn, tags.is_some(), age);
     Ok(tags)
 }

@@ -154,19 +154,24 @@ impl AwsClients {
     }
 
     /// `read` (`op` on `resource`) and how long ago it was made: in a plan, what another provider process of this
-    /// engine run read moments ago when there is such a read, else made now and handed on ([`handoff`]).
+    /// engine run read moments ago when there is such a read, else made now and handed on ([`handoff`]) when
+    /// `lasting` says the answer cannot be undone by the run's other resources alone: an answer that the bucket does
+    /// not exist is never handed on, since another resource of the configuration may make it between the walks.
     async fn handed_read<V: Serialize + DeserializeOwned>(
         &self,
         op: &str,
         resource: &str,
         read: impl std::future::Future<Output = Result<V, AwsError>>,
+        lasting: fn(&V) -> bool,
     ) -> Result<(V, Duration), AwsError> {
         let Some(handoff) = self.handoff().filter(|_| self.planning) else { return Ok((read.await?, Duration::ZERO)) };
         if let Some(got) = handoff.get(op, resource) {
             return Ok(got);
         }
         let value = read.await?;
-        handoff.put(op, resource, &value, Duration::ZERO);
+        if lasting(&value) {
+            handoff.put(op, resource, &value, Duration::ZERO);
+        }
         Ok((value, Duration::ZERO))
     }
 

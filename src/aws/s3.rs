@@ -39,7 +39,7 @@ pub async fn versioning(aws: &AwsClients, bucket: &str) -> Result<Option<Version
 
 /// [`versioning`], kept for the apply that follows in this process ([`versioning_kept`]).
 pub async fn versioning_checked(aws: &AwsClients, bucket: &str) -> Result<Option<Versioning>, AwsError> {
-    let read = aws.handed_read("GetBucketVersioning", bucket, versioning(aws, bucket));
+    let read = aws.handed_read("GetBucketVersioning", bucket, versioning(aws, bucket), Option::is_some);
     aws.recent.checked("GetBucketVersioning", bucket, read).await
 }
 
@@ -73,7 +73,8 @@ pub enum Ownership {
 /// the name, and names the region in `x-amz-bucket-region` either way
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html>).
 pub async fn ownership(aws: &AwsClients, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
-    Ok(aws.handed_read(&format!("HeadBucket {account}"), bucket, head_owned(aws, bucket, account)).await?.0)
+    let exists = |o: &Ownership| *o != Ownership::Missing;
+    Ok(aws.handed_read(&format!("HeadBucket {account}"), bucket, head_owned(aws, bucket, account), exists).await?.0)
 }
 
 async fn head_owned(aws: &AwsClients, bucket: &str, account: &str) -> Result<Ownership, AwsError> {
@@ -94,7 +95,7 @@ async fn head_owned(aws: &AwsClients, bucket: &str, account: &str) -> Result<Own
 /// the `x-amz-bucket-region` header, which S3 sends even when it denies access, so this works for buckets of
 /// other accounts too.
 pub async fn bucket_region(aws: &AwsClients, bucket: &str) -> Result<Option<String>, AwsError> {
-    Ok(aws.handed_read("HeadBucket", bucket, head_region(aws, bucket)).await?.0)
+    Ok(aws.handed_read("HeadBucket", bucket, head_region(aws, bucket), Option::is_some).await?.0)
 }
 
 async fn head_region(aws: &AwsClients, bucket: &str) -> Result<Option<String>, AwsError> {
@@ -135,7 +136,7 @@ pub async fn object_lock(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, A
 
 /// [`object_lock`] and how long ago it was read (taken over in a plan, see [`AwsClients::handed_read`]).
 async fn object_lock_aged(aws: &AwsClients, bucket: &str) -> Result<(ObjectLock, std::time::Duration), AwsError> {
-    aws.handed_read("GetObjectLockConfiguration", bucket, read_object_lock(aws, bucket)).await
+    aws.handed_read("GetObjectLockConfiguration", bucket, read_object_lock(aws, bucket), |_| true).await
 }
 
 async fn read_object_lock(aws: &AwsClients, bucket: &str) -> Result<ObjectLock, AwsError> {
@@ -183,7 +184,7 @@ pub enum DefaultEncryption {
 
 /// The bucket's default encryption, or `None` when the bucket does not exist (s3:GetEncryptionConfiguration).
 pub async fn default_encryption(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultEncryption>, AwsError> {
-    Ok(aws.handed_read("GetBucketEncryption", bucket, encryption(aws, bucket)).await?.0)
+    Ok(aws.handed_read("GetBucketEncryption", bucket, encryption(aws, bucket), Option::is_some).await?.0)
 }
 
 async fn encryption(aws: &AwsClients, bucket: &str) -> Result<Option<DefaultEncryption>, AwsError> {
@@ -272,7 +273,7 @@ pub async fn replication(aws: &AwsClients, bucket: &str) -> Result<Option<Replic
 
 /// [`replication`], kept for the apply that follows in this process ([`replication_kept`]).
 pub async fn replication_checked(aws: &AwsClients, bucket: &str) -> Result<Option<ReplicationConfig>, AwsError> {
-    let read = aws.handed_read("GetBucketReplication", bucket, replication(aws, bucket));
+    let read = aws.handed_read("GetBucketReplication", bucket, replication(aws, bucket), |_| true);
     aws.recent.checked("GetBucketReplication", bucket, read).await
 }
 
