@@ -125,7 +125,7 @@ def test_verify_proves_replication(ws: Workspace, ls: LocalStack, two_accounts: 
 
 # During a control taken away in the source account, the engine replicates the source bucket's writes this late: the
 # grant is taken away within this window, after the apply wrote its canary.
-RACE_DELAY = 4.0
+RACE_DELAY = 8.0
 
 
 def apply_taking_away(ws: Workspace, t: TwoAccounts, take: Callable[[], object]) -> Run:
