@@ -42,6 +42,8 @@ const MAX_GAP: Duration = Duration::from_millis(100);
 /// Reads after which a writer that keeps pausing longer than [`MAX_GAP`] writes anyway (its second look still
 /// checks its own change).
 const GAP_READS: u32 = 5;
+/// The wait before the first redo of a change another writer undid; it doubles with each further redo.
+const REDO_BACKOFF: Duration = Duration::from_millis(250);
 /// How often the second look reads again while the policy it gets is provably stale.
 const STEP: Duration = Duration::from_millis(250);
 /// How long the second look waits for a read that is not provably stale before it judges anyway.
@@ -136,8 +138,21 @@ async fn pause(stop: &StopToken, wait: Duration) -> bool {
 /// the two it spends its read's and its write's time at the endpoint, about as long as ours (same endpoint, same
 /// moment: so on a slow endpoint the look waits longer), and at most [`MAX_GAP`] in between.
 fn settle(round_trip: Duration) -> Duration {
+    SETTLE + Duration::from_millis(random_below(SETTLE_JITTER_MS)) + 2 * round_trip
+}
+
+/// A number in `0..n` that differs between processes and moments (the clock's nanoseconds): spreads writers.
+fn random_below(n: u64) -> u64 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    SETTLE + Duration::from_millis(u64::from(nanos) % SETTLE_JITTER_MS) + 2 * round_trip
+    u64::from(nanos) % n.max(1)
+}
+
+/// The wait before redo number `redo` (1 for the first): [`REDO_BACKOFF`] doubled per further redo, plus up to as
+/// much again at random. Many writers on one policy (a fan-in of hundreds of sources applied at once) undo each
+/// other's changes while they overlap; spreading the redos out lets them finish instead of colliding again.
+fn backoff(redo: u32) -> Duration {
+    let base = REDO_BACKOFF * 2u32.saturating_pow(redo.saturating_sub(1));
+    base + Duration::from_millis(random_below(base.as_millis() as u64))
 }
 
 /// The second look: after [`settle`], the first read that is not one of `older` (provably stale), or the last
@@ -176,6 +191,12 @@ pub async fn change(
 ) -> Result<(), String> {
     let name = store.name();
     for attempt in 1..=WRITE_ATTEMPTS {
+        if attempt > 1 && !pause(stop, backoff(attempt - 1)).await {
+            return Err(format!(
+                "Stopped before crossrepl made its change to {name} again after another writer undid it; run the \
+                 command again."
+            ));
+        }
         let (older, round_trip) = {
             let mut memory = lock(&name).await;
             let started = std::time::Instant::now();
@@ -325,6 +346,15 @@ mod tests {
         // A later edit with the same key replaces the remembered one.
         memory.wrote(None, doc(&["Foreign", "A"]), &[put("Old")]);
         assert_eq!(sids(&memory.overlay(doc(&["Foreign"]))), ["Foreign", "A", "B", "Old"]);
+    }
+
+    #[test]
+    fn redos_back_off_exponentially_with_jitter() {
+        for redo in 1..=4 {
+            let base = REDO_BACKOFF * 2u32.pow(redo - 1);
+            let wait = backoff(redo);
+            assert!(wait >= base && wait < 2 * base, "redo {redo}: {wait:?}");
+        }
     }
 
     #[tokio::test]
