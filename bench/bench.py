@@ -174,7 +174,7 @@ class Workdir:
                     if tofu is None:
                         return
                     self.tofu_peak_kib = max(self.tofu_peak_kib, tofu)
-                    for child in children(p.pid):
+                    for child in provider_children(p.pid):
                         if (kib := hwm_kib(child)) is not None:
                             self.provider_peaks_kib[child] = max(self.provider_peaks_kib.get(child, 0), kib)
 
@@ -211,15 +211,21 @@ def hwm_kib(pid: int) -> int | None:
     return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
 
 
-def children(pid: int) -> list[int]:
-    """The child processes of `pid` (of any of its threads)."""
+def provider_children(pid: int) -> list[int]:
+    """The child processes of `pid` (of any of its threads) that run a provider: a child that has not yet called
+    exec is a copy of the engine and reports the engine's high-water mark."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             found += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
-    return found
+    def runs_provider(child: int) -> bool:
+        try:
+            return Path(f"/proc/{child}/comm").read_text().startswith("terraform-provi")
+        except OSError:
+            return False
+    return [c for c in found if runs_provider(c)]
 
 
 def header(endpoint: str, blocks: list[tuple[str, str]]) -> list[str]:
