@@ -49,14 +49,10 @@ impl Observed {
 pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (String, AwsError)> {
     // The versioning, the replication configuration, the role and the policy as the plan-time checks of this
     // process read them moments ago, where they did (the apply walk plans right before it applies): not read again.
-    let configuration = async {
-        match s3::replication_kept(aws, &want.bucket) {
-            Some(cfg) => Ok(cfg),
-            None => s3::replication(aws, &want.bucket).await,
-        }
-    };
+    let configuration = kept_or(s3::replication_kept(aws, &want.bucket), s3::replication(aws, &want.bucket));
+    let versioning = kept_or(s3::versioning_kept(aws, &want.bucket), s3::versioning(aws, &want.bucket));
     if want.existing_role {
-        let (versioning, configuration) = tokio::join!(s3::versioning(aws, &want.bucket), configuration);
+        let (versioning, configuration) = tokio::join!(versioning, configuration);
         let versioning = versioning.map_err(|e| ("reading versioning".to_string(), e))?;
         return Ok(Observed {
             bucket_exists: versioning.is_some(),
@@ -73,12 +69,7 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
     // A role that does not exist has no policies; a policy that does not exist, no document.
     let role_absent = matches!(kept_role, Some(None));
     let policy_absent = iam::policy_kept(aws, &want.policy_arn) == Some(false);
-    let role = async {
-        match kept_role {
-            Some(role) => Ok(role),
-            None => iam::role(aws, &want.role_name).await,
-        }
-    };
+    let role = kept_or(kept_role, iam::role(aws, &want.role_name));
     let policy_doc = async {
         if policy_absent {
             return Ok(None);
@@ -100,12 +91,6 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
         let attached = managed.contains(&want.policy_arn);
         let others = managed.into_iter().filter(|a| *a != want.policy_arn);
         Ok::<_, AwsError>((attached, others.chain(inline.into_iter().map(|n| format!("inline {n}"))).collect()))
-    };
-    let versioning = async {
-        match s3::versioning_kept(aws, &want.bucket) {
-            Some(v) => Ok(v),
-            None => s3::versioning(aws, &want.bucket).await,
-        }
     };
     let (versioning, role, policy_document, policies, configuration) =
         tokio::join!(versioning, role, policy_doc, policies, configuration);
@@ -130,4 +115,15 @@ pub async fn observe(aws: &AwsClients, want: &Desired) -> Result<Observed, (Stri
         other_policies,
         configuration: configuration.map_err(step("reading the replication configuration"))?,
     })
+}
+
+/// What the plan kept moments ago (`kept`), else `read` now.
+async fn kept_or<T>(
+    kept: Option<T>,
+    read: impl std::future::Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    match kept {
+        Some(value) => Ok(value),
+        None => read.await,
+    }
 }
