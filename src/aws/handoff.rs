@@ -74,12 +74,13 @@ impl Handoff {
     /// The handoff of this process for the caller `parts` names (region, endpoints, credentials), in the user's
     /// private directory; `None` where there is none to trust (not Unix, or the directory is not this user's alone).
     pub fn for_caller(parts: &[&[u8]]) -> Option<Self> {
-        Self::in_dir(private_dir(&std::env::temp_dir())?, engine_run()?, parts)
+        let (dir, run) = place(&std::env::temp_dir())?;
+        Some(Self::in_dir(dir, run, parts))
     }
 
     /// The handoff in `dir` (which must exist) for engine run `run`.
-    fn in_dir(dir: PathBuf, run: u32, parts: &[&[u8]]) -> Option<Self> {
-        Some(Self { dir, run, caller: hex16(parts) })
+    fn in_dir(dir: PathBuf, run: u32, parts: &[&[u8]]) -> Self {
+        Self { dir, run, caller: hex16(parts) }
     }
 
     fn prefix(&self, resource: &str) -> String {
@@ -99,12 +100,12 @@ impl Handoff {
         (age < FRESH).then_some((entry.value, age))
     }
 
-    /// Hands on `value`, what `op` on `resource` returned `age` ago. Written whole or not at all (a temporary file
+    /// Hands on `value`, what `op` on `resource` returned just now. Written whole or not at all (a temporary file
     /// renamed over the entry); a failure only costs the next plan a read.
-    pub fn put<V: Serialize>(&self, op: &str, resource: &str, value: &V, age: Duration) {
+    pub fn put<V: Serialize>(&self, op: &str, resource: &str, value: &V) {
         static SWEEP: Once = Once::new();
         SWEEP.call_once(|| sweep(&self.dir));
-        let entry = Entry { at_ms: now_ms().saturating_sub(age.as_millis() as u64), value };
+        let entry = Entry { at_ms: now_ms(), value };
         let Ok(text) = serde_json::to_vec(&entry) else { return };
         let path = self.path(op, resource);
         let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
@@ -139,10 +140,17 @@ fn sweep(dir: &Path) {
     }
 }
 
-/// The engine run this process belongs to: the engine starts every provider process itself.
+/// Where this process hands reads on: `crossrepl-handoff-<uid>` in `base` ([`private_dir`]), and the engine run
+/// it belongs to (the parent process: the engine starts every provider process itself).
 #[cfg(unix)]
-fn engine_run() -> Option<u32> {
-    Some(std::os::unix::process::parent_id())
+fn place(base: &Path) -> Option<(PathBuf, u32)> {
+    Some((private_dir(base)?, std::os::unix::process::parent_id()))
+}
+
+/// No handoff where a directory private to the user cannot be checked.
+#[cfg(not(unix))]
+fn place(_base: &Path) -> Option<(PathBuf, u32)> {
+    None
 }
 
 /// `crossrepl-handoff-<uid>` in `base`, created with mode 0700; `None` unless it is a directory (not a link) owned
@@ -156,16 +164,6 @@ fn private_dir(base: &Path) -> Option<PathBuf> {
     let _ = fs::DirBuilder::new().mode(0o700).create(&dir);
     let meta = fs::symlink_metadata(&dir).ok()?;
     (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0).then_some(dir)
-}
-
-#[cfg(not(unix))]
-fn engine_run() -> Option<u32> {
-    None
-}
-
-#[cfg(not(unix))]
-fn private_dir(_base: &Path) -> Option<PathBuf> {
-    None
 }
 
 #[cfg(test)]
@@ -182,15 +180,15 @@ mod tests {
     #[test]
     fn a_read_is_handed_on_within_one_run_to_the_same_caller_only() {
         let dir = scratch("scope");
-        let first = Handoff::in_dir(dir.clone(), 7, &[b"us-east-1", b"key-a"]).unwrap();
-        first.put("GetRole", "replication", &Some("arn:role".to_string()), Duration::ZERO);
+        let first = Handoff::in_dir(dir.clone(), 7, &[b"us-east-1", b"key-a"]);
+        first.put("GetRole", "replication", &Some("arn:role".to_string()));
 
-        let same = Handoff::in_dir(dir.clone(), 7, &[b"us-east-1", b"key-a"]).unwrap();
+        let same = Handoff::in_dir(dir.clone(), 7, &[b"us-east-1", b"key-a"]);
         let got: Option<(Option<String>, _)> = same.get("GetRole", "replication");
         assert_eq!(got.map(|g| g.0), Some(Some("arn:role".to_string())));
         // another run, another caller, another operation or resource: nothing handed on
-        let other_run = Handoff::in_dir(dir.clone(), 8, &[b"us-east-1", b"key-a"]).unwrap();
-        let other_caller = Handoff::in_dir(dir.clone(), 7, &[b"us-east-1", b"key-b"]).unwrap();
+        let other_run = Handoff::in_dir(dir.clone(), 8, &[b"us-east-1", b"key-a"]);
+        let other_caller = Handoff::in_dir(dir.clone(), 7, &[b"us-east-1", b"key-b"]);
         assert!(other_run.get::<Option<String>>("GetRole", "replication").is_none());
         assert!(other_caller.get::<Option<String>>("GetRole", "replication").is_none());
         assert!(same.get::<Option<String>>("GetPolicy", "replication").is_none());
@@ -203,10 +201,15 @@ mod tests {
     #[test]
     fn an_old_read_is_not_handed_on() {
         let dir = scratch("age");
-        let h = Handoff::in_dir(dir.clone(), 7, &[b"caller"]).unwrap();
-        h.put("HeadBucket", "b", &true, FRESH - Duration::from_millis(500));
+        let h = Handoff::in_dir(dir.clone(), 7, &[b"caller"]);
+        // an entry as another process wrote it `age` ago
+        let written = |age: Duration| {
+            let at_ms = now_ms() - age.as_millis() as u64;
+            fs::write(h.path("HeadBucket", "b"), format!(r#"{{"at_ms":{at_ms},"value":true}}"#)).unwrap();
+        };
+        written(FRESH - Duration::from_millis(500));
         assert!(h.get::<bool>("HeadBucket", "b").is_some_and(|(_, age)| age >= FRESH - Duration::from_millis(500)));
-        h.put("HeadBucket", "b", &true, FRESH);
+        written(FRESH);
         assert!(h.get::<bool>("HeadBucket", "b").is_none());
         fs::remove_dir_all(dir).unwrap();
     }
@@ -214,10 +217,10 @@ mod tests {
     #[test]
     fn a_write_drops_every_callers_reads_of_that_resource_only() {
         let dir = scratch("touched");
-        let src = Handoff::in_dir(dir.clone(), 7, &[b"source"]).unwrap();
-        let dst = Handoff::in_dir(dir.clone(), 7, &[b"destination"]).unwrap();
-        src.put("GetObjectLockConfiguration", "bucket-a", &false, Duration::ZERO);
-        src.put("GetObjectLockConfiguration", "bucket-b", &false, Duration::ZERO);
+        let src = Handoff::in_dir(dir.clone(), 7, &[b"source"]);
+        let dst = Handoff::in_dir(dir.clone(), 7, &[b"destination"]);
+        src.put("GetObjectLockConfiguration", "bucket-a", &false);
+        src.put("GetObjectLockConfiguration", "bucket-b", &false);
         dst.touched("bucket-a");
         assert!(src.get::<bool>("GetObjectLockConfiguration", "bucket-a").is_none());
         assert!(src.get::<bool>("GetObjectLockConfiguration", "bucket-b").is_some());

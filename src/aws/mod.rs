@@ -164,15 +164,7 @@ impl AwsClients {
         read: impl std::future::Future<Output = Result<V, AwsError>>,
         lasting: fn(&V) -> bool,
     ) -> Result<(V, Duration), AwsError> {
-        let Some(handoff) = self.handoff().filter(|_| self.planning) else { return Ok((read.await?, Duration::ZERO)) };
-        if let Some(got) = handoff.get(op, resource) {
-            return Ok(got);
-        }
-        let value = read.await?;
-        if lasting(&value) {
-            handoff.put(op, resource, &value, Duration::ZERO);
-        }
-        Ok((value, Duration::ZERO))
+        handed(self.handoff().filter(|_| self.planning), op, resource, read, lasting).await
     }
 
     /// Drops what other processes of this engine run may take over about `resource` (a bucket, role or policy):
@@ -234,16 +226,32 @@ impl AwsClients {
     /// this engine run with the same credentials that asked moments ago ([`handoff`]).
     pub async fn account_id(&self) -> Result<Arc<str>, AwsError> {
         let ask = || async {
-            let Some(handoff) = self.handoff() else { return sts::caller_account(self).await };
-            if let Some((account, _)) = handoff.get::<String>("GetCallerIdentity", "") {
-                return Ok(account);
-            }
-            let account = sts::caller_account(self).await?;
-            handoff.put("GetCallerIdentity", "", &account, Duration::ZERO);
-            Ok(account)
+            let (account, _) =
+                handed(self.handoff(), "GetCallerIdentity", "", sts::caller_account(self), |_| true).await?;
+            Ok(Arc::from(account))
         };
-        self.account_id.get_or_try_init(|| async { ask().await.map(Arc::from) }).await.cloned()
+        self.account_id.get_or_try_init(ask).await.cloned()
     }
+}
+
+/// `read` (`op` on `resource`) and its age: taken over from `handoff` when it holds the read, else made now and
+/// handed on when `lasting` says so.
+async fn handed<V: Serialize + DeserializeOwned>(
+    handoff: Option<&handoff::Handoff>,
+    op: &str,
+    resource: &str,
+    read: impl std::future::Future<Output = Result<V, AwsError>>,
+    lasting: fn(&V) -> bool,
+) -> Result<(V, Duration), AwsError> {
+    let Some(handoff) = handoff else { return Ok((read.await?, Duration::ZERO)) };
+    if let Some(got) = handoff.get(op, resource) {
+        return Ok(got);
+    }
+    let value = read.await?;
+    if lasting(&value) {
+        handoff.put(op, resource, &value);
+    }
+    Ok((value, Duration::ZERO))
 }
 
 /// The source name of credentials given in the provider block (`access_key`, `secret_key`, `token`).
