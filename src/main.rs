@@ -22,7 +22,10 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     tfplugin::log::HclogSubscriber::install("crossrepl", "crossrepl");
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // A plan's checks run as one deeply nested future (every check of a resource joined, each wrapping SDK calls);
+    // unoptimised builds keep such futures on the worker's stack, where tokio's 2 MiB default left little margin
+    // (a debug build overflowed it once). Reserved address space, not memory: RSS grows only with use.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().thread_stack_size(8 << 20).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("crossrepl: cannot start the async runtime: {e}");

@@ -157,14 +157,16 @@ impl AwsClients {
     /// engine run read moments ago when there is such a read, else made now and handed on ([`handoff`]) when
     /// `lasting` says the answer cannot be undone by the run's other resources alone: an answer that the bucket does
     /// not exist is never handed on, since another resource of the configuration may make it between the walks.
-    async fn handed_read<V: Serialize + DeserializeOwned>(
+    /// (A plain function returning [`handed`]'s future: one async layer less keeps the nested check futures of a
+    /// plan small enough for a worker thread's stack in debug builds.)
+    fn handed_read<V: Serialize + DeserializeOwned>(
         &self,
         op: &str,
         resource: &str,
         read: impl std::future::Future<Output = Result<V, AwsError>>,
         lasting: fn(&V) -> bool,
-    ) -> Result<(V, Duration), AwsError> {
-        handed(self.handoff().filter(|_| self.planning), op, resource, read, lasting).await
+    ) -> impl std::future::Future<Output = Result<(V, Duration), AwsError>> {
+        handed(self.handoff().filter(|_| self.planning), op, resource, read, lasting)
     }
 
     /// Drops what other processes of this engine run may take over about `resource` (a bucket, role or policy):
